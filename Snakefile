@@ -1,0 +1,20 @@
+"""thermoscape: one target per figure. `snakemake --cores all` builds the default figures."""
+
+import os
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/jules.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.jules_fig1.output,

@@ -1,0 +1,12 @@
+"""All runs' slice statistics in one table, and their mean/std/min/max over replicas."""
+
+import pandas as pd
+
+from thermoscape.fluctuations import aggregate_runs
+from thermoscape.io import read_table, write_table
+from thermoscape.jobs import start_job
+
+start_job(snakemake)
+runs = pd.concat([read_table(path) for path in snakemake.input], ignore_index=True)
+write_table(runs, snakemake.output.runs)
+write_table(aggregate_runs(runs), snakemake.output.summary)

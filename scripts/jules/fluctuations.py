@@ -1,0 +1,33 @@
+"""Fluctuation statistics per replica and analysis slice for one (eta, T) run (Eqs. 2-4, 8)."""
+
+import numpy as np
+import pandas as pd
+
+from thermoscape.fluctuations import analysis_slices, slice_statistics
+from thermoscape.io import read_table, write_table
+from thermoscape.jobs import start_job
+from thermoscape.stats import sparsity
+
+start_job(snakemake)
+cfg = snakemake.params.analysis
+trajectory = read_table(snakemake.input.trajectory)
+samples = read_table(snakemake.input.samples)
+status = read_table(snakemake.input.status)
+slices = analysis_slices(cfg["burn_in"], snakemake.params.duration, cfg["slice_length"])
+
+tables = []
+for run in status.itertuples():
+    run_info = {"temperature": run.temperature, "eta": run.eta, "replica": run.replica, "diverged": run.diverged}
+    if run.diverged:
+        tables.append(pd.DataFrame([{"slice": name, "t_start": a, "t_end": b} for name, a, b in slices]))
+    else:
+        traj = trajectory[trajectory["chain"] == run.chain].sort_values("step")
+        snaps = samples[samples["chain"] == run.chain].pivot(index="t", columns="sample", values="loss")
+        tables.append(
+            slice_statistics(
+                traj["t"].to_numpy(), traj["loss"].to_numpy(), snaps.index.to_numpy(),
+                sparsity(snaps.to_numpy()), run.temperature, slices, cfg["equilibration_factor"], cfg["drift_sigma"],
+            )
+        )
+    tables[-1] = tables[-1].assign(**run_info)
+write_table(pd.concat(tables, ignore_index=True), snakemake.output[0])

@@ -1,0 +1,54 @@
+"""Langevin sweep point (eta, T): every replica minimum as one chain, in chunks, resumable (Eq. 7)."""
+
+import logging
+import shutil
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from thermoscape.io import concat_parquet, load_tensors, read_table, write_table
+from thermoscape.jobs import start_job
+from thermoscape.jules import build_landscape, langevin_chains, langevin_schedule
+from thermoscape.langevin import run_chunked
+
+device = start_job(snakemake)
+params = snakemake.params
+eta, temperature = float(snakemake.wildcards.eta), float(snakemake.wildcards.T)
+landscape = build_landscape(params.study, read_table(snakemake.input.dataset), device)
+theta0 = torch.stack([load_tensors(path, device)["theta"] for path in snakemake.input.models])
+schedule = langevin_schedule(params.langevin, eta, params.duration)
+chains = langevin_chains(params.seed, len(theta0), temperature, eta, schedule, params.burn_in,
+                         params.langevin["param_snapshots"])
+
+started = time.perf_counter()
+with tqdm(total=schedule.n_steps, desc=f"eta={eta:g} T={temperature:g}", file=sys.stderr,
+          mininterval=10, unit="step") as bar:
+    state, parts = run_chunked(landscape, theta0, chains, schedule, params.workdir, progress=bar.update)
+elapsed = time.perf_counter() - started
+
+for name in ("trajectory", "samples", "params"):
+    concat_parquet(parts[name], snakemake.output[name])
+status = pd.DataFrame(
+    {
+        "chain": np.arange(len(chains)),
+        "replica": np.arange(len(chains)),
+        "temperature": temperature,
+        "eta": eta,
+        "seed": [c.seed for c in chains],
+        "n_steps": schedule.n_steps,
+        "duration": params.duration,
+        "diverged": [d is not None for d in state.diverged_step],
+        "diverged_step": [np.nan if d is None else d for d in state.diverged_step],
+        "diverged_t": [np.nan if d is None else d * eta for d in state.diverged_step],
+        "wall_seconds_last_session": elapsed,
+    }
+)
+for row in status.itertuples():
+    if row.diverged:
+        logging.warning("replica %d diverged at step %d (t = %g)", row.replica, row.diverged_step, row.diverged_t)
+write_table(status, snakemake.output.status)
+shutil.rmtree(params.workdir)

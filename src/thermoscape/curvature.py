@@ -1,0 +1,123 @@
+"""Hessian curvature of a scalar loss of a flat parameter vector (Yang et al., Sec. 2 "Hessian", App. B.4).
+
+Every function takes ``loss_fn``, a map from ``theta`` of shape ``(N,)`` to a scalar tensor (for a network,
+build it with ``torch.func.functional_call``), and differentiates it with ``torch.func``.
+
+* exact: ``full_hessian`` / ``hessian_eigenvalues`` / ``batched_hessian_eigenvalues`` for small models;
+* matrix-free, as PyHessian does for the paper's Figs. 2c-d: ``top_eigenvalue`` (power iteration) and
+  ``hutchinson_trace`` (Rademacher probes), both with the paper's "maximum number of iterations ... 100"
+  and "relative tolerance level of 1e-3" (App. B.4; brief 3.2).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+from torch.func import grad, hessian, jvp, vmap
+
+LossFn = Callable[[Tensor], Tensor]
+
+_EPS = 1e-6  # PyHessian's guard in the relative-change denominators (brief 3.2)
+
+
+def hvp(loss_fn: LossFn, theta: Tensor, v: Tensor) -> Tensor:
+    """Hessian-vector product ``H(theta) v`` by forward-over-reverse differentiation (jvp of grad)."""
+    return jvp(grad(loss_fn), (theta,), (v,))[1]
+
+
+def full_hessian(loss_fn: LossFn, theta: Tensor) -> Tensor:
+    """The explicit ``(N, N)`` Hessian ``nabla^2 L(theta)`` (``torch.func.hessian`` = jacfwd(jacrev))."""
+    return hessian(loss_fn)(theta)
+
+
+def _symmetric_eigvalsh(h: Tensor) -> Tensor:
+    """Ascending eigenvalues of the symmetric part (removes rounding asymmetry before ``eigvalsh``)."""
+    return torch.linalg.eigvalsh(0.5 * (h + h.transpose(-1, -2)))
+
+
+def hessian_eigenvalues(loss_fn: LossFn, theta: Tensor) -> Tensor:
+    """All ``N`` Hessian eigenvalues at ``theta``, ascending."""
+    return _symmetric_eigvalsh(full_hessian(loss_fn, theta))
+
+
+def batched_hessian_eigenvalues(loss_fn: LossFn, thetas: Tensor, chunk_size: int | None = None) -> Tensor:
+    """Hessian eigenvalues at each row of ``thetas`` ``(P, N)``; returns ``(P, N)``, each row ascending.
+
+    The Hessians are formed with ``vmap`` (``chunk_size`` rows at a time, to bound memory) and
+    diagonalised as one batch.
+    """
+    return _symmetric_eigvalsh(vmap(hessian(loss_fn), chunk_size=chunk_size)(thetas))
+
+
+def top_eigenvalue(
+    loss_fn: LossFn,
+    theta: Tensor,
+    max_iter: int = 100,
+    rel_tol: float = 1e-3,
+    generator: torch.Generator | None = None,
+) -> tuple[float, Tensor, int]:
+    """Dominant Hessian eigenvalue ``lambda_max`` by power iteration with HVPs (PyHessian; brief 3.2).
+
+    Starts from a normalised ``v ~ N(0, I)``; each iteration sets ``lambda = <Hv, v>`` and
+    ``v = Hv / ||Hv||``, and stops once ``|lambda_prev - lambda| / (|lambda_prev| + 1e-6) < rel_tol``.
+    This finds the eigenvalue of largest magnitude (the top one for trained networks).
+
+    Returns:
+        ``(lambda, v, n_iter)``: the last Rayleigh quotient (PyHessian returns the one before it, a
+        difference below ``rel_tol``), the unit eigenvector estimate after the last step, and the number
+        of HVPs used.
+    """
+    if max_iter < 1:
+        raise ValueError("max_iter must be at least 1")
+    v = torch.randn(theta.shape, generator=generator, dtype=theta.dtype, device=theta.device)
+    v = v / v.norm()
+    eigenvalue: float | None = None
+    for n_iter in range(1, max_iter + 1):
+        hv = hvp(loss_fn, theta, v)
+        rayleigh = float(torch.dot(hv, v))
+        v = hv / hv.norm().clamp_min(torch.finfo(hv.dtype).tiny)
+        converged = eigenvalue is not None and abs(eigenvalue - rayleigh) / (abs(eigenvalue) + _EPS) < rel_tol
+        eigenvalue = rayleigh
+        if converged:
+            break
+    return eigenvalue, v, n_iter
+
+
+def rademacher(
+    shape: tuple[int, ...], dtype: torch.dtype, device: torch.device | str = "cpu", generator: torch.Generator | None = None
+) -> Tensor:
+    """A tensor of independent ``+-1`` entries, each with probability 1/2."""
+    bits = torch.randint(0, 2, shape, generator=generator, device=device)
+    return (2 * bits - 1).to(dtype)
+
+
+def hutchinson_trace(
+    loss_fn: LossFn,
+    theta: Tensor,
+    max_iter: int = 100,
+    rel_tol: float = 1e-3,
+    generator: torch.Generator | None = None,
+) -> tuple[float, int]:
+    """Hessian trace ``tr H = E[v^T H v]`` over Rademacher probes ``v`` (Hutchinson; PyHessian; brief 3.2).
+
+    Probes are added one at a time; after each the running mean is compared with the previous one and
+    the loop stops once ``|mean - prev_mean| / (|prev_mean| + 1e-6) < rel_tol`` (the first probe is
+    compared with 0, so at least two are used unless the trace is ~0). PyHessian's denominator has no
+    ``abs``, which would stop at once whenever the running mean is negative; ``abs`` is used here.
+    ``rel_tol=0`` uses exactly ``max_iter`` probes.
+
+    Returns:
+        ``(trace estimate, n_probes)``.
+    """
+    if max_iter < 1:
+        raise ValueError("max_iter must be at least 1")
+    total, mean = 0.0, 0.0
+    for n_probes in range(1, max_iter + 1):
+        v = rademacher(tuple(theta.shape), theta.dtype, theta.device, generator)
+        total += float(torch.dot(hvp(loss_fn, theta, v), v))
+        prev_mean, mean = mean, total / n_probes
+        if abs(mean - prev_mean) / (abs(prev_mean) + _EPS) < rel_tol:
+            break
+    return mean, n_probes

@@ -1,0 +1,115 @@
+"""Loss-fluctuation statistics of Langevin runs in fixed continuous-time slices (Jules et al., Sec. III).
+
+Per run and slice: mean and standard deviation of the loss (Eq. 3), the maximum-likelihood Gamma fit
+(Eq. 2; ``N_c = 2 alpha``), the autocorrelation half-time ``tau_1/2`` (Eq. 4), the sparsity ``phi``
+(Eq. 8), the equilibration flag of S3 (``tau_1/2`` at least ``factor`` times shorter than the slice) and,
+across the slices of a run, a drift flag (brief section 7: the statistics drift over long runs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from thermoscape import stats
+
+ALL = "all"
+
+
+def analysis_slices(burn_in: float, duration: float, slice_length: float) -> list[tuple[str, float, float]]:
+    """Consecutive slices ``[burn_in + i * length, burn_in + (i + 1) * length]`` inside the run, plus
+    the whole post-burn-in window named ``"all"``. Names carry the window (``t1000-2000``), so runs with
+    different time steps are compared on the same continuous-time window, never on their own fractions.
+    """
+    if duration <= burn_in:
+        raise ValueError(f"run duration {duration} does not exceed the burn-in {burn_in}")
+    slices = []
+    start = burn_in
+    while start + slice_length <= duration * (1 + 1e-12):
+        end = start + slice_length
+        slices.append((f"t{start:g}-{end:g}", start, end))
+        start = end
+    return slices + [(ALL, burn_in, duration)]
+
+
+def slice_statistics(
+    t: np.ndarray,
+    loss: np.ndarray,
+    snapshot_t: np.ndarray,
+    snapshot_phi: np.ndarray,
+    temperature: float,
+    slices: list[tuple[str, float, float]],
+    equilibration_factor: float = 100.0,
+    drift_sigma: float = 3.0,
+) -> pd.DataFrame:
+    """One row of statistics per slice for one run (loss sampled at times ``t`` with a fixed step)."""
+    dt = float(t[1] - t[0]) if len(t) > 1 else float("nan")
+    rows = []
+    for name, start, end in slices:
+        inside = (t >= start) & (t < end)
+        window = loss[inside]
+        row = {"slice": name, "t_start": start, "t_end": end, "n_points": int(inside.sum())}
+        if len(window) < 10 or np.ptp(window) == 0:
+            rows.append(row)
+            continue
+        alpha, beta = stats.gamma_mle(window)
+        chi = stats.autocorrelation(window)
+        tau_half = stats.half_time(chi, dt)
+        phi = snapshot_phi[(snapshot_t >= start) & (snapshot_t < end)]
+        row |= {
+            "mu": float(window.mean()),
+            "sigma": float(window.std(ddof=1)),
+            "mu_error": stats.mean_error(window, dt),
+            "alpha": alpha,
+            "beta": beta,
+            "beta_T": beta * temperature,
+            "n_c": 2 * alpha,
+            "tau_half": tau_half,
+            "phi": float(phi.mean()) if len(phi) else float("nan"),
+            "equilibrated": bool(np.isfinite(tau_half) and equilibration_factor * tau_half <= end - start),
+        }
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return with_drift(table, drift_sigma)
+
+
+def with_drift(table: pd.DataFrame, n_sigma: float = 3.0) -> pd.DataFrame:
+    """Add the run's drift of ``mu`` across its slices (weighted linear trend) to every row."""
+    parts = table[(table["slice"] != ALL) & table.get("mu", pd.Series(dtype=float)).notna()]
+    if "mu" in parts and len(parts) >= 2:
+        mid = 0.5 * (parts["t_start"] + parts["t_end"])
+        slope, slope_error, flagged = stats.drift_flag(
+            mid.to_numpy(), parts["mu"].to_numpy(), parts["mu_error"].to_numpy(), n_sigma
+        )
+    else:
+        slope, slope_error, flagged = float("nan"), float("nan"), False
+    return table.assign(drift_slope=slope, drift_slope_error=slope_error, drifting=flagged)
+
+
+SUMMARY_COLUMNS = ("mu", "sigma", "alpha", "beta_T", "n_c", "tau_half", "phi")
+
+
+def aggregate_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean, standard deviation, min and max over replicas per ``(T, eta, slice)``.
+
+    Diverged runs are excluded from the statistics and counted in ``n_diverged``; ``equilibrated``
+    holds only if it holds for every included run, ``drifting`` if any included run drifts.
+    """
+    keys = ["temperature", "eta", "slice", "t_start", "t_end"]
+    rows = []
+    for key, group in runs.groupby(keys, sort=True):
+        ok = group[~group["diverged"]]
+        row = dict(zip(keys, key)) | {"n_runs": len(ok), "n_diverged": int(group["diverged"].sum())}
+        for column in SUMMARY_COLUMNS:
+            values = ok[column].to_numpy(dtype=float) if column in ok else np.array([])
+            values = values[np.isfinite(values)]
+            row |= {
+                f"{column}_mean": values.mean() if len(values) else np.nan,
+                f"{column}_std": values.std(ddof=1) if len(values) > 1 else np.nan,
+                f"{column}_min": values.min() if len(values) else np.nan,
+                f"{column}_max": values.max() if len(values) else np.nan,
+            }
+        row["equilibrated"] = bool(len(ok) and ok["equilibrated"].fillna(False).astype(bool).all())
+        row["drifting"] = bool(ok["drifting"].fillna(False).astype(bool).any())
+        rows.append(row)
+    return pd.DataFrame(rows)

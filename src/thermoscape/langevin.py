@@ -1,0 +1,257 @@
+"""Euler-Maruyama integration of overdamped Langevin dynamics over a batch of chains.
+
+``theta_{s+1} = theta_s - eta grad L(theta_s) + sqrt(2 eta T) xi_s`` (Jules et al., Eq. 7), the
+discretisation of ``d theta = -grad L dt + sqrt(2T) dW`` (Eq. 1), with continuous time ``t = s eta``.
+
+All chains of a batch share the landscape (data and architecture) and advance together in one
+vectorised computation; each has its own temperature, time step and random stream, so a chain's
+trajectory does not depend on which other chains share its batch. Setting ``drift=False`` drops the
+gradient term (free diffusion). The run advances in chunks: ``run_chunked`` writes each chunk's records
+to Parquet parts and a checkpoint, so a killed run resumes from its last chunk and produces the same
+files as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from thermoscape.io import load_tensors, save_tensors, write_table
+from thermoscape.losses import Landscape
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One Langevin chain: its temperature, time step, noise seed and parameter-snapshot steps."""
+
+    temperature: float
+    eta: float
+    seed: int
+    param_snapshot_steps: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long to run and what to record (all in steps)."""
+
+    n_steps: int
+    record_every: int = 1  # loss and distance from the start
+    snapshot_every: int = 1000  # per-sample losses
+    chunk_steps: int = 100_000
+    noise_block: int = 256  # noise drawn per chain in blocks: fewer RNG calls
+    drift: bool = True
+
+
+@dataclass
+class EngineState:
+    """Everything needed to continue a batch of chains exactly where it stopped."""
+
+    theta: Tensor  # (K, N)
+    theta_start: Tensor  # (K, N)
+    step: int
+    generators: list[torch.Generator]
+    diverged_step: list[int | None] = field(default_factory=list)
+
+
+def start_state(theta0: Tensor, chains: list[Chain]) -> EngineState:
+    generators = [torch.Generator(device=theta0.device).manual_seed(c.seed) for c in chains]
+    return EngineState(theta0.clone(), theta0.clone(), 0, generators, [None] * len(chains))
+
+
+def _draw_noise(state: EngineState, n: int, scale: Tensor) -> Tensor:
+    """Noise ``(n, K, N)`` already multiplied by ``sqrt(2 eta T)``; one RNG call per chain."""
+    k, dim = state.theta.shape
+    noise = torch.stack(
+        [
+            torch.randn(n, dim, generator=g, dtype=state.theta.dtype, device=state.theta.device)
+            for g in state.generators
+        ],
+        dim=1,
+    )
+    return noise.mul_(scale.view(1, k, 1))
+
+
+def advance(
+    landscape: Landscape,
+    state: EngineState,
+    chains: list[Chain],
+    schedule: Schedule,
+    n_steps: int,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Advance ``state`` in place by ``n_steps`` and return this stretch's records as tables.
+
+    Tables: ``trajectory`` (chain, step, t, loss, distance) every ``record_every`` steps, the loss
+    being that of ``theta_s`` before step ``s``; ``samples`` (chain, step, t, sample, loss) every
+    ``snapshot_every`` steps; ``params`` (chain, step, t, theta) at each chain's snapshot steps.
+    No per-step host synchronisation: records stay on the device until the stretch ends.
+    """
+    theta = state.theta
+    k = theta.shape[0]
+    eta = torch.tensor([c.eta for c in chains], dtype=theta.dtype, device=theta.device)
+    temperature = torch.tensor([c.temperature for c in chains], dtype=theta.dtype, device=theta.device)
+    neg_eta = (-eta).view(k, 1)
+    noise_scale = torch.sqrt(2 * eta * temperature)
+    snapshot_chains: dict[int, list[int]] = {}
+    for index, chain in enumerate(chains):
+        for s in chain.param_snapshot_steps:
+            snapshot_chains.setdefault(int(s), []).append(index)
+
+    rec_steps, rec_loss, rec_dist = [], [], []
+    snap_steps, snap_losses = [], []
+    par_rows: list[tuple[int, int, Tensor]] = []
+    first, last = state.step, state.step + n_steps
+    for block_start in range(first, last, schedule.noise_block):
+        block = min(schedule.noise_block, last - block_start)
+        noise = _draw_noise(state, block, noise_scale)
+        for j in range(block):
+            s = block_start + j
+            if s % schedule.snapshot_every == 0:
+                snap_steps.append(s)
+                snap_losses.append(landscape.per_sample_loss(theta))
+            for index in snapshot_chains.get(s, ()):
+                par_rows.append((index, s, theta[index].clone()))
+            loss, grad = landscape.loss_and_grad(theta)
+            if s % schedule.record_every == 0:
+                rec_steps.append(s)
+                rec_loss.append(loss)
+                rec_dist.append(torch.linalg.vector_norm(theta - state.theta_start, dim=1))
+            if schedule.drift:
+                theta.addcmul_(grad, neg_eta)
+            theta.add_(noise[j])
+        if progress is not None:
+            progress(block)
+    state.step = last
+    return _records(chains, rec_steps, rec_loss, rec_dist, snap_steps, snap_losses, par_rows)
+
+
+def _records(chains, rec_steps, rec_loss, rec_dist, snap_steps, snap_losses, par_rows):
+    k = len(chains)
+    eta = np.array([c.eta for c in chains])
+    steps = np.asarray(rec_steps, dtype=np.int64)
+    loss = torch.stack(rec_loss).cpu().numpy() if rec_loss else np.empty((0, k))
+    dist = torch.stack(rec_dist).cpu().numpy() if rec_dist else np.empty((0, k))
+    chain_col = np.repeat(np.arange(k)[None, :], len(steps), axis=0)
+    trajectory = pd.DataFrame(
+        {
+            "chain": chain_col.T.ravel(),
+            "step": np.tile(steps, k),
+            "t": (np.tile(steps, k) * np.repeat(eta, len(steps))),
+            "loss": loss.T.ravel(),
+            "distance": dist.T.ravel(),
+        }
+    )
+    if snap_losses:
+        per_sample = torch.stack(snap_losses).cpu().numpy()  # (S, K, D)
+        n_snap, _, n_samples = per_sample.shape
+        idx_snap, idx_chain, idx_sample = np.meshgrid(
+            np.arange(n_snap), np.arange(k), np.arange(n_samples), indexing="ij"
+        )
+        snap_step = np.asarray(snap_steps)[idx_snap.ravel()]
+        samples = pd.DataFrame(
+            {
+                "chain": idx_chain.ravel(),
+                "step": snap_step,
+                "t": snap_step * eta[idx_chain.ravel()],
+                "sample": idx_sample.ravel(),
+                "loss": per_sample.ravel(),
+            }
+        )
+    else:
+        samples = pd.DataFrame({"chain": [], "step": [], "t": [], "sample": [], "loss": []})
+    params = pd.DataFrame(
+        {
+            "chain": [r[0] for r in par_rows],
+            "step": [r[1] for r in par_rows],
+            "t": [r[1] * eta[r[0]] for r in par_rows],
+            "theta": [r[2].cpu().numpy() for r in par_rows],
+        }
+    )
+    return {"trajectory": trajectory, "samples": samples, "params": params}
+
+
+def _mark_divergence(state: EngineState, records: dict[str, pd.DataFrame]) -> None:
+    """Record the first step with a non-finite loss per chain and drop that chain's later records."""
+    trajectory = records["trajectory"]
+    bad = trajectory[~np.isfinite(trajectory["loss"])]
+    for chain, group in bad.groupby("chain"):
+        if state.diverged_step[chain] is None:
+            state.diverged_step[chain] = int(group["step"].min())
+    for index, step in enumerate(state.diverged_step):
+        if step is None and not torch.isfinite(state.theta[index]).all():
+            state.diverged_step[index] = state.step
+    never = np.iinfo(np.int64).max
+    cutoff = np.array([never if d is None else d for d in state.diverged_step], dtype=np.int64)
+    for name, table in records.items():
+        chain = table["chain"].to_numpy(dtype=np.int64)
+        records[name] = table[table["step"].to_numpy() < cutoff[chain]]
+
+
+def fingerprint(theta0: Tensor, chains: list[Chain], schedule: Schedule) -> str:
+    """Identity of a run: resuming is only allowed into a checkpoint of the very same run."""
+    digest = hashlib.sha256(theta0.cpu().numpy().tobytes())
+    digest.update(json.dumps([asdict(c) for c in chains] + [asdict(schedule)], default=str).encode())
+    return digest.hexdigest()
+
+
+def run_chunked(
+    landscape: Landscape,
+    theta0: Tensor,
+    chains: list[Chain],
+    schedule: Schedule,
+    workdir: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[EngineState, dict[str, list[Path]]]:
+    """Run all chains for ``schedule.n_steps`` in chunks, resuming from ``workdir`` if possible.
+
+    Each chunk's tables go to ``workdir/{name}-{chunk:06d}.parquet``, then the checkpoint
+    (state and fingerprint) is replaced atomically; a restart continues after the last checkpoint.
+    Chains whose loss becomes non-finite are marked diverged (first bad step) and stop recording;
+    the run ends early when every chain has diverged. Returns the final state and the part files.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    checkpoint = workdir / "checkpoint.pt"
+    key = fingerprint(theta0, chains, schedule)
+    state = start_state(theta0, chains)
+    chunk = 0
+    if checkpoint.exists():
+        saved = load_tensors(checkpoint, device=theta0.device)
+        if saved["fingerprint"] == key:
+            state.theta, state.theta_start = saved["theta"], saved["theta_start"]
+            state.step, chunk = int(saved["step"]), int(saved["chunk"])
+            for g, g_state in zip(state.generators, saved["generators"]):
+                g.set_state(g_state)
+            state.diverged_step = [None if d < 0 else int(d) for d in saved["diverged_step"]]
+            if progress is not None:
+                progress(state.step)
+    names = ("trajectory", "samples", "params")
+    while state.step < schedule.n_steps and not all(d is not None for d in state.diverged_step):
+        n = min(schedule.chunk_steps, schedule.n_steps - state.step)
+        records = advance(landscape, state, chains, schedule, n, progress)
+        _mark_divergence(state, records)
+        for name in names:
+            write_table(records[name], workdir / f"{name}-{chunk:06d}.parquet")
+        chunk += 1
+        save_tensors(
+            {
+                "fingerprint": key,
+                "theta": state.theta,
+                "theta_start": state.theta_start,
+                "step": state.step,
+                "chunk": chunk,
+                "generators": [g.get_state() for g in state.generators],
+                "diverged_step": [-1 if d is None else d for d in state.diverged_step],
+            },
+            checkpoint,
+        )
+    parts = {name: [workdir / f"{name}-{i:06d}.parquet" for i in range(chunk)] for name in names}
+    return state, parts

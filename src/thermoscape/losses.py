@@ -1,0 +1,125 @@
+"""Loss landscapes behind one interface: a network's cross-entropy, or an analytic quadratic.
+
+A landscape maps a batch of parameter vectors ``theta`` ``(K, N)`` to the full-batch loss of every chain.
+The Langevin engine, the trainers and the measurements only see this interface, so the analytic
+quadratic landscape (Jules et al., Sec. I) runs through exactly the same code as the network and serves
+as the pipeline's closed-form validation target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+from thermoscape.models import MLPSpec, mlp_backward, mlp_forward, xavier_normal_init
+
+
+def cross_entropy_per_sample(logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-sample cross-entropy ``l = -log p_y`` (Eq. 5-6) and its gradient with respect to the logits.
+
+    Written as ``l = softplus(lambda)`` with ``lambda = logsumexp_{k != y}(z_k - z_y)``, so a well
+    classified sample (``lambda`` very negative) keeps its tiny loss exactly instead of rounding
+    ``1 - p_y`` to zero; likewise ``dl/dz_k = p_k`` for ``k != y`` and ``dl/dz_y = -sum_{k != y} p_k``
+    are formed from the small probabilities directly (brief section 7). Differentiable (used by
+    ``torch.func`` for Hessians); the returned gradient is for the hand-derived backward pass.
+
+    Args:
+        logits: ``(..., D, C)``.
+        labels: ``(D,)`` integer classes.
+    Returns:
+        losses ``(..., D)`` and ``d l / d logits`` ``(..., D, C)``.
+    """
+    index = labels.reshape((1,) * (logits.dim() - 2) + (-1, 1)).expand(*logits.shape[:-1], 1)
+    margins = logits - logits.gather(-1, index)
+    margins = margins.scatter(-1, index, float("-inf"))
+    lam = torch.logsumexp(margins, dim=-1, keepdim=True)
+    losses = torch.logaddexp(lam, torch.zeros_like(lam)).squeeze(-1)
+    p_wrong = torch.sigmoid(lam) * torch.exp(margins - lam)
+    d_logits = p_wrong.scatter(-1, index, -p_wrong.sum(dim=-1, keepdim=True))
+    return losses, d_logits
+
+
+class Landscape(Protocol):
+    """What the engine, the trainers and the measurements need from a loss."""
+
+    n_params: int
+
+    def loss(self, theta: Tensor) -> Tensor:
+        """Differentiable full-batch loss ``(K,)`` of ``(K, N)`` parameters."""
+
+    def per_sample_loss(self, theta: Tensor) -> Tensor:
+        """Terms ``l_i`` ``(K, D)`` whose mean is the loss (samples for a network, modes for a quadratic)."""
+
+    def loss_and_grad(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        """Loss ``(K,)`` and its gradient ``(K, N)``, fast (no autograd graph)."""
+
+    def initial_parameters(self, generator: torch.Generator) -> Tensor:
+        """A starting point ``(N,)`` for training."""
+
+
+@dataclass
+class MLPLandscape:
+    """Mean cross-entropy of an MLP on a fixed data set (Jules et al., Eq. 6), full batch."""
+
+    spec: MLPSpec
+    x: Tensor
+    labels: Tensor
+
+    @property
+    def n_params(self) -> int:
+        return self.spec.n_params
+
+    def per_sample_loss(self, theta: Tensor) -> Tensor:
+        logits, _ = mlp_forward(theta, self.x, self.spec)
+        return cross_entropy_per_sample(logits, self.labels)[0]
+
+    def loss(self, theta: Tensor) -> Tensor:
+        return self.per_sample_loss(theta).mean(dim=-1)
+
+    def loss_and_grad(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        logits, activations = mlp_forward(theta, self.x, self.spec)
+        losses, d_logits = cross_entropy_per_sample(logits, self.labels)
+        n_samples = self.x.shape[0]
+        grad = mlp_backward(theta, activations, d_logits / n_samples, self.spec)
+        return losses.mean(dim=-1), grad
+
+    def initial_parameters(self, generator: torch.Generator) -> Tensor:
+        return xavier_normal_init(self.spec, generator, dtype=self.x.dtype).to(self.x.device)
+
+
+@dataclass
+class QuadraticLandscape:
+    """``L = sum_{i <= N_c} k_i Theta_i^2 / 2`` in ``N >= N_c`` dimensions (Jules et al., Sec. I).
+
+    The remaining ``N - N_c`` directions are exactly flat. Langevin dynamics on it is an
+    Ornstein-Uhlenbeck process: ``L ~ Gamma(N_c / 2, 1 / T)`` and ``chi_{Theta_i}(t) = exp(-k_i t)``.
+    The "per-sample" terms are the ``N_c`` mode energies ``k_i Theta_i^2 / 2`` (so their sum, not mean,
+    is the loss; ``per_sample_loss`` is scaled by ``N_c`` to keep the interface's mean convention).
+    """
+
+    stiffness: Tensor
+    n_params: int
+
+    @property
+    def n_stiff(self) -> int:
+        return self.stiffness.shape[0]
+
+    def per_sample_loss(self, theta: Tensor) -> Tensor:
+        stiff = theta[..., : self.n_stiff]
+        return 0.5 * self.stiffness * stiff**2 * self.n_stiff
+
+    def loss(self, theta: Tensor) -> Tensor:
+        return self.per_sample_loss(theta).mean(dim=-1)
+
+    def loss_and_grad(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        grad = torch.zeros_like(theta)
+        grad[..., : self.n_stiff] = self.stiffness * theta[..., : self.n_stiff]
+        return self.loss(theta), grad
+
+    def initial_parameters(self, generator: torch.Generator) -> Tensor:
+        return torch.randn(self.n_params, generator=generator, dtype=self.stiffness.dtype).to(
+            self.stiffness.device
+        )
