@@ -22,5 +22,5 @@ def table_to_tensors(table: pd.DataFrame, dtype=torch.float64, device="cpu") -> 
     """Feature matrix ``(D, d)`` and integer labels ``(D,)`` of a data table."""
     features = [c for c in table.columns if c.startswith("x")]
     x = torch.tensor(table[features].to_numpy(), dtype=dtype, device=device)
-    labels = torch.as_tensor(table["label"].to_numpy(), dtype=torch.int64, device=device)
+    labels = torch.tensor(table["label"].to_numpy(), dtype=torch.int64, device=device)
     return x, labels

@@ -38,9 +38,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.remove(tmp)
 
 
-def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
+def write_table(table: pd.DataFrame, path: str | os.PathLike, schema: pa.Schema | None = None) -> None:
+    """Write ``table`` as Parquet; a ``schema`` fixes column types (needed when the table may be empty)."""
     with atomic_path(path) as tmp:
-        table.to_parquet(tmp, index=False)
+        pq.write_table(pa.Table.from_pandas(table, schema=schema, preserve_index=False), tmp)
 
 
 def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:

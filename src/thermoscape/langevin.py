@@ -21,11 +21,20 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
 from torch import Tensor
 
 from thermoscape.io import load_tensors, save_tensors, write_table
 from thermoscape.losses import Landscape
+
+
+_KEYS = [("chain", pa.int64()), ("step", pa.int64()), ("t", pa.float64())]
+RECORD_SCHEMAS = {
+    "trajectory": pa.schema(_KEYS + [("loss", pa.float64()), ("distance", pa.float64())]),
+    "samples": pa.schema(_KEYS + [("sample", pa.int64()), ("loss", pa.float64())]),
+    "params": pa.schema(_KEYS + [("theta", pa.list_(pa.float64()))]),
+}
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,7 @@ def _records(chains, rec_steps, rec_loss, rec_dist, snap_steps, snap_losses, par
             "chain": [r[0] for r in par_rows],
             "step": [r[1] for r in par_rows],
             "t": [r[1] * eta[r[0]] for r in par_rows],
-            "theta": [r[2].cpu().numpy() for r in par_rows],
+            "theta": pd.Series([r[2].cpu().numpy() for r in par_rows], dtype=object),
         }
     )
     return {"trajectory": trajectory, "samples": samples, "params": params}
@@ -239,7 +248,7 @@ def run_chunked(
         records = advance(landscape, state, chains, schedule, n, progress)
         _mark_divergence(state, records)
         for name in names:
-            write_table(records[name], workdir / f"{name}-{chunk:06d}.parquet")
+            write_table(records[name], workdir / f"{name}-{chunk:06d}.parquet", RECORD_SCHEMAS[name])
         chunk += 1
         save_tensors(
             {

@@ -89,6 +89,8 @@ def figure1(
             ax.plot(grid, pdf, "k--", lw=0.8)
     ax_b.set(xlabel="L / T", ylabel="probability density", title=f"(b) steady state ({slice_name}); dashed: Gamma MLE")
     inset.set_yscale("log")
+    top = max((line.get_ydata().max() for line in inset.get_lines()), default=1.0)
+    inset.set_ylim(top * 1e-4, top * 3)
     inset.tick_params(labelsize=6)
     ax_b.legend(fontsize=7, loc="upper left")
 
@@ -97,9 +99,10 @@ def figure1(
     for index, (eta_value, group) in enumerate(summary.groupby("eta")):
         m_mu, m_sigma = ETA_MARKERS[index % len(ETA_MARKERS)]
         flagged = ~group["equilibrated"]
+        color = f"C{index}"
         for column, marker, name in (("mu", m_mu, "mu_L"), ("sigma", m_sigma, "sigma_L")):
             ax_c.errorbar(group["temperature"], group[f"{column}_mean"], yerr=group[f"{column}_std"],
-                          fmt=marker, mfc="none" if column == "sigma" else None, ms=5,
+                          fmt=marker, color=color, mfc="none" if column == "sigma" else color, ms=5,
                           label=f"{name}, eta = {eta_value:g}")
             ax_c.plot(group["temperature"][flagged], group[f"{column}_mean"][flagged], "x", color="red", ms=8)
     grid_t = np.geomspace(summary["temperature"].min(), summary["temperature"].max(), 50)
