@@ -8,7 +8,8 @@ at a few ``t`` values (five in the paper) into ``mc`` (Eq. 4).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,10 +45,14 @@ def init_bend(
         return 0.5 * (theta0 + theta1)
     if mode == "random":
         if random_init is None:
-            raise ValueError("mode='random' needs random_init, the network's own initialiser (generator -> theta)")
+            raise ValueError(
+                "mode='random' needs random_init, the network's own initialiser (generator -> theta)"
+            )
         bend = random_init(generator).to(dtype=theta0.dtype, device=theta0.device)
         if bend.shape != theta0.shape:
-            raise ValueError(f"random_init returned shape {tuple(bend.shape)}, expected {tuple(theta0.shape)}")
+            raise ValueError(
+                f"random_init returned shape {tuple(bend.shape)}, expected {tuple(theta0.shape)}"
+            )
         return bend
     raise ValueError(f"unknown bend init mode {mode!r}; use 'midpoint' or 'random'")
 
@@ -127,7 +132,7 @@ def train_bezier_curve(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total, count = total + float(loss), count + 1
+            total, count = total + float(loss.detach()), count + 1
         epoch_losses.append(total / max(count, 1))
     return bend.detach(), epoch_losses
 

@@ -11,7 +11,7 @@ build it with ``torch.func.functional_call``), and differentiates it with ``torc
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -46,7 +46,9 @@ def batched_hessian_eigenvalues(loss_fn: LossFn, thetas: Tensor, chunk_size: int
     """Hessian eigenvalues at each row of ``thetas`` ``(P, N)``; returns ``(P, N)``, each row ascending.
 
     The Hessians are formed with ``vmap`` (``chunk_size`` rows at a time, to bound memory) and
-    diagonalised as one batch.
+    diagonalised as one batch. On one CPU thread, ``chunk_size=1`` was about twice as fast as vmapping
+    all rows at once for the 883-parameter MLP on 300 samples (~1 s per Hessian): the fully batched
+    tangents are memory-bound there.
     """
     return _symmetric_eigvalsh(vmap(hessian(loss_fn), chunk_size=chunk_size)(thetas))
 
@@ -86,7 +88,10 @@ def top_eigenvalue(
 
 
 def rademacher(
-    shape: tuple[int, ...], dtype: torch.dtype, device: torch.device | str = "cpu", generator: torch.Generator | None = None
+    shape: tuple[int, ...],
+    dtype: torch.dtype,
+    device: torch.device | str = "cpu",
+    generator: torch.Generator | None = None,
 ) -> Tensor:
     """A tensor of independent ``+-1`` entries, each with probability 1/2."""
     bits = torch.randint(0, 2, shape, generator=generator, device=device)

@@ -13,7 +13,7 @@ with ``lam ~ Beta(16, 16)`` (paper footnote 2 and App. A.1; brief 3.3).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from scipy.special import betaincinv
@@ -103,5 +103,7 @@ def pairwise_cka(outputs: Sequence[Tensor]) -> tuple[float, Tensor]:
         code, build the matrix pair by pair and use ``offdiagonal_nanmean``.
     """
     n = len(outputs)
-    matrix = torch.tensor([[linear_cka(outputs[i], outputs[j]) for j in range(n)] for i in range(n)], dtype=torch.float64)
+    matrix = torch.tensor(
+        [[linear_cka(outputs[i], outputs[j]) for j in range(n)] for i in range(n)], dtype=torch.float64
+    )
     return offdiagonal_nanmean(matrix), matrix

@@ -1,0 +1,23 @@
+import pytest
+import torch
+
+from thermoscape.data import gaussian_classification, table_to_tensors
+from thermoscape.losses import MLPLandscape, QuadraticLandscape
+from thermoscape.models import MLPSpec
+
+PAPER_SPEC = MLPSpec((10, 20, 20, 10, 3))
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def paper_landscape() -> MLPLandscape:
+    x, labels = table_to_tensors(gaussian_classification(300, 10, 3, seed=0))
+    return MLPLandscape(PAPER_SPEC, x, labels)
+
+
+def quadratic(n_params: int, stiffness) -> QuadraticLandscape:
+    return QuadraticLandscape(torch.as_tensor(stiffness, dtype=torch.float64), n_params)

@@ -1,0 +1,130 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from thermoscape import stats
+from thermoscape.fluctuations import analysis_slices, slice_statistics
+from thermoscape.langevin import Chain, Schedule, advance, run_chunked, start_state
+
+from conftest import quadratic
+
+
+def run_quadratic(landscape, temperature, eta, n_chains, n_steps, seed=0, record_every=1):
+    chains = [Chain(temperature, eta, seed + i) for i in range(n_chains)]
+    theta0 = torch.zeros(n_chains, landscape.n_params, dtype=torch.float64)
+    state = start_state(theta0, chains)
+    schedule = Schedule(n_steps=n_steps, record_every=record_every, snapshot_every=n_steps, chunk_steps=n_steps)
+    return state, advance(landscape, state, chains, schedule, n_steps)
+
+
+def test_euler_maruyama_reproduces_the_ou_stationary_variance():
+    """Discrete OU: Var = 2 eta T / (1 - (1 - eta k)^2) = (T / k) / (1 - eta k / 2), i.e. T/k + O(eta k)."""
+    k, temperature, eta = 2.0, 0.5, 0.05
+    landscape = quadratic(1, [k])
+    state, _ = run_quadratic(landscape, temperature, eta, n_chains=4000, n_steps=400)
+    variance = state.theta[:, 0].var().item()
+    exact_discrete = temperature / k / (1 - eta * k / 2)
+    standard_error = exact_discrete * np.sqrt(2 / 4000)
+    assert abs(variance - exact_discrete) < 4 * standard_error
+    assert abs(variance - temperature / k) / (temperature / k) < 2 * eta * k  # O(eta k) from the SDE
+
+
+@pytest.mark.parametrize(
+    "n_stiff, k_min, k_max", [(6, 1.0, 1.0), (20, 0.5, 5.0)], ids=["Nc6-equal", "Nc20-spread10"]
+)
+def test_quadratic_landscape_gives_gamma_statistics(n_stiff, k_min, k_max):
+    """Sec. I: L ~ Gamma(N_c / 2, 1 / T) on sum_i k_i Theta_i^2 / 2, whatever the stiffnesses."""
+    temperature, eta = 1e-3, 2e-3
+    landscape = quadratic(n_stiff + 5, np.geomspace(k_min, k_max, n_stiff))
+    _, records = run_quadratic(landscape, temperature, eta, n_chains=32, n_steps=40_000, record_every=5)
+    steady = records["trajectory"].query("t >= 10")
+    alpha, beta = stats.gamma_mle(steady["loss"].to_numpy())
+    assert abs(alpha / (n_stiff / 2) - 1) < 0.08
+    assert abs(beta * temperature - 1) < 0.08
+    assert abs(steady["loss"].mean() / (n_stiff * temperature / 2) - 1) < 0.05  # Eq. 3
+
+
+def test_loss_autocorrelation_follows_from_chi_theta():
+    """chi_Theta(t) = exp(-k t) per mode, so with N_c equal, independent Gaussian modes the loss
+    autocorrelation is chi_Theta^2 = exp(-2 k t) and tau_1/2 = ln 2 / (2 k)."""
+    n_stiff, k, eta = 4, 0.5, 1e-2
+    landscape = quadratic(n_stiff, [k] * n_stiff)
+    _, records = run_quadratic(landscape, 1e-3, eta, n_chains=16, n_steps=30_000, record_every=5)
+    steady = records["trajectory"].query("t >= 10")
+    chi = np.mean([stats.autocorrelation(g["loss"].to_numpy(), max_lag=400) for _, g in steady.groupby("chain")], axis=0)
+    tau = stats.half_time(chi, 5 * eta)
+    assert abs(tau / (np.log(2) / (2 * k)) - 1) < 0.1
+
+
+def test_pipeline_statistics_recover_closed_form_on_the_quadratic():
+    """The fluctuation rule's own function: alpha = N_c / 2, beta T = 1, equilibrated, no drift."""
+    n_stiff, temperature, eta = 12, 2e-4, 1e-2
+    landscape = quadratic(n_stiff, np.geomspace(1.0, 4.0, n_stiff))
+    _, records = run_quadratic(landscape, temperature, eta, n_chains=1, n_steps=32_000)
+    traj = records["trajectory"]
+    table = slice_statistics(traj["t"].to_numpy(), traj["loss"].to_numpy(), np.array([]), np.array([]),
+                             temperature, analysis_slices(20.0, 300.0, 75.0))
+    whole = table.set_index("slice").loc["all"]
+    assert abs(whole["alpha"] / (n_stiff / 2) - 1) < 0.1
+    assert abs(whole["beta_T"] - 1) < 0.1
+    assert bool(whole["equilibrated"])
+    assert not table["drifting"].any()
+
+
+def test_chain_trajectory_does_not_depend_on_its_batch(paper_landscape):
+    g = torch.Generator().manual_seed(0)
+    theta = torch.stack([paper_landscape.initial_parameters(g) for _ in range(4)])
+    chains = [Chain(10.0 ** -(i + 3), 10.0 ** -(2 + i % 2), 100 + i) for i in range(4)]
+    schedule = Schedule(n_steps=300, snapshot_every=100, chunk_steps=300, noise_block=64)
+    together = start_state(theta, chains)
+    advance(paper_landscape, together, chains, schedule, 300)
+    for i in (0, 3):
+        alone = start_state(theta[i : i + 1], chains[i : i + 1])
+        advance(paper_landscape, alone, chains[i : i + 1], schedule, 300)
+        torch.testing.assert_close(alone.theta[0], together.theta[i], rtol=0, atol=1e-13)
+
+
+class Killed(RuntimeError):
+    pass
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path, paper_landscape):
+    theta = paper_landscape.initial_parameters(torch.Generator().manual_seed(0)).unsqueeze(0)
+    chains = [Chain(1e-4, 1e-2, 5, param_snapshot_steps=(130, 290))]
+    schedule = Schedule(n_steps=350, snapshot_every=50, chunk_steps=100, noise_block=32)
+    _, reference = run_chunked(paper_landscape, theta, chains, schedule, tmp_path / "a")
+
+    seen = []
+
+    def kill_during_third_chunk(n):
+        seen.append(n)
+        if sum(seen) > 230:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_chunked(paper_landscape, theta, chains, schedule, tmp_path / "b", progress=kill_during_third_chunk)
+    _, resumed = run_chunked(paper_landscape, theta, chains, schedule, tmp_path / "b")
+    for name in reference:
+        assert len(reference[name]) == len(resumed[name]) == 4
+        a = pd.concat([pd.read_parquet(p) for p in reference[name]], ignore_index=True)
+        b = pd.concat([pd.read_parquet(p) for p in resumed[name]], ignore_index=True)
+        pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 2  # the two parameter snapshots
+
+
+def test_divergence_is_recorded_with_its_step(tmp_path):
+    """A concave direction (negative stiffness) blows up; the chain is flagged, the stable one is not."""
+    landscape = quadratic(2, [-2000.0, 1.0])
+    chains = [Chain(1e-3, 1e-1, 1), Chain(1e-3, 1e-1, 2)]
+    theta = torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=torch.float64)
+    stable = quadratic(2, [1.0, 1.0])
+    schedule = Schedule(n_steps=2000, chunk_steps=500)
+    state, parts = run_chunked(landscape, theta, chains, schedule, tmp_path)
+    assert state.diverged_step[0] is not None and 0 < state.diverged_step[0] < 500
+    assert state.diverged_step[1] is not None  # shares the concave direction once noise kicks it
+    trajectory = pd.concat([pd.read_parquet(p) for p in parts["trajectory"]])
+    assert np.isfinite(trajectory["loss"]).all()
+    assert trajectory.query("chain == 0")["step"].max() < state.diverged_step[0]
+    state, _ = run_chunked(stable, theta, chains, schedule, tmp_path / "stable")
+    assert state.diverged_step == [None, None]
