@@ -33,9 +33,9 @@ def build_landscape(study: dict[str, Any], dataset: pd.DataFrame, device: torch.
 def langevin_schedule(langevin: dict[str, Any], eta: float, duration: float, drift: bool = True) -> Schedule:
     """Steps of a run of continuous ``duration`` at time step ``eta`` and its recording intervals."""
     return Schedule(
-        n_steps=int(round(duration / eta)),
+        n_steps=round(duration / eta),
         record_every=int(langevin["record_every"]),
-        snapshot_every=max(1, int(round(langevin["snapshot_interval"] / eta))),
+        snapshot_every=max(1, round(langevin["snapshot_interval"] / eta)),
         chunk_steps=int(langevin["chunk_steps"]),
         drift=drift,
     )
@@ -46,7 +46,7 @@ def langevin_chains(
 ) -> list[Chain]:
     """One chain per replica minimum; noise seeds and snapshot times derive from ``(seed, T, eta, r)``."""
     chains = []
-    first = min(int(round(burn_in / eta)), schedule.n_steps - 1)
+    first = min(round(burn_in / eta), schedule.n_steps - 1)
     for replica in range(replicas):
         chain_seed = derive_seed(seed, "langevin", replica, temperature, eta)
         rng = np.random.default_rng(derive_seed(seed, "snapshots", replica, temperature, eta))

@@ -1,22 +1,14 @@
 """Config validation and the helpers every rule file shares (run grids, paths, resources)."""
 
 
-def _as_number(value):
-    """YAML 1.1 reads `1e-6` (no dot) as a string: accept it as the number the user meant."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    if isinstance(value, dict):
-        return {k: _as_number(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_number(v) for v in value]
-    return value
+from thermoscape.config import ConfigError, validate_config
 
-
-config.update(_as_number(dict(config)))
-validate(config, "../schemas/config.schema.yaml")
+try:
+    _validated = validate_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+config.clear()
+config.update(_validated)
 
 RESULTS = config["results"]
 DEVICE = config["device"]

@@ -1,0 +1,68 @@
+"""Minimum finding and the fluctuation analysis on series whose answers are known."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from thermoscape.fluctuations import ALL, aggregate_runs, analysis_slices, slice_statistics
+from thermoscape.train import adam_descent
+
+from conftest import quadratic
+
+
+def test_adam_reaches_the_configured_depth_or_says_it_did_not():
+    landscape = quadratic(6, [0.5, 1.0, 2.0])
+    start = torch.ones(6, dtype=torch.float64)
+    done = adam_descent(landscape, start, lr=1e-2, max_steps=20_000, target_loss=1e-8, grad_norm_tol=1e-4)
+    assert done.converged
+    assert done.curve["loss"].iloc[-1] <= 1e-8 and done.curve["grad_norm"].iloc[-1] <= 1e-4
+    torch.testing.assert_close(done.theta[3:], start[3:])  # flat directions untouched
+    short = adam_descent(landscape, start, lr=1e-2, max_steps=50, target_loss=1e-8)
+    assert not short.converged and short.curve["step"].iloc[-1] == 50
+
+
+def test_slices_cover_the_post_burn_in_window_in_continuous_time():
+    slices = analysis_slices(100.0, 3000.0, 1000.0)
+    assert slices == [("t100-1100", 100.0, 1100.0), ("t1100-2100", 1100.0, 2100.0), (ALL, 100.0, 3000.0)]
+    with pytest.raises(ValueError, match="burn-in"):
+        analysis_slices(100.0, 50.0, 10.0)
+
+
+def ar1_gamma_like(n: int, rho: float, drift: float, rng: np.random.Generator) -> np.ndarray:
+    """Positive, correlated series: the squared norm of 8 AR(1) modes (Gamma(4, .)), plus a trend."""
+    x = np.zeros((n, 8))
+    x[0] = rng.normal(size=8)  # start in the stationary state
+    noise = rng.normal(size=(n, 8)) * np.sqrt(1 - rho**2)
+    for i in range(1, n):
+        x[i] = rho * x[i - 1] + noise[i]
+    return 0.5 * (x**2).sum(axis=1) * (1 + drift * np.linspace(0, 1, n))
+
+
+@pytest.mark.parametrize("drift, flagged", [(0.0, False), (0.5, True)])
+def test_drift_flag_sees_a_trend_of_the_mean_across_slices(drift, flagged):
+    rng = np.random.default_rng(3)
+    dt, n = 0.1, 40_000
+    t = np.arange(n) * dt
+    loss = 1e-5 * ar1_gamma_like(n, 0.9, drift, rng)  # T = 1e-5: beta T = 1 for the stationary series
+    table = slice_statistics(t, loss, np.array([]), np.array([]), 1e-5, analysis_slices(0.0, n * dt, 1000.0))
+    assert table["drifting"].all() == flagged and table["drifting"].any() == flagged
+    if not flagged:
+        whole = table.set_index("slice").loc[ALL]
+        assert abs(whole["alpha"] / 4 - 1) < 0.1 and abs(whole["beta_T"] - 1) < 0.1
+        # AR(1) squared: chi_L(lag) = rho^(2 lag), so tau_1/2 = dt ln 2 / (2 ln(1/rho))
+        assert abs(whole["tau_half"] / (dt * np.log(2) / (2 * np.log(1 / 0.9))) - 1) < 0.25
+
+
+def test_aggregates_exclude_diverged_runs_and_count_them():
+    base = {"temperature": 1e-5, "eta": 1e-2, "slice": ALL, "t_start": 0.0, "t_end": 10.0,
+            "equilibrated": True, "drifting": False}
+    runs = pd.DataFrame([
+        base | {"replica": 0, "diverged": False, "mu": 1.0, "alpha": 10.0},
+        base | {"replica": 1, "diverged": False, "mu": 3.0, "alpha": 20.0},
+        base | {"replica": 2, "diverged": True, "mu": np.nan, "alpha": np.nan, "equilibrated": np.nan},
+    ])
+    row = aggregate_runs(runs).iloc[0]
+    assert row["n_runs"] == 2 and row["n_diverged"] == 1
+    assert row["mu_mean"] == 2.0 and row["alpha_max"] == 20.0
+    assert row["equilibrated"]

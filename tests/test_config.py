@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from thermoscape.config import ConfigError, key_path, validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture
+def default_config() -> dict:
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def test_shipped_configs_are_valid(default_config):
+    for name in ("smoke.yaml", "paper.yaml"):
+        override = yaml.safe_load((ROOT / "config" / name).read_text())
+        validate_config(merge(default_config, override), SCHEMA)
+    assert validate_config(default_config, SCHEMA)["jules"]["analysis"]["drift_sigma"] == 3.0  # default
+
+
+def merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merge(base[key], value) if isinstance(value, dict) and key in base else value
+    return out
+
+
+@pytest.mark.parametrize(
+    "edit, named",
+    [
+        (lambda c: c["jules"]["langevin"]["sweeps"][0]["temperatures"].__setitem__(1, -1e-5),
+         "jules.langevin.sweeps[0].temperatures[1]"),
+        (lambda c: c["jules"]["model"].__setitem__("name", "resnet"), "jules.model.name"),
+        (lambda c: c["jules"]["refine"].pop("target_loss"), "jules.refine.target_loss: missing"),
+        (lambda c: c["jules"].pop("seed"), "jules.seed: missing"),
+        (lambda c: c["jules"]["train"].__setitem__("learning_rate", 1e-3), "'learning_rate' was unexpected"),
+        (lambda c: c.__setitem__("device", "tpu"), "device"),
+    ],
+    ids=["negative-T", "unknown-model", "missing-L0", "missing-seed", "typo", "device"],
+)
+def test_bad_config_fails_naming_the_key(default_config, edit, named):
+    edit(default_config)
+    with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        validate_config(default_config, SCHEMA)
+
+
+def test_yaml_exponent_strings_become_numbers(default_config):
+    default_config["jules"]["langevin"]["sweeps"][0]["temperatures"] = ["1e-6", 2e-6]
+    assert validate_config(default_config, SCHEMA)["jules"]["langevin"]["sweeps"][0]["temperatures"] == [1e-6, 2e-6]
+
+
+def test_key_path():
+    assert key_path(["jules", "sweeps", 0, "eta"]) == "jules.sweeps[0].eta"

@@ -1,0 +1,149 @@
+"""The Snakemake workflow end to end at smoke scale: targets, caching, rerun triggers, bad input."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+pytestmark = pytest.mark.workflow
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "config" / "smoke.yaml"
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+               "--cores", "2", *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run would execute."""
+    out = snakemake(workdir, "-n", *args)
+    text = out.stdout + out.stderr
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
+        match = re.match(r"(?:local)?rule (\w+):", block.strip())
+        if match:
+            wildcards = re.search(r"wildcards: (.*)", block)
+            jobs.append((match.group(1), wildcards.group(1) if wildcards else ""))
+    return jobs
+
+
+def write_override(path: Path, override: dict) -> Path:
+    path.write_text(yaml.safe_dump(override))
+    return path
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("smoke")
+    snakemake(workdir, "--configfile", str(SMOKE), "fig1")
+    return workdir
+
+
+def test_fig1_target_builds_figure_and_its_data_only(smoke_run):
+    results = smoke_run / "results"
+    for suffix in ("pdf", "png"):
+        assert (results / "figures" / "jules" / f"fig1.{suffix}").stat().st_size > 10_000
+    assert sorted(p.name for p in (results / "figures").rglob("*") if p.is_file()) == ["fig1.pdf", "fig1.png"]
+    assert not (results / "jules" / "scratch").exists() or not any((results / "jules" / "scratch").rglob("*.pt"))
+
+    summary = pd.read_parquet(results / "jules" / "tables" / "fluctuations.parquet")
+    smoke = yaml.safe_load(SMOKE.read_text())["jules"]["langevin"]["sweeps"]
+    expected = {(s["eta"], t) for s in smoke for t in s["temperatures"]}
+    assert set(zip(summary["eta"], summary["temperature"])) == expected
+    assert (summary["n_runs"] == 2).all() and (summary["n_diverged"] == 0).all()
+    whole = summary[summary["slice"] == "all"]
+    assert np.all(whole["mu_mean"] > 0) and np.all(whole["alpha_mean"] > 0)
+
+    trajectory = pd.read_parquet(results / "jules" / "langevin" / "eta0.01_T0.0001" / "trajectory.parquet")
+    np.testing.assert_allclose(trajectory["t"], trajectory["step"] * 0.01)
+    assert set(trajectory["chain"]) == {0, 1}
+    params = pd.read_parquet(results / "jules" / "langevin" / "eta0.01_T0.0001" / "params.parquet")
+    assert len(params) == 2 * 2  # param_snapshots per replica
+
+
+def test_rerun_with_nothing_changed_does_no_work(smoke_run):
+    assert planned_jobs(smoke_run, "--configfile", str(SMOKE), "fig1") == []
+
+
+def test_changing_one_temperature_reruns_only_its_jobs(smoke_run, tmp_path):
+    override = yaml.safe_load(SMOKE.read_text())
+    override["jules"]["langevin"]["sweeps"][0]["temperatures"] = [1.0e-4, 2.0e-4]  # was [1e-4, 3e-4]
+    changed = write_override(tmp_path / "changed.yaml", override)
+    jobs = planned_jobs(smoke_run, "--configfile", str(SMOKE), str(changed), "fig1")
+    assert sorted(jobs) == sorted([
+        ("jules_langevin", "eta=0.01, T=0.0002"),
+        ("jules_fluctuations", "eta=0.01, T=0.0002"),
+        ("jules_aggregate", ""),
+        ("jules_fig1", ""),
+        ("fig1", ""),
+    ])
+
+
+def test_changing_an_analysis_key_reruns_analysis_not_sampling(smoke_run, tmp_path):
+    override = yaml.safe_load(SMOKE.read_text())
+    override["jules"]["analysis"]["slice_length"] = 5.0
+    changed = write_override(tmp_path / "analysis.yaml", override)
+    rules = {rule for rule, _ in planned_jobs(smoke_run, "--configfile", str(SMOKE), str(changed), "fig1")}
+    assert rules == {"jules_fluctuations", "jules_aggregate", "jules_fig1", "fig1"}
+
+
+def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
+    bad = write_override(tmp_path / "bad.yaml", {"jules": {"langevin": {"sweeps": [
+        {"eta": 0.01, "temperatures": [1e-4, -2e-4], "duration": 10}]}}})
+    result = snakemake(tmp_path, "--configfile", str(SMOKE), str(bad), check=False)
+    assert result.returncode != 0
+    assert "jules.langevin.sweeps[0].temperatures[1]" in result.stderr + result.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def quadratic_config(n_stiff: int, k_min: float, k_max: float, sweeps: list[dict]) -> dict:
+    return {"jules": {
+        "model": {"name": "quadratic"},
+        "quadratic": {"n_params": n_stiff + 10, "n_stiff": n_stiff, "stiffness_min": k_min, "stiffness_max": k_max},
+        "train": {"lr": 1e-2, "max_steps": 20000, "target_loss": 1e-6},
+        "refine": {"lr": 1e-2, "max_steps": 20000, "target_loss": 1e-8, "grad_norm_tol": 1e-4},
+        "langevin": {"sweeps": sweeps, "snapshot_interval": 1.0, "param_snapshots": 1, "chunk_steps": 5000},
+        "analysis": {"burn_in": 10.0, "slice_length": 50.0},
+    }}
+
+
+@pytest.mark.parametrize("n_stiff, k_min, k_max", [(8, 1.0, 1.0), (24, 0.5, 5.0)], ids=["Nc8-equal", "Nc24-spread10"])
+def test_quadratic_landscape_through_the_workflow_recovers_closed_forms(tmp_path, n_stiff, k_min, k_max):
+    """Sec. I: alpha = N_c / 2 and beta T = 1 from the same langevin and fluctuations rules as the MLP.
+
+    A second sweep at eta k > 2 diverges: it is recorded, flagged and kept out of the averages."""
+    temperature = 1e-3
+    sweeps = [{"eta": 1e-2, "temperatures": [temperature], "duration": 210},
+              {"eta": 2.5, "temperatures": [temperature], "duration": 5000}]
+    config = write_override(tmp_path / "quadratic.yaml", quadratic_config(n_stiff, k_min, k_max, sweeps))
+    snakemake(tmp_path, "--configfile", str(SMOKE), str(config), "results/jules/tables/fluctuations.parquet")
+    summary = pd.read_parquet(tmp_path / "results" / "jules" / "tables" / "fluctuations.parquet")
+    summary = summary.set_index(["eta", "slice"])
+
+    whole = summary.loc[(1e-2, "all")]
+    assert whole["n_runs"] == 2 and whole["n_diverged"] == 0
+    assert abs(whole["alpha_mean"] / (n_stiff / 2) - 1) < 0.1
+    assert abs(whole["beta_T_mean"] - 1) < 0.1
+    assert bool(whole["equilibrated"])
+    # tau_1/2 of the loss: the modes' chi_Theta = exp(-k t) squared, so ln 2 / (2k) for equal k
+    if k_min == k_max:
+        assert abs(whole["tau_half_mean"] / (np.log(2) / (2 * k_min)) - 1) < 0.15
+
+    diverged = summary.loc[(2.5, "all")]
+    assert diverged["n_diverged"] == 2 and diverged["n_runs"] == 0
+    assert np.isnan(diverged["mu_mean"])
+    status = pd.read_parquet(tmp_path / "results" / "jules" / "langevin" / "eta2.5_T0.001" / "status.parquet")
+    assert status["diverged"].all() and (status["diverged_step"] > 0).all()
