@@ -2,12 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import quadratic
 
 from thermoscape import stats
 from thermoscape.fluctuations import analysis_slices, slice_statistics
 from thermoscape.langevin import Chain, Schedule, advance, run_chunked, start_state
-
-from conftest import quadratic
 
 
 def run_quadratic(landscape, temperature, eta, n_chains, n_steps, seed=0, record_every=1):

@@ -1,10 +1,9 @@
 import torch
+from conftest import PAPER_SPEC
 from torch import nn
 
 from thermoscape.losses import cross_entropy_per_sample
 from thermoscape.models import MLPSpec, mlp_forward, xavier_normal_init
-
-from conftest import PAPER_SPEC
 
 
 def test_paper_network_has_883_parameters():

@@ -28,7 +28,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
 
 
 def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
-    """(rule, wildcards) of every job a dry run would execute."""
+    """(rule, wildcards) of every job a dry run would execute (targets before the options)."""
     out = snakemake(workdir, "-n", *args)
     text = out.stdout + out.stderr
     jobs = []
@@ -48,7 +48,7 @@ def write_override(path: Path, override: dict) -> Path:
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("smoke")
-    snakemake(workdir, "--configfile", str(SMOKE), "fig1")
+    snakemake(workdir, "fig1", "--configfile", str(SMOKE))
     return workdir
 
 
@@ -75,14 +75,14 @@ def test_fig1_target_builds_figure_and_its_data_only(smoke_run):
 
 
 def test_rerun_with_nothing_changed_does_no_work(smoke_run):
-    assert planned_jobs(smoke_run, "--configfile", str(SMOKE), "fig1") == []
+    assert planned_jobs(smoke_run, "fig1", "--configfile", str(SMOKE)) == []
 
 
 def test_changing_one_temperature_reruns_only_its_jobs(smoke_run, tmp_path):
     override = yaml.safe_load(SMOKE.read_text())
     override["jules"]["langevin"]["sweeps"][0]["temperatures"] = [1.0e-4, 2.0e-4]  # was [1e-4, 3e-4]
     changed = write_override(tmp_path / "changed.yaml", override)
-    jobs = planned_jobs(smoke_run, "--configfile", str(SMOKE), str(changed), "fig1")
+    jobs = planned_jobs(smoke_run, "fig1", "--configfile", str(SMOKE), str(changed))
     assert sorted(jobs) == sorted([
         ("jules_langevin", "eta=0.01, T=0.0002"),
         ("jules_fluctuations", "eta=0.01, T=0.0002"),
@@ -96,7 +96,7 @@ def test_changing_an_analysis_key_reruns_analysis_not_sampling(smoke_run, tmp_pa
     override = yaml.safe_load(SMOKE.read_text())
     override["jules"]["analysis"]["slice_length"] = 5.0
     changed = write_override(tmp_path / "analysis.yaml", override)
-    rules = {rule for rule, _ in planned_jobs(smoke_run, "--configfile", str(SMOKE), str(changed), "fig1")}
+    rules = {rule for rule, _ in planned_jobs(smoke_run, "fig1", "--configfile", str(SMOKE), str(changed))}
     assert rules == {"jules_fluctuations", "jules_aggregate", "jules_fig1", "fig1"}
 
 
@@ -129,7 +129,7 @@ def test_quadratic_landscape_through_the_workflow_recovers_closed_forms(tmp_path
     sweeps = [{"eta": 1e-2, "temperatures": [temperature], "duration": 210},
               {"eta": 2.5, "temperatures": [temperature], "duration": 5000}]
     config = write_override(tmp_path / "quadratic.yaml", quadratic_config(n_stiff, k_min, k_max, sweeps))
-    snakemake(tmp_path, "--configfile", str(SMOKE), str(config), "results/jules/tables/fluctuations.parquet")
+    snakemake(tmp_path, "results/jules/tables/fluctuations.parquet", "--configfile", str(SMOKE), str(config))
     summary = pd.read_parquet(tmp_path / "results" / "jules" / "tables" / "fluctuations.parquet")
     summary = summary.set_index(["eta", "slice"])
 

@@ -1,6 +1,5 @@
 """Fluctuation statistics per replica and analysis slice for one (eta, T) run (Eqs. 2-4, 8)."""
 
-import numpy as np
 import pandas as pd
 
 from thermoscape.fluctuations import analysis_slices, slice_statistics
@@ -13,7 +12,7 @@ cfg = snakemake.params.analysis
 trajectory = read_table(snakemake.input.trajectory)
 samples = read_table(snakemake.input.samples)
 status = read_table(snakemake.input.status)
-slices = analysis_slices(cfg["burn_in"], snakemake.params.duration, cfg["slice_length"])
+slices = analysis_slices(snakemake.params.burn_in, snakemake.params.duration, cfg["slice_length"])
 
 tables = []
 for run in status.itertuples():

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,6 @@ from torch import Tensor
 
 from thermoscape.io import load_tensors, save_tensors, write_table
 from thermoscape.losses import Landscape
-
 
 _KEYS = [("chain", pa.int64()), ("step", pa.int64()), ("t", pa.float64())]
 RECORD_SCHEMAS = {

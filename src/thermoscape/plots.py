@@ -7,13 +7,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats as sps  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import NullFormatter
+from scipy import stats as sps
 
-from thermoscape.io import atomic_path  # noqa: E402
-from thermoscape.stats import fit_proportional  # noqa: E402
+from thermoscape.io import atomic_path
+from thermoscape.stats import fit_proportional
 
 ETA_MARKERS = {0: ("o", "s"), 1: ("^", "D"), 2: ("v", "p")}
 
@@ -34,6 +35,11 @@ def _temperature_colors(temperatures) -> dict[float, tuple]:
     temperatures = sorted(temperatures)
     cmap = plt.get_cmap("viridis")
     return {T: cmap(i / max(1, len(temperatures) - 1)) for i, T in enumerate(temperatures)}
+
+
+def _plain_log_ticks(ax: plt.Axes) -> None:
+    """Label only the decades of a log x axis (minor labels collide over a short range)."""
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def fit_heat_capacity(summary: pd.DataFrame) -> float:
@@ -112,6 +118,7 @@ def figure1(
     ax_c.set(xscale="log", yscale="log", xlabel="temperature T", ylabel="loss mean / std",
              title="(c) moments of the loss")
     ax_c.legend(fontsize=7)
+    _plain_log_ticks(ax_c)
 
     # (d) alpha and beta T versus T
     ax_d2 = ax_d.twinx()
@@ -124,6 +131,7 @@ def figure1(
     ax_d2.axhline(1, color="tab:orange", lw=0.8, ls=":")
     ax_d.set(xscale="log", xlabel="temperature T", ylabel="alpha = N_c / 2", title="(d) Gamma parameters")
     ax_d.set_ylim(bottom=0)
+    _plain_log_ticks(ax_d)
     ax_d2.set_ylabel("beta T")
     ax_d2.set_ylim(0, 2)
     handles = ax_d.get_legend_handles_labels()

@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 
 
-def derive_seed(base: int, *keys: int | float | str) -> int:
+def derive_seed(base: int, *keys: float | str) -> int:
     """A 63-bit seed determined by ``base`` and ``keys`` (e.g. ``"langevin", replica, T, eta``).
 
     Keys are hashed through their ``repr`` (CRC32), so ``1e-06`` and ``1.0e-6`` give the same seed and

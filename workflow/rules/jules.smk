@@ -5,14 +5,20 @@ J = f"{RESULTS}/jules"
 
 
 def jules_runs():
-    """Every (eta, T) of the sweeps, with its duration; one Langevin job each (replicas batched)."""
+    """Every (eta, T) of the sweeps with its duration and burn-in; one Langevin job each (replicas batched)."""
     runs = {}
-    for sweep in JULES["langevin"]["sweeps"]:
+    for index, sweep in enumerate(JULES["langevin"]["sweeps"]):
+        window = {"duration": sweep["duration"], "burn_in": sweep.get("burn_in", JULES["analysis"]["burn_in"])}
+        if window["burn_in"] >= window["duration"]:
+            raise WorkflowError(
+                f"jules.langevin.sweeps[{index}]: burn-in {window['burn_in']} (sweep burn_in or "
+                f"jules.analysis.burn_in) must be shorter than its duration {window['duration']}"
+            )
         for temperature in sweep["temperatures"]:
             key = (wildcard_number(sweep["eta"]), wildcard_number(temperature))
-            if key in runs and runs[key] != sweep["duration"]:
-                raise ValueError(f"jules.langevin.sweeps: (eta, T) = {key} appears with two durations")
-            runs[key] = sweep["duration"]
+            if key in runs and runs[key] != window:
+                raise ValueError(f"jules.langevin.sweeps: (eta, T) = {key} appears twice with different windows")
+            runs[key] = window
     return runs
 
 
@@ -20,7 +26,11 @@ JULES_RUNS = jules_runs()
 
 
 def jules_duration(wildcards):
-    return JULES_RUNS[(wildcards.eta, wildcards.T)]
+    return JULES_RUNS[(wildcards.eta, wildcards.T)]["duration"]
+
+
+def jules_burn_in(wildcards):
+    return JULES_RUNS[(wildcards.eta, wildcards.T)]["burn_in"]
 
 
 def jules_run_files(pattern):
@@ -100,7 +110,7 @@ rule jules_langevin:
         study=lambda wc: {k: JULES[k] for k in ("model", "quadratic", "dataset")},
         langevin=lambda wc: {k: v for k, v in JULES["langevin"].items() if k != "sweeps"},
         duration=jules_duration,
-        burn_in=JULES["analysis"]["burn_in"],
+        burn_in=jules_burn_in,
         seed=JULES["seed"],
         device=DEVICE,
         workdir=lambda wc: f"{J}/scratch/langevin/eta{wc.eta}_T{wc.T}",
@@ -122,8 +132,9 @@ rule jules_fluctuations:
     output:
         f"{J}/fluctuations/eta{{eta}}_T{{T}}.parquet",
     params:
-        analysis=JULES["analysis"],
+        analysis={k: v for k, v in JULES["analysis"].items() if k != "burn_in"},
         duration=jules_duration,
+        burn_in=jules_burn_in,
     threads: 1
     resources:
         mem_mb=4000,
