@@ -147,3 +147,14 @@ def test_quadratic_landscape_through_the_workflow_recovers_closed_forms(tmp_path
     assert np.isnan(diverged["mu_mean"])
     status = pd.read_parquet(tmp_path / "results" / "jules" / "langevin" / "eta2.5_T0.001" / "status.parquet")
     assert status["diverged"].all() and (status["diverged_step"] > 0).all()
+
+
+def test_unreachable_refinement_depth_fails_with_a_clear_message(tmp_path):
+    shallow = write_override(tmp_path / "shallow.yaml", {"jules": {
+        "replicas": 1, "refine": {"lr": 1e-3, "max_steps": 5, "target_loss": 1e-12, "grad_norm_tol": 1e-12}}})
+    result = snakemake(tmp_path, "results/jules/models/r0/refined.pt", "--configfile", str(SMOKE), str(shallow),
+                       check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "results" / "logs" / "jules_refine" / "r0.log").read_text()
+    assert "jules.refine.target_loss" in log and "after 5 steps" in log
+    assert not (tmp_path / "results" / "jules" / "models" / "r0" / "refined.pt").exists()

@@ -24,7 +24,7 @@ result = adam_descent(
 final = result.curve.iloc[-1]
 if not result.converged:
     raise RuntimeError(
-        f"refine (replica {replica}): after {final.step} steps the loss is {final.loss:.3e} and |grad L| is "
+        f"refine (replica {replica}): after {int(final.step)} steps the loss is {final.loss:.3e} and |grad L| is "
         f"{final.grad_norm:.3e}, short of jules.refine.target_loss = {cfg['target_loss']:.3e} and "
         f"jules.refine.grad_norm_tol = {cfg['grad_norm_tol']:.3e}; raise jules.refine.max_steps or lr, "
         "or choose a shallower target"
