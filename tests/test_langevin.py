@@ -7,6 +7,7 @@ from conftest import quadratic
 from thermoscape import stats
 from thermoscape.fluctuations import analysis_slices, slice_statistics
 from thermoscape.langevin import Chain, Schedule, advance, run_chunked, start_state
+from thermoscape.losses import compiled
 
 
 def run_quadratic(landscape, temperature, eta, n_chains, n_steps, seed=0, record_every=1):
@@ -127,3 +128,21 @@ def test_divergence_is_recorded_with_its_step(tmp_path):
     assert trajectory.query("chain == 0")["step"].max() < state.diverged_step[0]
     state, _ = run_chunked(stable, theta, chains, schedule, tmp_path / "stable")
     assert state.diverged_step == [None, None]
+
+
+def test_compiled_gradient_gives_the_eager_trajectory(paper_landscape):
+    """torch.compile fuses the float64 forward/backward; only the rounding may differ."""
+    g = torch.Generator().manual_seed(1)
+    theta = torch.stack([paper_landscape.initial_parameters(g) for _ in range(3)])
+    fast = compiled(paper_landscape, theta)
+    assert fast is not paper_landscape
+    loss, grad = paper_landscape.loss_and_grad(theta)
+    fast_loss, fast_grad = fast.loss_and_grad(theta)
+    torch.testing.assert_close(fast_loss, loss, rtol=1e-13, atol=0)
+    torch.testing.assert_close(fast_grad, grad, rtol=1e-12, atol=1e-15)
+    chains = [Chain(1e-5, 1e-2, seed) for seed in range(3)]
+    schedule = Schedule(n_steps=200, snapshot_every=100, chunk_steps=200, noise_block=64)
+    eager_state, fast_state = start_state(theta, chains), start_state(theta, chains)
+    advance(paper_landscape, eager_state, chains, schedule, 200)
+    advance(fast, fast_state, chains, schedule, 200)
+    torch.testing.assert_close(fast_state.theta, eager_state.theta, rtol=0, atol=1e-12)

@@ -14,12 +14,15 @@ from thermoscape.io import concat_parquet, load_tensors, read_table, write_table
 from thermoscape.jobs import start_job
 from thermoscape.jules import build_landscape, langevin_chains, langevin_schedule
 from thermoscape.langevin import run_chunked
+from thermoscape.losses import compiled
 
 device = start_job(snakemake)
 params = snakemake.params
 eta, temperature = float(snakemake.wildcards.eta), float(snakemake.wildcards.T)
 landscape = build_landscape(params.study, read_table(snakemake.input.dataset), device)
 theta0 = torch.stack([load_tensors(path, device)["theta"] for path in snakemake.input.models])
+if params.langevin["compile"]:
+    landscape = compiled(landscape, theta0)
 schedule = langevin_schedule(params.langevin, eta, params.duration)
 chains = langevin_chains(params.seed, len(theta0), temperature, eta, schedule, params.burn_in,
                          params.langevin["param_snapshots"])

@@ -17,6 +17,8 @@ import torch
 from torch import Tensor
 from torch.func import grad, hessian, jvp, vmap
 
+from thermoscape.device import try_compile
+
 LossFn = Callable[[Tensor], Tensor]
 
 _EPS = 1e-6  # PyHessian's guard in the relative-change denominators (brief 3.2)
@@ -42,15 +44,22 @@ def hessian_eigenvalues(loss_fn: LossFn, theta: Tensor) -> Tensor:
     return _symmetric_eigvalsh(full_hessian(loss_fn, theta))
 
 
-def batched_hessian_eigenvalues(loss_fn: LossFn, thetas: Tensor, chunk_size: int | None = None) -> Tensor:
+def batched_hessian_eigenvalues(
+    loss_fn: LossFn, thetas: Tensor, chunk_size: int | None = None, compile: bool = False
+) -> Tensor:
     """Hessian eigenvalues at each row of ``thetas`` ``(P, N)``; returns ``(P, N)``, each row ascending.
 
-    The Hessians are formed with ``vmap`` (``chunk_size`` rows at a time, to bound memory) and
-    diagonalised as one batch. On one CPU thread, ``chunk_size=1`` was about twice as fast as vmapping
-    all rows at once for the 883-parameter MLP on 300 samples (~1 s per Hessian): the fully batched
-    tangents are memory-bound there.
+    Eager: the Hessians are formed with ``vmap`` (``chunk_size`` rows at a time, to bound memory; on
+    one CPU thread ``chunk_size=1`` was about twice as fast as vmapping all rows for the 883-parameter
+    MLP) and diagonalised as one batch. ``compile=True`` runs ``torch.compile(hessian(loss_fn))``
+    point by point instead: ~4x faster for that MLP after a one-off compilation of ~15 s
+    (benchmarks/hessian_throughput.py), worth it from a few tens of points on.
     """
-    return _symmetric_eigvalsh(vmap(hessian(loss_fn), chunk_size=chunk_size)(thetas))
+    hess = hessian(loss_fn)
+    if compile:
+        hess, first = try_compile(hess, thetas[0])
+        return _symmetric_eigvalsh(torch.stack([first] + [hess(theta) for theta in thetas[1:]]))
+    return _symmetric_eigvalsh(vmap(hess, chunk_size=chunk_size)(thetas))
 
 
 def top_eigenvalue(

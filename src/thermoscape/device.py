@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
 
@@ -17,3 +21,19 @@ def select_device(preference: str = "auto") -> torch.device:
 def configure_threads(threads: int) -> None:
     """Tiny networks run fastest single-threaded; the workflow runs jobs in parallel instead."""
     torch.set_num_threads(max(1, int(threads)))
+
+
+def try_compile(fn: Callable, *example) -> tuple[Callable, Any]:
+    """``torch.compile(fn)`` (inductor, static shapes), compiled now on ``example`` inputs.
+
+    Returns the compiled function and its value on ``example``; the eager ``fn`` and its value, with a
+    warning, if compilation fails (no C++ compiler, an unsupported operator): compilation is an
+    optimisation, never a requirement.
+    """
+    fast = torch.compile(fn, dynamic=False)
+    try:
+        return fast, fast(*example)
+    except Exception as error:  # noqa: BLE001 -- inductor raises many types; any failure means eager
+        warnings.warn(f"torch.compile failed ({type(error).__name__}: {error}); using the eager path",
+                      stacklevel=2)
+        return fn, fn(*example)

@@ -61,20 +61,26 @@ def xavier_normal_init(spec: MLPSpec, generator: torch.Generator, dtype=torch.fl
 def mlp_forward(theta: Tensor, x: Tensor, spec: MLPSpec) -> tuple[Tensor, list[Tensor]]:
     """Logits ``(K, D, C)`` of every chain on inputs ``x`` ``(D, d)``, and the hidden activations.
 
-    The activations (``x`` first, then each post-ReLU hidden layer) are what ``mlp_backward`` needs.
+    Internally feature-major: each layer computes ``z^T = W h^T + b`` with the data index ``D`` as the
+    contiguous last dimension, which keeps the small per-chain GEMMs about twice as fast as the
+    sample-major layout on a CPU; the shared input layer is a single GEMM over all chains. The
+    activations (``x^T`` first, then each post-ReLU hidden layer, all ``(..., features, D)``) are
+    what ``mlp_backward`` needs. The returned logits are a transposed view.
     """
-    activations = [x]
-    h: Tensor = x
+    h: Tensor = x.T
+    activations = [h]
     layers = unflatten(theta, spec)
     for index, (weight, bias) in enumerate(layers):
-        if bias is None:
-            z = torch.matmul(h, weight.transpose(1, 2))
-        elif h.dim() == 2:  # the shared input layer: one GEMM per chain against the same x
-            z = torch.matmul(h, weight.transpose(1, 2)).add_(bias.unsqueeze(1))
+        if h.dim() == 2:  # (K, out, d) @ (d, D): one GEMM for every chain
+            z = torch.matmul(weight, h)
+            if bias is not None:
+                z = z + bias.unsqueeze(2)
+        elif bias is None:
+            z = torch.bmm(weight, h)
         else:
-            z = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
+            z = torch.baddbmm(bias.unsqueeze(2), weight, h)
         if index == len(layers) - 1:
-            return z, activations
+            return z.transpose(1, 2), activations
         h = torch.relu(z)
         activations.append(h)
     raise ValueError("an MLP needs at least one layer")
@@ -83,18 +89,21 @@ def mlp_forward(theta: Tensor, x: Tensor, spec: MLPSpec) -> tuple[Tensor, list[T
 def mlp_backward(theta: Tensor, activations: list[Tensor], d_logits: Tensor, spec: MLPSpec) -> Tensor:
     """Gradient ``(K, N)`` of a loss with respect to ``theta`` given its gradient ``d_logits`` ``(K, D, C)``.
 
-    Plain backpropagation through ``z_l = h_{l-1} W_l^T + b_l``, ``h_l = relu(z_l)``.
+    Plain backpropagation through ``z_l = W_l h_{l-1} + b_l``, ``h_l = relu(z_l)`` in the feature-major
+    layout of ``mlp_forward``: ``dL/dW_l = delta_l h_{l-1}^T``, ``dL/db_l = sum_D delta_l``,
+    ``delta_{l-1} = (W_l^T delta_l) * [h_{l-1} > 0]``.
     """
     layers = unflatten(theta, spec)
     grads: list[Tensor] = []
-    delta = d_logits
+    delta = d_logits.transpose(1, 2).contiguous()  # (K, C, D)
     for index in range(len(layers) - 1, -1, -1):
         weight, bias = layers[index]
         h_prev = activations[index]
         if bias is not None:
-            grads.append(delta.sum(dim=1))
-        grads.append(torch.matmul(delta.transpose(1, 2), h_prev).flatten(1))
+            grads.append(delta.sum(dim=2))
+        grads.append(torch.matmul(delta, h_prev.transpose(-1, -2)).flatten(1))
         if index > 0:
-            delta = torch.ops.aten.threshold_backward(torch.matmul(delta, weight), h_prev, 0.0)
+            # the ReLU mask; threshold_backward is several times faster than multiplying by (h > 0)
+            delta = torch.ops.aten.threshold_backward(torch.bmm(weight.transpose(1, 2), delta), h_prev, 0.0)
     grads.reverse()
     return torch.cat(grads, dim=1)
