@@ -4,11 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import quadratic
 
 from thermoscape.fluctuations import ALL, aggregate_runs, analysis_slices, slice_statistics
 from thermoscape.train import adam_descent
-
-from conftest import quadratic
 
 
 def test_adam_reaches_the_configured_depth_or_says_it_did_not():

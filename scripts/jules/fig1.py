@@ -10,11 +10,13 @@ start_job(snakemake)
 cfg = snakemake.params.fig
 train, refine = read_table(snakemake.input.train_curve), read_table(snakemake.input.refine_curve)
 adam = pd.concat([train, refine.assign(step=refine["step"] + train["step"].max())], ignore_index=True)
-trajectories = {}
-for path in snakemake.input.trajectories:
-    table = read_table(path, columns=["chain", "t", "loss"])
-    temperature = float(path.split("_T")[-1].split("/")[0])
-    trajectories[temperature] = table
+trajectories = {}  # T -> (chain = replica, t, loss)
+for trajectory_path, status_path in zip(snakemake.input.trajectories, snakemake.input.statuses):
+    table = read_table(trajectory_path, columns=["chain", "t", "loss"])
+    status = read_table(status_path).set_index("chain")
+    for temperature, chains in status.groupby("temperature"):
+        rows = table[table["chain"].isin(chains.index)]
+        trajectories[temperature] = rows.assign(chain=chains["replica"].reindex(rows["chain"]).to_numpy())
 summary = read_table(snakemake.input.summary)
 runs = read_table(snakemake.input.runs)
 fig = figure1(summary, runs, adam, trajectories, cfg["eta"], cfg["slice"], cfg["replica"])

@@ -12,6 +12,7 @@ cfg = snakemake.params.analysis
 trajectory = read_table(snakemake.input.trajectory)
 samples = read_table(snakemake.input.samples)
 status = read_table(snakemake.input.status)
+status = status[status["temperature"] == float(snakemake.wildcards.T)]  # a job may hold several T
 slices = analysis_slices(snakemake.params.burn_in, snakemake.params.duration, cfg["slice_length"])
 
 tables = []

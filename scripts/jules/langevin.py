@@ -1,4 +1,4 @@
-"""Langevin sweep point (eta, T): every replica minimum as one chain, in chunks, resumable (Eq. 7)."""
+"""One Langevin job: every (temperature, replica) of a batch as a chain, in chunks, resumable (Eq. 7)."""
 
 import logging
 import shutil
@@ -18,40 +18,48 @@ from thermoscape.losses import compiled
 
 device = start_job(snakemake)
 params = snakemake.params
-eta, temperature = float(snakemake.wildcards.eta), float(snakemake.wildcards.T)
 landscape = build_landscape(params.study, read_table(snakemake.input.dataset), device)
-theta0 = torch.stack([load_tensors(path, device)["theta"] for path in snakemake.input.models])
+minima = torch.stack([load_tensors(path, device)["theta"] for path in snakemake.input.models])
+replicas = len(minima)
+theta0 = minima.repeat(len(params.temperatures), 1)  # chain = i_T * replicas + replica
+schedule = langevin_schedule(params.langevin, params.eta, params.duration)
+chains = [
+    chain
+    for temperature in params.temperatures
+    for chain in langevin_chains(params.seed, replicas, temperature, params.eta, schedule, params.burn_in,
+                                 params.langevin["param_snapshots"])
+]
 if params.langevin["compile"]:
     landscape = compiled(landscape, theta0)
-schedule = langevin_schedule(params.langevin, eta, params.duration)
-chains = langevin_chains(params.seed, len(theta0), temperature, eta, schedule, params.burn_in,
-                         params.langevin["param_snapshots"])
 
 started = time.perf_counter()
-with tqdm(total=schedule.n_steps, desc=f"eta={eta:g} T={temperature:g}", file=sys.stderr,
+with tqdm(total=schedule.n_steps, desc=f"{snakemake.wildcards.batch} x{len(chains)} chains", file=sys.stderr,
           mininterval=10, unit="step") as bar:
     state, parts = run_chunked(landscape, theta0, chains, schedule, params.workdir, progress=bar.update)
 elapsed = time.perf_counter() - started
+logging.info("%d chains x %d steps in %.0f s: %.0f chain-steps/s", len(chains), schedule.n_steps, elapsed,
+             len(chains) * schedule.n_steps / max(elapsed, 1e-9))
 
 for name in ("trajectory", "samples", "params"):
     concat_parquet(parts[name], snakemake.output[name])
 status = pd.DataFrame(
     {
         "chain": np.arange(len(chains)),
-        "replica": np.arange(len(chains)),
-        "temperature": temperature,
-        "eta": eta,
+        "replica": np.arange(len(chains)) % replicas,
+        "temperature": [c.temperature for c in chains],
+        "eta": [c.eta for c in chains],
         "seed": [c.seed for c in chains],
         "n_steps": schedule.n_steps,
         "duration": params.duration,
         "diverged": [d is not None for d in state.diverged_step],
         "diverged_step": [np.nan if d is None else d for d in state.diverged_step],
-        "diverged_t": [np.nan if d is None else d * eta for d in state.diverged_step],
+        "diverged_t": [np.nan if d is None else d * params.eta for d in state.diverged_step],
         "wall_seconds_last_session": elapsed,
     }
 )
 for row in status.itertuples():
     if row.diverged:
-        logging.warning("replica %d diverged at step %d (t = %g)", row.replica, row.diverged_step, row.diverged_t)
+        logging.warning("T = %g, replica %d diverged at step %d (t = %g)", row.temperature, row.replica,
+                        row.diverged_step, row.diverged_t)
 write_table(status, snakemake.output.status)
 shutil.rmtree(params.workdir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,3 +55,40 @@ def langevin_chains(
         steps = np.sort(rng.choice(np.arange(first, schedule.n_steps), size=count, replace=False))
         chains.append(Chain(temperature, eta, chain_seed, tuple(int(s) for s in steps)))
     return chains
+
+
+@dataclass(frozen=True)
+class LangevinBatch:
+    """Temperatures of one sweep advanced together in one job (with every replica as a chain)."""
+
+    name: str
+    eta: float
+    temperatures: tuple[float, ...]
+    duration: float
+    burn_in: float
+
+
+def langevin_batches(sweeps: list[dict], default_burn_in: float, temperatures_per_job: int) -> list[LangevinBatch]:
+    """Split each sweep's temperatures into jobs of ``temperatures_per_job`` (replicas always batched).
+
+    Names spell the job's eta and temperature range exactly (``eta0.01_T2e-06``, or
+    ``eta0.01_T2e-06_to_2e-05`` for several), so one temperature per job keeps one folder per (eta, T).
+    Raises ``ValueError`` naming the sweep for a burn-in not shorter than the run or a repeated (eta, T).
+    """
+    batches, seen = [], set()
+    for index, sweep in enumerate(sweeps):
+        burn_in = sweep.get("burn_in", default_burn_in)
+        if burn_in >= sweep["duration"]:
+            raise ValueError(f"jules.langevin.sweeps[{index}]: burn-in {burn_in} (its burn_in or "
+                             f"jules.analysis.burn_in) must be shorter than its duration {sweep['duration']}")
+        temperatures = [float(t) for t in sweep["temperatures"]]
+        for temperature in temperatures:
+            if (sweep["eta"], temperature) in seen:
+                raise ValueError(f"jules.langevin.sweeps[{index}]: (eta, T) = ({sweep['eta']}, {temperature}) "
+                                 "appears twice")
+            seen.add((sweep["eta"], temperature))
+        for start in range(0, len(temperatures), temperatures_per_job):
+            group = tuple(temperatures[start : start + temperatures_per_job])
+            name = f"eta{float(sweep['eta'])!r}_T{group[0]!r}" + (f"_to_{group[-1]!r}" if len(group) > 1 else "")
+            batches.append(LangevinBatch(name, float(sweep["eta"]), group, float(sweep["duration"]), float(burn_in)))
+    return batches

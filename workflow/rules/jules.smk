@@ -1,43 +1,41 @@
 """Jules et al.: dataset -> Adam -> refined minimum -> Langevin sweep -> fluctuations -> figures."""
 
+from thermoscape.jules import langevin_batches
+
 JULES = config["jules"]
 J = f"{RESULTS}/jules"
 
 
-def jules_runs():
-    """Every (eta, T) of the sweeps with its duration and burn-in; one Langevin job each (replicas batched)."""
-    runs = {}
-    for index, sweep in enumerate(JULES["langevin"]["sweeps"]):
-        window = {"duration": sweep["duration"], "burn_in": sweep.get("burn_in", JULES["analysis"]["burn_in"])}
-        if window["burn_in"] >= window["duration"]:
-            raise WorkflowError(
-                f"jules.langevin.sweeps[{index}]: burn-in {window['burn_in']} (sweep burn_in or "
-                f"jules.analysis.burn_in) must be shorter than its duration {window['duration']}"
-            )
-        for temperature in sweep["temperatures"]:
-            key = (wildcard_number(sweep["eta"]), wildcard_number(temperature))
-            if key in runs and runs[key] != window:
-                raise ValueError(f"jules.langevin.sweeps: (eta, T) = {key} appears twice with different windows")
-            runs[key] = window
-    return runs
+try:
+    JULES_BATCHES = {
+        b.name: b
+        for b in langevin_batches(JULES["langevin"]["sweeps"], JULES["analysis"]["burn_in"],
+                                  JULES["langevin"]["temperatures_per_job"])
+    }
+except ValueError as error:
+    raise WorkflowError(str(error)) from None
+# (eta, T) as spelled in file names -> the Langevin job that runs it
+JULES_RUNS = {
+    (wildcard_number(b.eta), wildcard_number(T)): b for b in JULES_BATCHES.values() for T in b.temperatures
+}
 
 
-JULES_RUNS = jules_runs()
-
-
-def jules_duration(wildcards):
-    return JULES_RUNS[(wildcards.eta, wildcards.T)]["duration"]
-
-
-def jules_burn_in(wildcards):
-    return JULES_RUNS[(wildcards.eta, wildcards.T)]["burn_in"]
+def jules_batch(wildcards):
+    return JULES_BATCHES[wildcards.batch] if hasattr(wildcards, "batch") else JULES_RUNS[(wildcards.eta, wildcards.T)]
 
 
 def jules_run_files(pattern):
     return [pattern.format(eta=eta, T=T) for eta, T in JULES_RUNS]
 
 
+def jules_langevin_files(wildcards):
+    """The Langevin outputs of the job that ran (eta, T)."""
+    folder = f"{J}/langevin/{jules_batch(wildcards).name}"
+    return {name: f"{folder}/{name}.parquet" for name in ("trajectory", "samples", "status")}
+
+
 wildcard_constraints:
+    batch=r"eta[0-9.e+-]+_T[0-9.e+-]+(_to_[0-9.e+-]+)?",
     eta=r"[0-9.e+-]+",
     T=r"[0-9.e+-]+",
     replica=r"\d+",
@@ -102,39 +100,40 @@ rule jules_langevin:
         dataset=rules.jules_dataset.output[0],
         models=expand(f"{J}/models/r{{replica}}/refined.pt", replica=range(JULES["replicas"])),
     output:
-        trajectory=f"{J}/langevin/eta{{eta}}_T{{T}}/trajectory.parquet",
-        samples=f"{J}/langevin/eta{{eta}}_T{{T}}/samples.parquet",
-        params=f"{J}/langevin/eta{{eta}}_T{{T}}/params.parquet",
-        status=f"{J}/langevin/eta{{eta}}_T{{T}}/status.parquet",
+        trajectory=f"{J}/langevin/{{batch}}/trajectory.parquet",
+        samples=f"{J}/langevin/{{batch}}/samples.parquet",
+        params=f"{J}/langevin/{{batch}}/params.parquet",
+        status=f"{J}/langevin/{{batch}}/status.parquet",
     params:
         study=lambda wc: {k: JULES[k] for k in ("model", "quadratic", "dataset")},
-        langevin=lambda wc: {k: v for k, v in JULES["langevin"].items() if k != "sweeps"},
-        duration=jules_duration,
-        burn_in=jules_burn_in,
+        langevin=lambda wc: {k: v for k, v in JULES["langevin"].items() if k not in ("sweeps", "temperatures_per_job")},
+        eta=lambda wc: jules_batch(wc).eta,
+        temperatures=lambda wc: list(jules_batch(wc).temperatures),
+        duration=lambda wc: jules_batch(wc).duration,
+        burn_in=lambda wc: jules_batch(wc).burn_in,
         seed=JULES["seed"],
         device=DEVICE,
-        workdir=lambda wc: f"{J}/scratch/langevin/eta{wc.eta}_T{wc.T}",
+        workdir=lambda wc: f"{J}/scratch/langevin/{wc.batch}",
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=lambda wc: max(10, int(jules_duration(wc) / float(wc.eta) / 1e5)),
+        runtime=lambda wc: max(10, int(len(jules_batch(wc).temperatures) * jules_batch(wc).duration
+                                       / jules_batch(wc).eta / 1e5)),
     log:
-        log_path("jules_langevin", "eta{eta}_T{T}"),
+        log_path("jules_langevin", "{batch}"),
     script:
         "../../scripts/jules/langevin.py"
 
 
 rule jules_fluctuations:
     input:
-        trajectory=rules.jules_langevin.output.trajectory,
-        samples=rules.jules_langevin.output.samples,
-        status=rules.jules_langevin.output.status,
+        unpack(jules_langevin_files),
     output:
         f"{J}/fluctuations/eta{{eta}}_T{{T}}.parquet",
     params:
         analysis={k: v for k, v in JULES["analysis"].items() if k != "burn_in"},
-        duration=jules_duration,
-        burn_in=jules_burn_in,
+        duration=lambda wc: jules_batch(wc).duration,
+        burn_in=lambda wc: jules_batch(wc).burn_in,
     threads: 1
     resources:
         mem_mb=4000,
@@ -157,18 +156,23 @@ rule jules_aggregate:
         "../../scripts/jules/aggregate.py"
 
 
-def jules_fig1_trajectories(wildcards):
+def jules_fig1_runs(wildcards):
+    """Trajectories and status of every Langevin job at the time step of panels a and b."""
     eta = wildcard_number(JULES["fig1"]["eta"])
-    return [f"{J}/langevin/eta{e}_T{T}/trajectory.parquet" for e, T in JULES_RUNS if e == eta]
+    names = sorted({b.name for (e, _), b in JULES_RUNS.items() if e == eta})
+    return {
+        "trajectories": [f"{J}/langevin/{name}/trajectory.parquet" for name in names],
+        "statuses": [f"{J}/langevin/{name}/status.parquet" for name in names],
+    }
 
 
 rule jules_fig1:
     input:
+        unpack(jules_fig1_runs),
         summary=rules.jules_aggregate.output.summary,
         runs=rules.jules_aggregate.output.runs,
         train_curve=f"{J}/models/r{JULES['fig1']['replica']}/train_curve.parquet",
         refine_curve=f"{J}/models/r{JULES['fig1']['replica']}/refine_curve.parquet",
-        trajectories=jules_fig1_trajectories,
     output:
         pdf=report(f"{RESULTS}/figures/jules/fig1.pdf", caption="../report/jules_fig1.rst", category="Jules et al."),
         png=f"{RESULTS}/figures/jules/fig1.png",
