@@ -19,3 +19,4 @@ rule all:
     default_target: True
     input:
         rules.jules_fig1.output,
+        rules.jules_time_step_check.output,

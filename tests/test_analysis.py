@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import quadratic
 
-from thermoscape.fluctuations import ALL, aggregate_runs, analysis_slices, slice_statistics
+from thermoscape.fluctuations import ALL, aggregate_runs, analysis_slices, compare_time_steps, slice_statistics
 from thermoscape.train import adam_descent
 
 
@@ -54,7 +54,7 @@ def test_drift_flag_sees_a_trend_of_the_mean_across_slices(drift, flagged):
 
 
 def test_aggregates_exclude_diverged_runs_and_count_them():
-    base = {"temperature": 1e-5, "eta": 1e-2, "slice": ALL, "t_start": 0.0, "t_end": 10.0,
+    base = {"temperature": 1e-5, "eta": 1e-2, "time_step": "eta = 0.01", "slice": ALL, "t_start": 0.0, "t_end": 10.0,
             "equilibrated": True, "drifting": False}
     runs = pd.DataFrame([
         base | {"replica": 0, "diverged": False, "mu": 1.0, "alpha": 10.0},
@@ -65,3 +65,17 @@ def test_aggregates_exclude_diverged_runs_and_count_them():
     assert row["n_runs"] == 2 and row["n_diverged"] == 1
     assert row["mu_mean"] == 2.0 and row["alpha_max"] == 20.0
     assert row["equilibrated"]
+
+
+def test_time_step_comparison_flags_an_eta_effect():
+    def row(eta, mu, std):
+        return {"temperature": 1e-5, "eta": eta, "time_step": f"eta = {eta:g}", "slice": "t0-10", "t_start": 0.0,
+                "t_end": 10.0, "n_runs": 4, "mu_mean": mu, "mu_std": std}
+
+    summary = pd.DataFrame([row(1e-3, 1.0, 0.02), row(1e-2, 1.01, 0.02), row(5e-2, 1.5, 0.02),
+                            row(1e-2, 1.0, 0.1) | {"temperature": 2e-5}])  # alone at its T: not compared
+    table = compare_time_steps(summary, quantities=("mu",)).set_index("eta")
+    assert list(table.index) == [1e-2, 5e-2]
+    assert table.loc[1e-2, "agree"] and not table.loc[5e-2, "agree"]
+    assert table.loc[5e-2, "rel_diff"] == pytest.approx(0.5)
+    assert table.loc[5e-2, "z"] == pytest.approx(0.5 / (0.02 / 2 * np.sqrt(2)))

@@ -61,8 +61,8 @@ def test_fig1_target_builds_figure_and_its_data_only(smoke_run):
 
     summary = pd.read_parquet(results / "jules" / "tables" / "fluctuations.parquet")
     smoke = yaml.safe_load(SMOKE.read_text())["jules"]["langevin"]["sweeps"]
-    expected = {(s["eta"], t) for s in smoke for t in s["temperatures"]}
-    assert set(zip(summary["eta"], summary["temperature"])) == expected
+    expected = {(s.get("eta", s.get("eta_times_T", 0) / t), t) for s in smoke for t in s["temperatures"]}
+    assert set(zip(summary["eta"].round(12), summary["temperature"])) == {(round(e, 12), t) for e, t in expected}
     assert (summary["n_runs"] == 2).all() and (summary["n_diverged"] == 0).all()
     whole = summary[summary["slice"] == "all"]
     assert np.all(whole["mu_mean"] > 0) and np.all(whole["alpha_mean"] > 0)
@@ -72,6 +72,15 @@ def test_fig1_target_builds_figure_and_its_data_only(smoke_run):
     assert set(trajectory["chain"]) == {0, 1}
     params = pd.read_parquet(results / "jules" / "langevin" / "eta0.01_T0.0001" / "params.parquet")
     assert len(params) == 2 * 2  # param_snapshots per replica
+
+
+def test_time_step_policies_are_compared_on_common_windows(smoke_run):
+    snakemake(smoke_run, "results/jules/tables/time_step_check.parquet", "--configfile", str(SMOKE))
+    check = pd.read_parquet(smoke_run / "results" / "jules" / "tables" / "time_step_check.parquet")
+    pairs = set(zip(check["temperature"], check["eta_ref"], check["eta"]))
+    assert pairs == {(1e-4, 0.01, 0.03), (3e-4, 0.001, 0.01)}
+    assert set(check["time_step"]) == {"eta T = 3e-06", "eta = 0.01"}
+    assert {"mu", "alpha", "tau_half"} <= set(check["quantity"]) and check["agree"].dtype == bool
 
 
 def test_rerun_with_nothing_changed_does_no_work(smoke_run):

@@ -17,7 +17,8 @@ slices = analysis_slices(snakemake.params.burn_in, snakemake.params.duration, cf
 
 tables = []
 for run in status.itertuples():
-    run_info = {"temperature": run.temperature, "eta": run.eta, "replica": run.replica, "diverged": run.diverged}
+    run_info = {"temperature": run.temperature, "eta": run.eta, "time_step": run.time_step, "replica": run.replica,
+                "diverged": run.diverged}
     if run.diverged:
         tables.append(pd.DataFrame([{"slice": name, "t_start": a, "t_end": b} for name, a, b in slices]))
     else:

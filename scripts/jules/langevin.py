@@ -48,6 +48,7 @@ status = pd.DataFrame(
         "replica": np.arange(len(chains)) % replicas,
         "temperature": [c.temperature for c in chains],
         "eta": [c.eta for c in chains],
+        "time_step": params.time_step,
         "seed": [c.seed for c in chains],
         "n_steps": schedule.n_steps,
         "duration": params.duration,

@@ -95,7 +95,7 @@ def aggregate_runs(runs: pd.DataFrame) -> pd.DataFrame:
     Diverged runs are excluded from the statistics and counted in ``n_diverged``; ``equilibrated``
     holds only if it holds for every included run, ``drifting`` if any included run drifts.
     """
-    keys = ["temperature", "eta", "slice", "t_start", "t_end"]
+    keys = ["temperature", "eta", "time_step", "slice", "t_start", "t_end"]
     rows = []
     for key, group in runs.groupby(keys, sort=True):
         ok = group[~group["diverged"]]
@@ -112,4 +112,41 @@ def aggregate_runs(runs: pd.DataFrame) -> pd.DataFrame:
         row["equilibrated"] = bool(len(ok) and ok["equilibrated"].fillna(False).astype(bool).all())
         row["drifting"] = bool(ok["drifting"].fillna(False).astype(bool).any())
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compare_time_steps(
+    summary: pd.DataFrame,
+    quantities: tuple[str, ...] = ("mu", "alpha", "tau_half"),
+    n_sigma: float = 3.0,
+    rel_tol: float = 0.1,
+) -> pd.DataFrame:
+    """Validation of a time-step policy: the statistics of one temperature on one continuous-time
+    window must not depend on eta (Jules et al., Sec. II: "results must not depend on eta").
+
+    For every ``(T, window)`` measured with several time steps, each quantity is compared with its value
+    at the smallest eta (the most accurate discretisation): relative difference, and
+    ``z = diff / sqrt(se_ref^2 + se^2)`` with ``se = std / sqrt(n_runs)`` over replicas. ``agree`` when
+    ``|z| <= n_sigma`` or ``|rel_diff| <= rel_tol`` (with two replicas the standard errors are rough).
+    """
+    rows = []
+    for (temperature, _, start, end), group in summary.groupby(["temperature", "slice", "t_start", "t_end"]):
+        if group["eta"].nunique() < 2:
+            continue
+        group = group.sort_values("eta")
+        ref = group.iloc[0]
+        for _, other in group.iloc[1:].iterrows():
+            for q in quantities:
+                se_ref = ref[f"{q}_std"] / np.sqrt(max(ref["n_runs"], 1))
+                se = other[f"{q}_std"] / np.sqrt(max(other["n_runs"], 1))
+                diff = other[f"{q}_mean"] - ref[f"{q}_mean"]
+                z = diff / np.hypot(se_ref, se) if np.hypot(se_ref, se) > 0 else np.nan
+                rel = diff / ref[f"{q}_mean"]
+                rows.append({
+                    "temperature": temperature, "slice": ref["slice"], "t_start": start, "t_end": end,
+                    "quantity": q, "eta_ref": ref["eta"], "time_step_ref": ref["time_step"],
+                    "eta": other["eta"], "time_step": other["time_step"], "value_ref": ref[f"{q}_mean"],
+                    "value": other[f"{q}_mean"], "rel_diff": rel, "z": z,
+                    "agree": bool(abs(z) <= n_sigma or abs(rel) <= rel_tol),
+                })
     return pd.DataFrame(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,29 +67,47 @@ class LangevinBatch:
     temperatures: tuple[float, ...]
     duration: float
     burn_in: float
+    time_step: str  # the sweep's policy, for grouping in figures: "eta = 0.01" or "eta T = 1e-07"
+
+
+def sweep_time_steps(sweep: dict, index: int) -> tuple[list[tuple[float, float]], str]:
+    """``(eta, T)`` pairs of a sweep and its policy label.
+
+    ``eta``: the paper's fixed time step. ``eta_times_T``: eta = c / T, so that eta times the curvature
+    (which scales with T) and the number of steps per correlation time stay constant (beyond the paper).
+    """
+    temperatures = [float(t) for t in sweep["temperatures"]]
+    if ("eta" in sweep) == ("eta_times_T" in sweep):
+        raise ValueError(f"jules.langevin.sweeps[{index}]: give exactly one of eta and eta_times_T")
+    if "eta" in sweep:
+        return [(float(sweep["eta"]), t) for t in temperatures], f"eta = {float(sweep['eta']):g}"
+    product = float(sweep["eta_times_T"])
+    return [(float(f"{product / t:.12g}"), t) for t in temperatures], f"eta T = {product:g}"
 
 
 def langevin_batches(sweeps: list[dict], default_burn_in: float, temperatures_per_job: int) -> list[LangevinBatch]:
     """Split each sweep's temperatures into jobs of ``temperatures_per_job`` (replicas always batched).
 
-    Names spell the job's eta and temperature range exactly (``eta0.01_T2e-06``, or
-    ``eta0.01_T2e-06_to_2e-05`` for several), so one temperature per job keeps one folder per (eta, T).
-    Raises ``ValueError`` naming the sweep for a burn-in not shorter than the run or a repeated (eta, T).
+    Only temperatures with the same eta share a job (a job's chains share their step count), so an
+    ``eta_times_T`` sweep runs one job per temperature. Names spell the job's eta and temperature range
+    exactly (``eta0.01_T2e-06``, or ``eta0.01_T2e-06_to_2e-05`` for several). Raises ``ValueError``
+    naming the sweep for a burn-in not shorter than the run or a repeated (eta, T).
     """
     batches, seen = [], set()
     for index, sweep in enumerate(sweeps):
-        burn_in = sweep.get("burn_in", default_burn_in)
+        burn_in = float(sweep.get("burn_in", default_burn_in))
         if burn_in >= sweep["duration"]:
             raise ValueError(f"jules.langevin.sweeps[{index}]: burn-in {burn_in} (its burn_in or "
                              f"jules.analysis.burn_in) must be shorter than its duration {sweep['duration']}")
-        temperatures = [float(t) for t in sweep["temperatures"]]
-        for temperature in temperatures:
-            if (sweep["eta"], temperature) in seen:
-                raise ValueError(f"jules.langevin.sweeps[{index}]: (eta, T) = ({sweep['eta']}, {temperature}) "
-                                 "appears twice")
-            seen.add((sweep["eta"], temperature))
-        for start in range(0, len(temperatures), temperatures_per_job):
-            group = tuple(temperatures[start : start + temperatures_per_job])
-            name = f"eta{float(sweep['eta'])!r}_T{group[0]!r}" + (f"_to_{group[-1]!r}" if len(group) > 1 else "")
-            batches.append(LangevinBatch(name, float(sweep["eta"]), group, float(sweep["duration"]), float(burn_in)))
+        runs, label = sweep_time_steps(sweep, index)
+        for run in runs:
+            if run in seen:
+                raise ValueError(f"jules.langevin.sweeps[{index}]: (eta, T) = {run} appears twice")
+            seen.add(run)
+        for eta, group in itertools.groupby(runs, key=lambda run: run[0]):
+            temperatures = [t for _, t in group]
+            for start in range(0, len(temperatures), temperatures_per_job):
+                chunk = tuple(temperatures[start : start + temperatures_per_job])
+                name = f"eta{eta!r}_T{chunk[0]!r}" + (f"_to_{chunk[-1]!r}" if len(chunk) > 1 else "")
+                batches.append(LangevinBatch(name, eta, chunk, float(sweep["duration"]), burn_in, label))
     return batches

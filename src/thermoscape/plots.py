@@ -102,14 +102,14 @@ def figure1(
 
     # (c) mu and sigma versus T, both eta; mu = C_h T (solid) and sigma = sqrt(C_h) T (dashed)
     c_h = fit_heat_capacity(summary)
-    for index, (eta_value, group) in enumerate(summary.groupby("eta")):
+    for index, (time_step, group) in enumerate(summary.groupby("time_step", sort=False)):
         m_mu, m_sigma = ETA_MARKERS[index % len(ETA_MARKERS)]
         flagged = ~group["equilibrated"]
         color = f"C{index}"
         for column, marker, name in (("mu", m_mu, "mu_L"), ("sigma", m_sigma, "sigma_L")):
             ax_c.errorbar(group["temperature"], group[f"{column}_mean"], yerr=group[f"{column}_std"],
                           fmt=marker, color=color, mfc="none" if column == "sigma" else color, ms=5,
-                          label=f"{name}, eta = {eta_value:g}")
+                          label=f"{name}, {time_step}")
             ax_c.plot(group["temperature"][flagged], group[f"{column}_mean"][flagged], "x", color="red", ms=8)
     grid_t = np.geomspace(summary["temperature"].min(), summary["temperature"].max(), 50)
     ax_c.plot(grid_t, c_h * grid_t, "k-", lw=1, label=f"mu = C_h T, C_h = {c_h:.1f}")
@@ -122,12 +122,12 @@ def figure1(
 
     # (d) alpha and beta T versus T
     ax_d2 = ax_d.twinx()
-    for index, (eta_value, group) in enumerate(summary.groupby("eta")):
+    for index, (time_step, group) in enumerate(summary.groupby("time_step", sort=False)):
         m_alpha, m_beta = ETA_MARKERS[index % len(ETA_MARKERS)]
         ax_d.errorbar(group["temperature"], group["alpha_mean"], yerr=group["alpha_std"], fmt=m_alpha,
-                      color="tab:blue", ms=5, label=f"alpha, eta = {eta_value:g}")
+                      color="tab:blue", ms=5, label=f"alpha, {time_step}")
         ax_d2.errorbar(group["temperature"], group["beta_T_mean"], yerr=group["beta_T_std"], fmt=m_beta,
-                       color="tab:orange", mfc="none", ms=5, label=f"beta T, eta = {eta_value:g}")
+                       color="tab:orange", mfc="none", ms=5, label=f"beta T, {time_step}")
     ax_d2.axhline(1, color="tab:orange", lw=0.8, ls=":")
     ax_d.set(xscale="log", xlabel="temperature T", ylabel="alpha = N_c / 2", title="(d) Gamma parameters")
     ax_d.set_ylim(bottom=0)

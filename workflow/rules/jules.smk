@@ -111,6 +111,7 @@ rule jules_langevin:
         temperatures=lambda wc: list(jules_batch(wc).temperatures),
         duration=lambda wc: jules_batch(wc).duration,
         burn_in=lambda wc: jules_batch(wc).burn_in,
+        time_step=lambda wc: jules_batch(wc).time_step,
         seed=JULES["seed"],
         device=DEVICE,
         workdir=lambda wc: f"{J}/scratch/langevin/{wc.batch}",
@@ -154,6 +155,20 @@ rule jules_aggregate:
         log_path("jules_aggregate"),
     script:
         "../../scripts/jules/aggregate.py"
+
+
+rule jules_time_step_check:
+    input:
+        summary=rules.jules_aggregate.output.summary,
+    output:
+        report(f"{J}/tables/time_step_check.parquet", caption="../report/jules_time_step_check.rst",
+               category="Jules et al."),
+    params:
+        quantities=["mu", "sigma", "alpha", "beta_T", "tau_half"],
+    log:
+        log_path("jules_time_step_check"),
+    script:
+        "../../scripts/jules/time_step_check.py"
 
 
 def jules_fig1_runs(wildcards):

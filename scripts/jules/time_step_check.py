@@ -1,0 +1,15 @@
+"""Do the statistics of a temperature depend on the time step? (fixed eta versus eta = c / T)."""
+
+import logging
+
+from thermoscape.fluctuations import compare_time_steps
+from thermoscape.io import read_table, write_table
+from thermoscape.jobs import start_job
+
+start_job(snakemake)
+table = compare_time_steps(read_table(snakemake.input.summary), tuple(snakemake.params.quantities))
+if table.empty:
+    logging.warning("no temperature was run with two time steps on a common window: nothing to compare")
+else:
+    logging.info("time-step comparison:\n%s", table.to_string(index=False))
+write_table(table, snakemake.output[0])
