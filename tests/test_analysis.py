@@ -6,7 +6,13 @@ import pytest
 import torch
 from conftest import quadratic
 
-from thermoscape.fluctuations import ALL, aggregate_runs, analysis_slices, compare_time_steps, slice_statistics
+from thermoscape.fluctuations import (
+    ALL,
+    aggregate_runs,
+    analysis_slices,
+    compare_time_steps,
+    slice_statistics,
+)
 from thermoscape.train import adam_descent
 
 

@@ -136,6 +136,6 @@ def figure1(
     ax_d2.set_ylim(0, 2)
     handles = ax_d.get_legend_handles_labels()
     handles2 = ax_d2.get_legend_handles_labels()
-    ax_d.legend(handles[0] + handles2[0], handles[1] + handles2[1], fontsize=7, loc="lower left")
+    ax_d.legend(handles[0] + handles2[0], handles[1] + handles2[1], fontsize=7, loc="best")
     fig.tight_layout()
     return fig
