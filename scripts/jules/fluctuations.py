@@ -9,10 +9,11 @@ from thermoscape.stats import sparsity
 
 start_job(snakemake)
 cfg = snakemake.params.analysis
-trajectory = read_table(snakemake.input.trajectory)
-samples = read_table(snakemake.input.samples)
 status = read_table(snakemake.input.status)
 status = status[status["temperature"] == float(snakemake.wildcards.T)]  # a job may hold several T
+these_chains = [("chain", "in", status["chain"].tolist())]
+trajectory = read_table(snakemake.input.trajectory, filters=these_chains)
+samples = read_table(snakemake.input.samples, filters=these_chains)
 slices = analysis_slices(snakemake.params.burn_in, snakemake.params.duration, cfg["slice_length"])
 
 tables = []

@@ -45,9 +45,11 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, schema: pa.Schema 
         pq.write_table(pa.Table.from_pandas(table, schema=schema, preserve_index=False), tmp)
 
 
-def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+def read_table(path: str | os.PathLike, columns: list[str] | None = None, filters=None) -> pd.DataFrame:
+    """Read a Parquet table; ``filters`` (pyarrow's, e.g. ``[("chain", "in", [0, 1])]``) select rows
+    while reading, so a job holding several temperatures is not loaded whole."""
     try:
-        return pq.read_table(path, columns=columns).to_pandas()
+        return pq.read_table(path, columns=columns, filters=filters).to_pandas()
     except (OSError, pa.ArrowException) as error:
         raise InputFileError(f"cannot read Parquet table {path}: {error}") from None
 
