@@ -21,3 +21,11 @@ def paper_landscape() -> MLPLandscape:
 
 def quadratic(n_params: int, stiffness) -> QuadraticLandscape:
     return QuadraticLandscape(torch.as_tensor(stiffness, dtype=torch.float64), n_params)
+
+
+F64 = torch.float64
+
+
+def gen(seed: int) -> torch.Generator:
+    """A seeded CPU generator: every random draw in the tests is reproducible."""
+    return torch.Generator().manual_seed(seed)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import F64, gen
 
 from thermoscape.connectivity import (
     bezier_point,
@@ -17,13 +18,6 @@ from thermoscape.connectivity import (
     mode_connectivity,
     train_bezier_curve,
 )
-
-F64 = torch.float64
-
-
-def gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
 
 # ---------------------------------------------------------------- mc, Eq. 4
 

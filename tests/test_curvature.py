@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import F64, gen
 
 from thermoscape.curvature import (
     batched_hessian_eigenvalues,
@@ -16,13 +17,6 @@ from thermoscape.curvature import (
     rademacher,
     top_eigenvalue,
 )
-
-F64 = torch.float64
-
-
-def gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
 
 # ---------------------------------------------------------------- quadratic 0.5 theta^T A theta
 
