@@ -161,8 +161,7 @@ rule jules_time_step_check:
     input:
         summary=rules.jules_aggregate.output.summary,
     output:
-        report(f"{J}/tables/time_step_check.parquet", caption="../report/jules_time_step_check.rst",
-               category="Jules et al."),
+        f"{J}/tables/time_step_check.parquet",
     params:
         quantities=["mu", "sigma", "alpha", "beta_T", "tau_half"],
     log:
