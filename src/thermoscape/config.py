@@ -6,6 +6,7 @@ a bad config fails before any job starts with a message a user can act on.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,18 +27,10 @@ def _with_defaults(validator_class):
         if isinstance(instance, dict):
             for name, subschema in properties.items():
                 if "default" in subschema and name not in instance:
-                    instance[name] = _copy(subschema["default"])
+                    instance[name] = copy.deepcopy(subschema["default"])
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def key_path(path: Iterable[Any]) -> str:
@@ -59,7 +52,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def as_numbers(value: Any) -> Any:
-    """YAML 1.1 reads ``1e-6`` (no dot) as a string: accept it as the number the user meant."""
+    """YAML 1.1 reads ``1e-6`` (no dot) as a string: accept it as the number the user meant.
+
+    Returns new dicts and lists, leaving ``value`` untouched."""
     if isinstance(value, str):
         try:
             return float(value)
@@ -75,7 +70,7 @@ def as_numbers(value: Any) -> Any:
 def validate_config(config: dict, schema_path: str | Path) -> dict:
     """Return ``config`` with numbers coerced and defaults filled; raise ConfigError naming bad keys."""
     schema = yaml.safe_load(Path(schema_path).read_text())
-    filled = as_numbers(_copy(config))
+    filled = as_numbers(config)
     validator = _with_defaults(jsonschema.validators.validator_for(schema))(schema)
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(map(str, e.absolute_path)))
     if errors:

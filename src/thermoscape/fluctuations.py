@@ -140,7 +140,8 @@ def compare_time_steps(
                 se_ref = ref[f"{q}_std"] / np.sqrt(max(ref["n_runs"], 1))
                 se = other[f"{q}_std"] / np.sqrt(max(other["n_runs"], 1))
                 diff = other[f"{q}_mean"] - ref[f"{q}_mean"]
-                z = diff / np.hypot(se_ref, se) if np.hypot(se_ref, se) > 0 else np.nan
+                combined = np.hypot(se_ref, se)
+                z = diff / combined if combined > 0 else np.nan
                 rel = diff / ref[f"{q}_mean"]
                 rows.append({
                     "temperature": temperature, "slice": ref["slice"], "t_start": start, "t_end": end,

@@ -20,8 +20,18 @@ JULES_RUNS = {
 }
 
 
+# what defines the landscape: every rule that builds it takes this as a param (rerun trigger)
+JULES_STUDY = {k: JULES[k] for k in ("model", "quadratic", "dataset")}
+
+
 def jules_batch(wildcards):
-    return JULES_BATCHES[wildcards.batch] if hasattr(wildcards, "batch") else JULES_RUNS[(wildcards.eta, wildcards.T)]
+    """The Langevin job named by the {batch} wildcard."""
+    return JULES_BATCHES[wildcards.batch]
+
+
+def jules_run(wildcards):
+    """The Langevin job that ran the {eta}, {T} wildcards."""
+    return JULES_RUNS[(wildcards.eta, wildcards.T)]
 
 
 def jules_run_files(pattern):
@@ -30,7 +40,7 @@ def jules_run_files(pattern):
 
 def jules_langevin_files(wildcards):
     """The Langevin outputs of the job that ran (eta, T)."""
-    folder = f"{J}/langevin/{jules_batch(wildcards).name}"
+    folder = f"{J}/langevin/{jules_run(wildcards).name}"
     return {name: f"{folder}/{name}.parquet" for name in ("trajectory", "samples", "status")}
 
 
@@ -60,7 +70,7 @@ rule jules_train:
         model=f"{J}/models/r{{replica}}/trained.pt",
         curve=f"{J}/models/r{{replica}}/train_curve.parquet",
     params:
-        study=lambda wc: {k: JULES[k] for k in ("model", "quadratic", "dataset")},
+        study=JULES_STUDY,
         train=JULES["train"],
         seed=JULES["seed"],
         device=DEVICE,
@@ -82,7 +92,7 @@ rule jules_refine:
         model=f"{J}/models/r{{replica}}/refined.pt",
         curve=f"{J}/models/r{{replica}}/refine_curve.parquet",
     params:
-        study=lambda wc: {k: JULES[k] for k in ("model", "quadratic", "dataset")},
+        study=JULES_STUDY,
         refine=JULES["refine"],
         device=DEVICE,
     threads: 1
@@ -105,8 +115,8 @@ rule jules_langevin:
         params=f"{J}/langevin/{{batch}}/params.parquet",
         status=f"{J}/langevin/{{batch}}/status.parquet",
     params:
-        study=lambda wc: {k: JULES[k] for k in ("model", "quadratic", "dataset")},
-        langevin=lambda wc: {k: v for k, v in JULES["langevin"].items() if k not in ("sweeps", "temperatures_per_job")},
+        study=JULES_STUDY,
+        langevin={k: v for k, v in JULES["langevin"].items() if k not in ("sweeps", "temperatures_per_job")},
         eta=lambda wc: jules_batch(wc).eta,
         temperatures=lambda wc: list(jules_batch(wc).temperatures),
         duration=lambda wc: jules_batch(wc).duration,
@@ -133,8 +143,8 @@ rule jules_fluctuations:
         f"{J}/fluctuations/eta{{eta}}_T{{T}}.parquet",
     params:
         analysis={k: v for k, v in JULES["analysis"].items() if k != "burn_in"},
-        duration=lambda wc: jules_batch(wc).duration,
-        burn_in=lambda wc: jules_batch(wc).burn_in,
+        duration=lambda wc: jules_run(wc).duration,
+        burn_in=lambda wc: jules_run(wc).burn_in,
     threads: 1
     resources:
         mem_mb=4000,
