@@ -144,6 +144,15 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize(
+    "fig1, named", [({"eta": 0.5}, "jules.fig1.eta"), ({"replica": 2}, "jules.fig1.replica")], ids=["eta", "replica"]
+)
+def test_figure_settings_outside_the_grid_fail_naming_the_key(tmp_path, fig1, named):
+    bad = write_override(tmp_path / "bad.yaml", {"jules": {"fig1": fig1}})
+    result = snakemake(tmp_path, "-n", "--configfile", str(SMOKE), str(bad), check=False)
+    assert result.returncode != 0 and named in result.stderr + result.stdout
+
+
 def quadratic_config(n_stiff: int, k_min: float, k_max: float, sweeps: list[dict]) -> dict:
     return {"jules": {
         "model": {"name": "quadratic"},

@@ -20,6 +20,11 @@ JULES_RUNS = {
 }
 
 
+if not any(e == wildcard_number(JULES["fig1"]["eta"]) for e, _ in JULES_RUNS):
+    raise WorkflowError(f"jules.fig1.eta: no sweep runs at eta = {JULES['fig1']['eta']} (panels a and b)")
+if JULES["fig1"]["replica"] >= JULES["replicas"]:
+    raise WorkflowError(f"jules.fig1.replica: {JULES['fig1']['replica']} but jules.replicas is {JULES['replicas']}")
+
 # what defines the landscape: every rule that builds it takes this as a param (rerun trigger)
 JULES_STUDY = {k: JULES[k] for k in ("model", "quadratic", "dataset")}
 
