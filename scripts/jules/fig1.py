@@ -4,7 +4,8 @@ import pandas as pd
 
 from thermoscape.io import read_table
 from thermoscape.jobs import start_job
-from thermoscape.plots import figure1, save_figure
+from thermoscape.plots import save_figure
+from thermoscape.plots.jules import figure1
 
 start_job(snakemake)
 cfg = snakemake.params.fig

@@ -1,45 +1,16 @@
-"""Figures, one function each, drawn from the workflow's tables (no recomputation of measurements)."""
+"""Jules et al. figures (Figs. 1-3, S1, S2) from the workflow's tables."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import NullFormatter
 from scipy import stats as sps
 
-from thermoscape.io import atomic_path
+from thermoscape.plots import plain_log_ticks, temperature_colors, thin
 from thermoscape.stats import fit_proportional
 
 ETA_MARKERS = {0: ("o", "s"), 1: ("^", "D"), 2: ("v", "p")}
-
-
-def save_figure(fig: plt.Figure, pdf: str | Path, png: str | Path) -> None:
-    """Write a figure as PDF and PNG, each atomically."""
-    for path, kwargs in ((pdf, {"format": "pdf"}), (png, {"format": "png", "dpi": 150})):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, bbox_inches="tight", **kwargs)
-    plt.close(fig)
-
-
-def _thin(table: pd.DataFrame, n: int = 3000) -> pd.DataFrame:
-    return table.iloc[:: max(1, len(table) // n)]
-
-
-def _temperature_colors(temperatures) -> dict[float, tuple]:
-    temperatures = sorted(temperatures)
-    cmap = plt.get_cmap("viridis")
-    return {T: cmap(i / max(1, len(temperatures) - 1)) for i, T in enumerate(temperatures)}
-
-
-def _plain_log_ticks(ax: plt.Axes) -> None:
-    """Label only the decades of a log x axis (minor labels collide over a short range)."""
-    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def fit_heat_capacity(summary: pd.DataFrame) -> float:
@@ -66,13 +37,13 @@ def figure1(
     runs = runs[runs["slice"] == slice_name]
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
     ax_a, ax_b, ax_c, ax_d = axes.ravel()
-    colors = _temperature_colors(trajectories)
+    colors = temperature_colors(trajectories)
 
     # (a) Adam (black) on a time axis ending at 0, then Langevin at each T
     adam_t = (adam_curve["step"] - adam_curve["step"].max()) * eta
     ax_a.plot(adam_t, adam_curve["loss"], color="black", lw=1, label="Adam")
     for T, traj in sorted(trajectories.items()):
-        run = _thin(traj[traj["chain"] == replica])
+        run = thin(traj[traj["chain"] == replica])
         ax_a.plot(run["t"], run["loss"], color=colors[T], lw=0.6, label=f"T = {T:.1e}")
     ax_a.set(yscale="log", xlabel="time t = step x eta (Adam: steps x eta, ending at 0)", ylabel="loss L",
              title=f"(a) Adam, then Langevin (eta = {eta:g}, replica {replica})")
@@ -118,7 +89,7 @@ def figure1(
     ax_c.set(xscale="log", yscale="log", xlabel="temperature T", ylabel="loss mean / std",
              title="(c) moments of the loss")
     ax_c.legend(fontsize=7)
-    _plain_log_ticks(ax_c)
+    plain_log_ticks(ax_c)
 
     # (d) alpha and beta T versus T
     ax_d2 = ax_d.twinx()
@@ -131,7 +102,7 @@ def figure1(
     ax_d2.axhline(1, color="tab:orange", lw=0.8, ls=":")
     ax_d.set(xscale="log", xlabel="temperature T", ylabel="alpha = N_c / 2", title="(d) Gamma parameters")
     ax_d.set_ylim(bottom=0)
-    _plain_log_ticks(ax_d)
+    plain_log_ticks(ax_d)
     ax_d2.set_ylabel("beta T")
     ax_d2.set_ylim(0, 2)
     handles = ax_d.get_legend_handles_labels()

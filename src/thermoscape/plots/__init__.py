@@ -1,0 +1,40 @@
+"""Figures, one function each, drawn from the workflow's tables (no recomputation of measurements).
+
+One module per study (``plots.jules``, ...); this package holds what they share.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import NullFormatter
+
+from thermoscape.io import atomic_path
+
+
+def save_figure(fig: plt.Figure, pdf: str | Path, png: str | Path) -> None:
+    """Write a figure as PDF and PNG, each atomically."""
+    for path, kwargs in ((pdf, {"format": "pdf"}), (png, {"format": "png", "dpi": 150})):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, bbox_inches="tight", **kwargs)
+    plt.close(fig)
+
+
+def thin(table: pd.DataFrame, n: int = 3000) -> pd.DataFrame:
+    return table.iloc[:: max(1, len(table) // n)]
+
+
+def temperature_colors(temperatures) -> dict[float, tuple]:
+    temperatures = sorted(temperatures)
+    cmap = plt.get_cmap("viridis")
+    return {T: cmap(i / max(1, len(temperatures) - 1)) for i, T in enumerate(temperatures)}
+
+
+def plain_log_ticks(ax: plt.Axes) -> None:
+    """Label only the decades of a log x axis (minor labels collide over a short range)."""
+    ax.xaxis.set_minor_formatter(NullFormatter())
