@@ -13,10 +13,18 @@ configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/jules.smk"
+include: "workflow/rules/jules_figures.smk"
+include: "workflow/rules/jules_toy_model.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.jules_fig1.output,
+        rules.jules_fig2.output,
+        rules.jules_fig3.output,
+        rules.jules_figS1.output,
+        rules.jules_figS2.output,
+        rules.claims.output,
         rules.jules_time_step_check.output,
+        rules.jules_fig4.output,

@@ -11,6 +11,7 @@ from thermoscape.fluctuations import (
     aggregate_runs,
     analysis_slices,
     compare_time_steps,
+    init_langevin_statistics,
     slice_statistics,
 )
 from thermoscape.train import adam_descent
@@ -85,3 +86,24 @@ def test_time_step_comparison_flags_an_eta_effect():
     assert table.loc[1e-2, "agree"] and not table.loc[5e-2, "agree"]
     assert table.loc[5e-2, "rel_diff"] == pytest.approx(0.5)
     assert table.loc[5e-2, "z"] == pytest.approx(0.5 / (0.02 / 2 * np.sqrt(2)))
+
+
+def test_init_langevin_statistics_fit_the_power_law_and_eq_s2():
+    """mu = A T^a exactly -> the fit returns (A, a) and Eq. S2 gives sqrt(a A T^(a+1))."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for temperature in (1e-7, 1e-6, 1e-5):
+        mu = 0.003 * temperature**0.25
+        for replica in range(2):
+            t = np.arange(0, 100, 0.5)
+            loss = mu + 1e-3 * mu * rng.standard_normal(len(t))
+            loss[t >= 50] -= loss[t >= 50].mean() - mu  # exact mean inside the window
+            rows.append(pd.DataFrame({"temperature": temperature, "replica": replica, "t": t, "loss": loss,
+                                      "diverged": False}))
+    rows.append(pd.DataFrame({"temperature": 1e-6, "replica": 2, "t": [60.0, 70.0], "loss": [1e3, 1e3],
+                              "diverged": True}))
+    table = init_langevin_statistics(pd.concat(rows), 50.0, 100.0)
+    assert list(table["n_runs"]) == [2, 2, 2]
+    np.testing.assert_allclose(table["a"], 0.25, rtol=1e-6)
+    np.testing.assert_allclose(table["A"], 0.003, rtol=1e-5)
+    np.testing.assert_allclose(table["sigma_eq_s2"], np.sqrt(0.25 * 0.003 * table["temperature"] ** 1.25), rtol=1e-5)

@@ -189,3 +189,26 @@ def test_compiled_batched_eigenvalues_match_autograd_on_the_paper_mlp(paper_land
     for row, theta in zip(fast, thetas):
         reference = torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss, theta))
         torch.testing.assert_close(row, reference, rtol=0, atol=1e-12 * float(reference.abs().max()))
+
+
+def test_paper_mlp_hessian_eigenvalues_match_central_differences_of_the_gradient():
+    """Full Hessian of a small ReLU MLP versus central differences of its exact gradient, checked with
+    steps h and h/10 (a ReLU kink inside the stencil would make the two disagree)."""
+    from thermoscape.data import gaussian_classification, table_to_tensors
+    from thermoscape.losses import MLPLandscape
+    from thermoscape.models import MLPSpec
+
+    x, labels = table_to_tensors(gaussian_classification(40, 4, 3, seed=1))
+    landscape = MLPLandscape(MLPSpec((4, 6, 3)), x, labels)
+    loss = lambda theta: landscape.loss(theta.unsqueeze(0))[0]
+    n = landscape.n_params
+    for theta in (landscape.initial_parameters(gen(seed)) for seed in range(3)):
+        exact = hessian_eigenvalues(loss, theta)
+        differences = []
+        for h in (1e-6, 1e-7):  # small: a ReLU kink within h of a sample is then unlikely
+            steps = h * torch.eye(n, dtype=F64)
+            plus = landscape.loss_and_grad(theta + steps)[1]
+            minus = landscape.loss_and_grad(theta - steps)[1]
+            differences.append(torch.linalg.eigvalsh(0.5 * ((plus - minus) / (2 * h) + ((plus - minus) / (2 * h)).T)))
+        torch.testing.assert_close(differences[0], differences[1], rtol=0, atol=1e-6)
+        torch.testing.assert_close(exact, differences[1], rtol=0, atol=1e-6)

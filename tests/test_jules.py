@@ -41,3 +41,11 @@ def test_eta_times_T_sweep_gives_each_temperature_its_own_step_and_job():
     assert {b.time_step for b in batches} == {"eta T = 1e-07"}
     with pytest.raises(ValueError, match=r"sweeps\[0\]: give exactly one of eta and eta_times_T"):
         langevin_batches([sweeps[0] | {"eta": 0.01}], 5.0, 1)
+
+
+def test_runs_outside_the_grid_carry_their_start_and_prefix():
+    sweep = {"eta": 0.01, "temperatures": [1e-4, 3e-4], "duration": 8.0}
+    batches = langevin_batches([sweep], 4.0, 1, start="init", prefix="init_", key="jules.init_langevin")
+    assert [(b.name, b.start) for b in batches] == [("init_eta0.01_T0.0001", "init"), ("init_eta0.01_T0.0003", "init")]
+    with pytest.raises(ValueError, match=r"jules.init_langevin\[0\]: burn-in"):
+        langevin_batches([sweep | {"burn_in": 8.0}], 4.0, 1, key="jules.init_langevin")

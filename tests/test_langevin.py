@@ -146,3 +146,20 @@ def test_compiled_gradient_gives_the_eager_trajectory(paper_landscape):
     advance(paper_landscape, eager_state, chains, schedule, 200)
     advance(fast, fast_state, chains, schedule, 200)
     torch.testing.assert_close(fast_state.theta, eager_state.theta, rtol=0, atol=1e-12)
+
+
+def test_free_diffusion_is_exact_brownian_motion_on_the_quadratic():
+    """E|dtheta|^2 = 2 T N t; on sum k_i theta_i^2 / 2 from the minimum E[L] = T t sum_i k_i."""
+    from conftest import gen
+
+    from thermoscape.langevin import free_diffusion
+
+    stiffness = np.array([0.5, 1.0, 2.0, 4.0])
+    landscape = quadratic(10, stiffness)
+    times, temperature, walks = np.array([0.1, 1.0, 10.0]), 0.3, 4000
+    distance, loss = free_diffusion(landscape, torch.zeros(10, dtype=torch.float64), temperature, times, walks, gen(0))
+    assert distance.shape == loss.shape == (walks, 3)
+    np.testing.assert_allclose((distance**2).mean(axis=0), 2 * temperature * 10 * times, rtol=0.03)
+    np.testing.assert_allclose(loss.mean(axis=0), temperature * times * stiffness.sum(), rtol=0.05)
+    with pytest.raises(ValueError, match="increasing"):
+        free_diffusion(landscape, torch.zeros(10, dtype=torch.float64), temperature, times[::-1], 1, gen(0))

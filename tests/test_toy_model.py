@@ -1,11 +1,16 @@
 """Exponential-wall toy model (Jules et al. Sec. IV, S5): closed forms against quadrature, the
 asymptotics of Eq. 11 / S20-S24, and a 1-D Langevin run."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 from scipy import integrate, stats
 
 from thermoscape import toy_model as tm
+from thermoscape.config import ConfigError, validate_config
 
 # (a, B, theta_*): Fig. 4's B = 1, theta_* = 20, a steep wall close by, and a shallow one far away.
 PARAMS = [(1.0, 1.0, 20.0), (3.0, 0.5, 5.0), (0.5, 2.0, 30.0)]
@@ -206,3 +211,151 @@ def test_langevin_reproduces_the_boltzmann_distribution():
     assert mean_se < 0.03 * expected.mean  # the check has teeth
     ks = stats.kstest(theta[-1], lambda x: tm.cdf_exponential(x, T, a, B, theta_star))
     assert ks.pvalue > 1e-3
+
+
+# --------------------------------------------------------------------------------------------------
+# The issue's checks in the form the workflow runs them: Eq. 11 / S20-S23 against quadrature of the
+# paper's own loss (the softplus of Eq. 10), and the Langevin sampler of the rule against the density.
+# --------------------------------------------------------------------------------------------------
+
+REGIME = [(1.0, 1.0, 20.0), (3.0, 0.5, 8.0)]  # a theta_* = 20 and 24
+
+
+@pytest.mark.parametrize("a, B, theta_star", REGIME)
+@pytest.mark.parametrize("T", [1e-6, 1e-4, 1e-3, 1e-2])
+def test_eq11_agrees_with_quadrature_of_the_softplus_in_the_stated_regime(T, a, B, theta_star):
+    """a theta_* >> 1 and T << 1 (c = B e^(-a theta_*) / T << 1): Eq. 11 (mu, sigma, <l''>) and S23
+    match the quadrature of p ~ exp(-log(1 + B e^(a theta)) / T) up to the dropped O(c) and O(T)."""
+    c = float(tm.wall_parameter(T, a, B, theta_star))
+    assert c < 0.01
+    asymptotic = tm.asymptotic_moments(T, a, B, theta_star)
+    numeric = tm.boltzmann_quadrature(T, a, B, theta_star, loss="exact")
+    for name in MOMENTS + ("std",):
+        assert abs(getattr(asymptotic, name) / getattr(numeric, name) - 1.0) < 2.0 * c + 1.5 * T, name
+    assert abs(asymptotic.entropy - numeric.entropy) < 2.0 * c + 1.5 * T
+
+
+@pytest.mark.parametrize("T, outside", [(1e-8, "c"), (0.5, "T")])
+def test_eq11_fails_outside_its_regime(T, outside):
+    """The same comparison has teeth: with c ~ 0.2 (wall too close, a theta_* + log(T/B) ~ 1) or T ~ 1
+    (the exponential no longer approximates the softplus) Eq. 11 is off by more than 10%."""
+    a, B, theta_star = 1.0, 1.0, 20.0
+    asymptotic = tm.asymptotic_moments(T, a, B, theta_star)
+    numeric = tm.boltzmann_quadrature(T, a, B, theta_star, loss="exact")
+    worst = max(abs(getattr(asymptotic, q) / getattr(numeric, q) - 1.0) for q in MOMENTS)
+    assert worst > 0.1, outside
+
+
+@pytest.mark.parametrize("T", [1e-6, 1e-2, 0.5])
+def test_boltzmann_cdf_of_both_losses(T):
+    """boltzmann_cdf: closed form for the exponential loss; for the softplus it matches quad at points."""
+    a, B, theta_star = 1.0, 1.0, 20.0
+    theta = np.array([-25.0, -theta_star, -15.0, np.log(T) - 1.0, np.log(T), np.log(T) + 2.0, 50.0])
+    np.testing.assert_allclose(tm.boltzmann_cdf(theta, T, a, B, theta_star, "exponential"),
+                               tm.cdf_exponential(theta, T, a, B, theta_star))
+    norm = integrate.quad(lambda t: tm.boltzmann_density(t, T, a, B, theta_star), -theta_star, 60.0,
+                          points=[np.log(T)], limit=200)[0]
+    expected = [0.0 if t <= -theta_star else
+                integrate.quad(lambda s: tm.boltzmann_density(s, T, a, B, theta_star), -theta_star, min(t, 60.0),
+                               points=[np.log(T)] if -theta_star < np.log(T) < t else None, limit=200)[0] / norm
+                for t in theta]
+    np.testing.assert_allclose(tm.boltzmann_cdf(theta, T, a, B, theta_star, "exact"), expected, atol=1e-7)
+
+
+def test_softplus_langevin_histogram_matches_the_boltzmann_density():
+    """The rule's sampler on the softplus of Eq. 10: walkers started where l = T pass a KS test against
+    the quadrature CDF, their histogram matches p(theta) bin by bin (chi-square on the final positions),
+    and the time-averaged mu, sigma, <l''> agree with quadrature within 4 standard errors. The same
+    sample fails the KS test against the density at 1.5 T (the test can tell)."""
+    a, B, theta_star, T = 2.0, 1.0, 4.6, 0.01  # c = 0.01, D = 4: the flat region relaxes in ~2 units
+    settings = tm.LangevinSettings(walkers=3000, time_step=0.02, burn_in=20.0, duration=30.0, loss="exact")
+    sample = tm.sample_langevin(T, a, B, theta_star, settings, seed=tm.langevin_seed(7, T))
+    assert sample.steady.min() >= -theta_star and sample.steady.shape == (30, 3000)
+    measured = tm.langevin_statistics(sample, a, B, theta_star, "exact")
+    assert measured["ks_pvalue"] > 1e-3
+    expected = tm.boltzmann_quadrature(T, a, B, theta_star, loss="exact")
+    for q, value in (("mu", expected.mean), ("sigma", expected.std), ("curvature", expected.curvature)):
+        assert abs(measured[f"{q}_langevin"] - value) < 4 * measured[f"{q}_langevin_se"], q
+        assert measured[f"{q}_langevin_se"] < 0.05 * value, q  # the check has teeth
+    edges = np.linspace(-theta_star, np.log(T / B) / a + 3.0 / a, 13)
+    counts, _ = np.histogram(sample.final, bins=np.append(edges, np.inf))
+    probabilities = np.diff(tm.boltzmann_cdf(np.append(edges, np.inf), T, a, B, theta_star, "exact"))
+    assert stats.chisquare(counts, probabilities * counts.sum()).pvalue > 1e-3
+    hotter = stats.kstest(sample.final, lambda x: tm.boltzmann_cdf(x, 1.5 * T, a, B, theta_star, "exact"))
+    assert hotter.pvalue < 1e-6
+
+
+def test_langevin_settings_and_seeds():
+    """Times in units of 1/(a^2 T): eta = time_step / (a^2 T), split into ceil(c^2) substeps against a
+    steep wall; burn-in and run are whole records; a temperature's seed does not depend on the grid."""
+    s = tm.LangevinSettings(walkers=10, time_step=0.02, burn_in=1.01, duration=0.5, record_interval=0.1)
+    assert s.eta(1e-3, 2.0) == pytest.approx(0.02 / (4 * 1e-3))
+    assert (s.record_every(), s.burn_in_steps(), s.n_steps()) == (5, 50, 75)
+    assert (s.record_every(3), s.burn_in_steps(3), s.n_steps(3), s.eta(1.0, 1.0, 3)) == (15, 150, 225, 0.02 / 3)
+    assert s.substeps(0.2) == 1 and s.substeps(1.0) == 1 and s.substeps(3.1) == 10
+    assert tm.langevin_seed(1, 1e-3) == tm.langevin_seed(1, 0.001) != tm.langevin_seed(1, 1e-2)
+    a = tm.sample_langevin(1e-3, 1.0, 1.0, 10.0, s, seed=3)  # c = 0.05: no substeps
+    b = tm.sample_langevin(1e-3, 1.0, 1.0, 10.0, s, seed=3)
+    np.testing.assert_array_equal(a.steady, b.steady)
+    assert a.steady.shape == (5, 10) and a.n_steps == 75
+
+
+def test_workflow_tables():
+    """summary_table: one row per T, every method finite, closed form = quadrature (exponential), the
+    regime flag; density_table: normalised densities and histograms, p_Q and the expansion point."""
+    a, B, theta_star = 1.0, 1.0, 8.0
+    temperatures, shown = [1.1e-4, 1e-2], [1e-3, 1e-2]
+    settings = tm.LangevinSettings(walkers=200, time_step=0.05, burn_in=20.0, duration=10.0)
+    samples = {T: tm.sample_langevin(T, a, B, theta_star, settings, tm.langevin_seed(0, T))
+               for T in sorted(set(temperatures) | set(shown))}
+    table = tm.summary_table(temperatures, a, B, theta_star, 1.0, samples, "exact", 0.05, 0.05)
+    assert list(table["temperature"]) == temperatures
+    numeric = table.select_dtypes("number")
+    outside = numeric.drop(columns=[c for c in numeric if "asymptotic" in c])  # Eq. 11 needs D > 1
+    assert np.isfinite(outside.to_numpy()).all() and np.isfinite(numeric[table["in_regime"]].to_numpy()).all()
+    assert np.isnan(table["sigma_asymptotic"].iloc[0])  # D = a theta_* - gamma + log(T/B) < 0 there
+    # walkers pressed against a steep wall (c = 3.1): ten substeps keep the sampler accurate
+    assert samples[1.1e-4].eta == pytest.approx(0.05 / (1.1e-4 * 10))
+    assert table["dev_langevin"].max() < 0.1 and (table["ks_pvalue"] > 1e-3).all()
+    assert (table["dev_closed_quadrature"] < 1e-9).all()
+    assert list(table["in_regime"]) == [False, True]  # c = e^-8 / 1.1e-4 = 3.05 and 0.034
+    np.testing.assert_allclose(table["mu_closed"], tm.mean_loss(np.array(temperatures), a, B, theta_star))
+    np.testing.assert_allclose(table["entropy_s24"], tm.entropy_expanded(np.array(temperatures), a, B, theta_star))
+    assert (table["langevin_loss"] == "softplus").all()
+
+    density = tm.density_table(shown, 0.1, a, B, theta_star, samples, "exact", bins=30)
+    assert set(density["curve"]) == {"loss", "loss_exponential", "loss_quadratic", "quadratic", "boltzmann",
+                                     "langevin", "mean_loss"}
+    for T in shown:
+        p = density[(density["curve"] == "boltzmann") & (density["temperature"] == T)]
+        assert integrate.trapezoid(p["value"], p["theta"]) == pytest.approx(1.0, abs=2e-3)
+        h = density[(density["curve"] == "langevin") & (density["temperature"] == T)]
+        assert len(h) == 30 and (h["value"] * h["bin_width"]).sum() == pytest.approx(1.0, abs=1e-3)
+    point = density[(density["curve"] == "mean_loss") & (density["temperature"] == 0.1)]
+    q = tm.quadratic_approximation(0.1, a, B, theta_star, "exact")
+    assert point["theta"].iloc[0] == pytest.approx(q.expansion_point)
+    loss_q = density[density["curve"] == "loss_quadratic"]
+    at = np.argmin(np.abs(loss_q["theta"].to_numpy() - q.expansion_point))
+    assert loss_q["value"].iloc[at] == pytest.approx(point["value"].iloc[0], rel=0.05)  # l_Q(theta_0) = mu
+
+
+@pytest.mark.parametrize("keys, value, message", [
+    (("langevin", "time_step"), 0.0, "jules.toy_model.langevin.time_step: 0.0 is less than or equal to the minimum"),
+    (("figure", "temperatures"), [1e-3, -1e-2], "jules.toy_model.figure.temperatures[1]: -0.01 is less than"),
+    (("loss",), "quadratic", "jules.toy_model.loss: 'quadratic' is not one of"),
+    (("theta_star",), -20.0, "jules.toy_model.theta_star: -20.0 is less than or equal to the minimum"),
+])
+def test_toy_model_config_errors_name_the_key(keys, value, message):
+    """Invalid toy-model settings fail validation with the dotted key; absent ones take the defaults."""
+    root = Path(__file__).resolve().parents[1]
+    schema = root / "workflow" / "schemas" / "config.schema.yaml"
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    defaults = validate_config(config, schema)["jules"]["toy_model"]
+    del config["jules"]["toy_model"]
+    assert validate_config(config, schema)["jules"]["toy_model"] == defaults
+    config["jules"]["toy_model"] = block = {}
+    for key in keys[:-1]:
+        block = block.setdefault(key, {})
+    block[keys[-1]] = value
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate_config(config, schema)

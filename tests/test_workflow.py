@@ -135,6 +135,33 @@ def test_chains_do_not_depend_on_how_temperatures_are_grouped_into_jobs(smoke_ru
     )
 
 
+FIGURES = ("fig1", "fig2", "fig3", "fig4", "figS1", "figS2")
+FLUCTUATION_QUANTITIES = {
+    "slope of log mu_L vs log T", "slope of log sigma_L vs log T", "sigma_L / (sqrt(C_h) T)", "beta T",
+    "N_c = 2 alpha", "slope of log N_c vs log T", "Spearman(phi, alpha)", "slope of log tau_1/2 vs log T",
+}
+
+
+def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
+    snakemake(smoke_run, "--configfile", str(SMOKE))
+    results = smoke_run / "results"
+    for name in FIGURES:
+        for suffix in ("pdf", "png"):
+            assert (results / "figures" / "jules" / f"{name}.{suffix}").stat().st_size > 10_000, name
+    claims = pd.read_csv(results / "claims.csv")
+    assert set(claims["verdict"]) <= {"holds", "fails", "n/a"}
+    assert set(claims["claim"]) == {"a", "b", "c", "d", "e", "eta T"}
+    slices = set(pd.read_parquet(results / "jules" / "tables" / "fluctuations.parquet")["slice"])
+    for name in slices:  # every claim of (a)-(c) in every analysis slice
+        assert set(claims.loc[claims["slice"] == name, "quantity"]) >= FLUCTUATION_QUANTITIES, name
+    other = claims[~claims["quantity"].isin(FLUCTUATION_QUANTITIES)]
+    assert other.groupby("claim").size().to_dict() == {"c": 3, "d": 2, "e": 2, "eta T": 6}
+    hessian = pd.read_parquet(results / "jules" / "hessian" / "eta0.01_T0.0001.parquet")
+    assert len(hessian) == 2 * 2 * 883  # param_snapshots x replicas points, 883 eigenvalues each
+    assert "<table" in (results / "claims.html").read_text()
+    assert planned_jobs(smoke_run, "--configfile", str(SMOKE)) == []
+
+
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
     bad = write_override(tmp_path / "bad.yaml", {"jules": {"langevin": {"sweeps": [
         {"eta": 0.01, "temperatures": [1e-4, -2e-4], "duration": 10}]}}})

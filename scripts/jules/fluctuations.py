@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from thermoscape.fluctuations import analysis_slices, slice_statistics
+from thermoscape.fluctuations import analysis_slices, slice_autocorrelations, slice_statistics
 from thermoscape.io import read_table, write_table
 from thermoscape.jobs import start_job
 from thermoscape.stats import sparsity
@@ -16,7 +16,7 @@ trajectory = read_table(snakemake.input.trajectory, filters=these_chains)
 samples = read_table(snakemake.input.samples, filters=these_chains)
 slices = analysis_slices(snakemake.params.burn_in, snakemake.params.duration, cfg["slice_length"])
 
-tables = []
+tables, curves = [], []
 for run in status.itertuples():
     run_info = {"temperature": run.temperature, "eta": run.eta, "time_step": run.time_step, "replica": run.replica,
                 "diverged": run.diverged}
@@ -25,6 +25,8 @@ for run in status.itertuples():
     else:
         traj = trajectory[trajectory["chain"] == run.chain].sort_values("step")
         snaps = samples[samples["chain"] == run.chain].pivot(index="t", columns="sample", values="loss")
+        curves.append(slice_autocorrelations(traj["t"].to_numpy(), traj["loss"].to_numpy(), slices)
+                      .assign(temperature=run.temperature, eta=run.eta, replica=run.replica))
         tables.append(
             slice_statistics(
                 traj["t"].to_numpy(), traj["loss"].to_numpy(), snaps.index.to_numpy(),
@@ -32,4 +34,5 @@ for run in status.itertuples():
             )
         )
     tables[-1] = tables[-1].assign(**run_info)
-write_table(pd.concat(tables, ignore_index=True), snakemake.output[0])
+write_table(pd.concat(tables, ignore_index=True), snakemake.output.statistics)
+write_table(pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(), snakemake.output.autocorrelation)

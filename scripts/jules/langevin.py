@@ -15,6 +15,7 @@ from thermoscape.jobs import start_job
 from thermoscape.jules import build_landscape, langevin_chains, langevin_schedule
 from thermoscape.langevin import run_chunked
 from thermoscape.losses import compiled
+from thermoscape.seeds import derive_seed
 
 device = start_job(snakemake)
 params = snakemake.params
@@ -23,10 +24,12 @@ minima = torch.stack([load_tensors(path, device)["theta"] for path in snakemake.
 replicas = len(minima)
 theta0 = minima.repeat(len(params.temperatures), 1)  # chain = i_T * replicas + replica
 schedule = langevin_schedule(params.langevin, params.eta, params.duration)
+# runs from initialisation (Fig. S1) draw noise independent of the grid's runs at the same (eta, T)
+seed = params.seed if params.start == "minimum" else derive_seed(params.seed, params.start)
 chains = [
     chain
     for temperature in params.temperatures
-    for chain in langevin_chains(params.seed, replicas, temperature, params.eta, schedule, params.burn_in,
+    for chain in langevin_chains(seed, replicas, temperature, params.eta, schedule, params.burn_in,
                                  params.langevin["param_snapshots"])
 ]
 if params.langevin["compile"]:

@@ -1,23 +1,19 @@
-"""Adam from Xavier initialisation to a near-zero loss (Jules et al., Sec. II; Fig. 1a's black line)."""
+"""Adam from the Xavier initialisation to a near-zero loss (Jules et al., Sec. II; Fig. 1a's black line)."""
 
 import logging
 
-import torch
-
-from thermoscape.io import read_table, save_tensors, write_table
+from thermoscape.io import load_tensors, read_table, save_tensors, write_table
 from thermoscape.jobs import start_job
 from thermoscape.jules import build_landscape
-from thermoscape.seeds import derive_seed
 from thermoscape.train import adam_descent
 
 device = start_job(snakemake)
 replica = int(snakemake.wildcards.replica)
 landscape = build_landscape(snakemake.params.study, read_table(snakemake.input.dataset), device)
-generator = torch.Generator().manual_seed(derive_seed(snakemake.params.seed, "init", replica))
 cfg = snakemake.params.train
 result = adam_descent(
     landscape,
-    landscape.initial_parameters(generator),
+    load_tensors(snakemake.input.model, device)["theta"],
     lr=cfg["lr"],
     max_steps=cfg["max_steps"],
     target_loss=cfg["target_loss"],

@@ -46,10 +46,9 @@ def slice_statistics(
     dt = float(t[1] - t[0]) if len(t) > 1 else float("nan")
     rows = []
     for name, start, end in slices:
-        inside = (t >= start) & (t < end)
-        window = loss[inside]
-        row = {"slice": name, "t_start": start, "t_end": end, "n_points": int(inside.sum())}
-        if len(window) < 10 or np.ptp(window) == 0:
+        window = _window(t, loss, start, end)
+        row = {"slice": name, "t_start": start, "t_end": end, "n_points": len(window)}
+        if not _analysable(window):
             rows.append(row)
             continue
         alpha, beta = stats.gamma_mle(window)
@@ -71,6 +70,31 @@ def slice_statistics(
         rows.append(row)
     table = pd.DataFrame(rows)
     return with_drift(table, drift_sigma)
+
+
+def _window(t: np.ndarray, loss: np.ndarray, start: float, end: float) -> np.ndarray:
+    return loss[(t >= start) & (t < end)]
+
+
+def _analysable(window: np.ndarray) -> bool:
+    return len(window) >= 10 and np.ptp(window) > 0
+
+
+def slice_autocorrelations(
+    t: np.ndarray, loss: np.ndarray, slices: list[tuple[str, float, float]], n_lags: int = 150
+) -> pd.DataFrame:
+    """``chi_L`` (Eq. 4) of each slice at about ``n_lags`` log-spaced lags up to half the slice
+    (Figs. 2c-d); columns ``slice, lag, chi`` with ``lag`` in time units."""
+    dt = float(t[1] - t[0]) if len(t) > 1 else float("nan")
+    tables = []
+    for name, start, end in slices:
+        window = _window(t, loss, start, end)
+        if not _analysable(window):
+            continue
+        lags = np.unique(np.geomspace(1, len(window) // 2, n_lags).astype(int))
+        chi = stats.autocorrelation(window, int(lags[-1]))
+        tables.append(pd.DataFrame({"slice": name, "lag": lags * dt, "chi": chi[lags]}))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["slice", "lag", "chi"])
 
 
 def with_drift(table: pd.DataFrame, n_sigma: float = 3.0) -> pd.DataFrame:
@@ -115,6 +139,13 @@ def aggregate_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def correlation_length_squared(summary: pd.DataFrame) -> float:
+    """``L^2 = T tau_1/2`` (Sec. III B), the median over the equilibrated temperatures (all if none)."""
+    use = summary[summary["equilibrated"] & summary["tau_half_mean"].notna()]
+    use = use if not use.empty else summary[summary["tau_half_mean"].notna()]
+    return float(np.median(use["temperature"] * use["tau_half_mean"]))
+
+
 def compare_time_steps(
     summary: pd.DataFrame,
     quantities: tuple[str, ...] = ("mu", "alpha", "tau_half"),
@@ -151,3 +182,23 @@ def compare_time_steps(
                     "agree": bool(abs(z) <= n_sigma or abs(rel) <= rel_tol),
                 })
     return pd.DataFrame(rows)
+
+
+def init_langevin_statistics(trajectories: pd.DataFrame, t_start: float, t_end: float) -> pd.DataFrame:
+    """Jules et al. Fig. S1b: loss moments of runs started at initialisation in ``[t_start, t_end)``.
+
+    ``trajectories`` has columns ``temperature, replica, t, loss, diverged``. Per T: mean and std over
+    (non-diverged) replicas of ``mu_L`` and ``sigma_L`` (Eq. 3); over T, the power law ``mu = A T^a``
+    and the equilibrium prediction ``sigma = sqrt(a A T^(a+1))`` (Eq. S2, from Eq. S1).
+    """
+    inside = trajectories[(trajectories["t"] >= t_start) & (trajectories["t"] < t_end) & ~trajectories["diverged"]]
+    per_run = inside.groupby(["temperature", "replica"])["loss"].agg(mu="mean", sigma="std").reset_index()
+    table = per_run.groupby("temperature").agg(
+        mu_mean=("mu", "mean"), mu_std=("mu", "std"), sigma_mean=("sigma", "mean"), sigma_std=("sigma", "std"),
+        n_runs=("mu", "size"),
+    ).reset_index()
+    amplitude, exponent, exponent_error = stats.fit_power_law(table["temperature"], table["mu_mean"])
+    return table.assign(
+        t_start=t_start, t_end=t_end, A=amplitude, a=exponent, a_error=exponent_error,
+        sigma_eq_s2=np.sqrt(exponent * amplitude * table["temperature"] ** (exponent + 1)),
+    )

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from thermoscape.data import table_to_tensors
+from thermoscape.io import read_table
 from thermoscape.langevin import Chain, Schedule
 from thermoscape.losses import Landscape, MLPLandscape, QuadraticLandscape
 from thermoscape.models import MLPSpec
@@ -68,9 +69,10 @@ class LangevinBatch:
     duration: float
     burn_in: float
     time_step: str  # the sweep's policy, for grouping in figures: "eta = 0.01" or "eta T = 1e-07"
+    start: str = "minimum"  # "minimum" (the refined minimum, main text) or "init" (Xavier init, Fig. S1)
 
 
-def sweep_time_steps(sweep: dict, index: int) -> tuple[list[tuple[float, float]], str]:
+def sweep_time_steps(sweep: dict, index: int, key: str = "jules.langevin.sweeps") -> tuple[list[tuple[float, float]], str]:
     """``(eta, T)`` pairs of a sweep and its policy label.
 
     ``eta``: the paper's fixed time step. ``eta_times_T``: eta = c / T, so that eta times the curvature
@@ -78,36 +80,58 @@ def sweep_time_steps(sweep: dict, index: int) -> tuple[list[tuple[float, float]]
     """
     temperatures = [float(t) for t in sweep["temperatures"]]
     if ("eta" in sweep) == ("eta_times_T" in sweep):
-        raise ValueError(f"jules.langevin.sweeps[{index}]: give exactly one of eta and eta_times_T")
+        raise ValueError(f"{key}[{index}]: give exactly one of eta and eta_times_T")
     if "eta" in sweep:
         return [(float(sweep["eta"]), t) for t in temperatures], f"eta = {float(sweep['eta']):g}"
     product = float(sweep["eta_times_T"])
     return [(float(f"{product / t:.12g}"), t) for t in temperatures], f"eta T = {product:g}"
 
 
-def langevin_batches(sweeps: list[dict], default_burn_in: float, temperatures_per_job: int) -> list[LangevinBatch]:
+def langevin_batches(
+    sweeps: list[dict],
+    default_burn_in: float,
+    temperatures_per_job: int,
+    start: str = "minimum",
+    prefix: str = "",
+    key: str = "jules.langevin.sweeps",
+) -> list[LangevinBatch]:
     """Split each sweep's temperatures into jobs of ``temperatures_per_job`` (replicas always batched).
 
     Only temperatures with the same eta share a job (a job's chains share their step count), so an
     ``eta_times_T`` sweep runs one job per temperature. Names spell the job's eta and temperature range
-    exactly (``eta0.01_T2e-06``, or ``eta0.01_T2e-06_to_2e-05`` for several). Raises ``ValueError``
-    naming the sweep for a burn-in not shorter than the run or a repeated (eta, T).
+    exactly (``eta0.01_T2e-06``, or ``eta0.01_T2e-06_to_2e-05`` for several), after ``prefix`` (runs
+    outside the main grid, e.g. ``init_``). Raises ``ValueError`` naming the sweep (under the config
+    ``key``) for a burn-in not shorter than the run or a repeated (eta, T).
     """
     batches, seen = [], set()
     for index, sweep in enumerate(sweeps):
         burn_in = float(sweep.get("burn_in", default_burn_in))
         if burn_in >= sweep["duration"]:
-            raise ValueError(f"jules.langevin.sweeps[{index}]: burn-in {burn_in} (its burn_in or "
+            raise ValueError(f"{key}[{index}]: burn-in {burn_in} (its burn_in or "
                              f"jules.analysis.burn_in) must be shorter than its duration {sweep['duration']}")
-        runs, label = sweep_time_steps(sweep, index)
+        runs, label = sweep_time_steps(sweep, index, key)
         for run in runs:
             if run in seen:
-                raise ValueError(f"jules.langevin.sweeps[{index}]: (eta, T) = {run} appears twice")
+                raise ValueError(f"{key}[{index}]: (eta, T) = {run} appears twice")
             seen.add(run)
         for eta, group in itertools.groupby(runs, key=lambda run: run[0]):
             temperatures = [t for _, t in group]
-            for start in range(0, len(temperatures), temperatures_per_job):
-                chunk = tuple(temperatures[start : start + temperatures_per_job])
-                name = f"eta{eta!r}_T{chunk[0]!r}" + (f"_to_{chunk[-1]!r}" if len(chunk) > 1 else "")
-                batches.append(LangevinBatch(name, eta, chunk, float(sweep["duration"]), burn_in, label))
+            for first in range(0, len(temperatures), temperatures_per_job):
+                chunk = tuple(temperatures[first : first + temperatures_per_job])
+                name = f"{prefix}eta{eta!r}_T{chunk[0]!r}" + (f"_to_{chunk[-1]!r}" if len(chunk) > 1 else "")
+                batches.append(LangevinBatch(name, eta, chunk, float(sweep["duration"]), burn_in, label, start))
     return batches
+
+
+def read_trajectories(
+    trajectory_paths: list[str], status_paths: list[str], columns: tuple[str, ...] = ("t", "loss")
+) -> dict[float, pd.DataFrame]:
+    """Langevin trajectories of several jobs by temperature, with ``chain`` renumbered to the replica."""
+    trajectories = {}
+    for trajectory_path, status_path in zip(trajectory_paths, status_paths):
+        table = read_table(trajectory_path, columns=["chain", *columns])
+        status = read_table(status_path).set_index("chain")
+        for temperature, chains in status.groupby("temperature"):
+            rows = table[table["chain"].isin(chains.index)]
+            trajectories[temperature] = rows.assign(chain=chains["replica"].reindex(rows["chain"]).to_numpy())
+    return trajectories

@@ -263,3 +263,28 @@ def run_chunked(
         )
     parts = {name: [workdir / f"{name}-{i:06d}.parquet" for i in range(chunk)] for name in names}
     return state, parts
+
+
+def free_diffusion(
+    landscape: Landscape,
+    theta0: Tensor,
+    temperature: float,
+    times: np.ndarray,
+    n_walks: int,
+    generator: torch.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Free diffusion from ``theta0``: Eq. 1 without the gradient term, ``d theta = sqrt(2T) dW``
+    (Jules et al., Fig. 3b, black).
+
+    Brownian motion is sampled exactly at the increasing ``times`` (independent Gaussian increments of
+    variance ``2 T dt`` per coordinate), so no time step is involved and ``|theta - theta0|`` concentrates
+    at ``sqrt(2 T N t)``. Returns ``(distance, loss)``, each ``(n_walks, len(times))``.
+    """
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or np.any(np.diff(times) <= 0) or times[0] <= 0:
+        raise ValueError("times must be positive and strictly increasing")
+    dt = torch.as_tensor(np.diff(times, prepend=0.0), dtype=theta0.dtype)
+    noise = torch.randn(len(times), n_walks, theta0.numel(), generator=generator, dtype=theta0.dtype)
+    displacement = torch.cumsum(noise * torch.sqrt(2 * temperature * dt)[:, None, None], dim=0).to(theta0.device)
+    loss = landscape.loss((theta0 + displacement).reshape(-1, theta0.numel())).reshape(len(times), n_walks)
+    return displacement.norm(dim=-1).T.cpu().numpy(), loss.T.detach().cpu().numpy()

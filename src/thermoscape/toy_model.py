@@ -35,9 +35,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import integrate, stats
 from scipy.special import exp1, expi, expit, hyperu
+
+from thermoscape.seeds import derive_seed
 
 Loss = Literal["exact", "exponential"]
 Floats = float | np.ndarray
@@ -272,6 +275,23 @@ def boltzmann_density(
     return np.where(theta >= -theta_star, np.exp(-shifted) / norm, 0.0)
 
 
+def boltzmann_cdf(
+    theta: ArrayLike, T: float, a: float, B: float, theta_star: float, loss: Loss = "exact", n_grid: int = 20_001
+) -> np.ndarray:
+    """CDF of ``p(theta) ~ exp(-l/T)`` on ``[-theta_*, inf)``: :func:`cdf_exponential` for the
+    exponential loss; for the softplus the cumulative Simpson integral of the density on ``n_grid``
+    points from the wall to where ``l`` has risen by ``50 T`` (tail mass ``< e^-50``), interpolated
+    linearly (absolute error ~1e-7 at the default grid)."""
+    if loss == "exponential":
+        return np.asarray(cdf_exponential(theta, T, a, B, theta_star), dtype=float)
+    wall = float(loss_value(-theta_star, a, B, loss))
+    upper = float(inverse_loss(wall + 50.0 * T, a, B, loss))
+    grid = np.linspace(-theta_star, upper, n_grid)
+    weight = np.exp(-(loss_value(grid, a, B, loss) - wall) / T)
+    mass = integrate.cumulative_simpson(weight, x=grid, initial=0.0)
+    return np.interp(np.asarray(theta, dtype=float), grid, mass / mass[-1], left=0.0, right=1.0)
+
+
 def cdf_exponential(theta: ArrayLike, T: float, a: float, B: float, theta_star: float) -> Floats:
     """Closed-form CDF of the exponential wall, ``1 - E1(beta B e^(a theta)) / E1(c)`` (from Eq. S18)."""
     u = loss_value(np.maximum(np.asarray(theta, dtype=float), -theta_star), a, B, "exponential") / T
@@ -364,3 +384,224 @@ def langevin_1d(
         if step % record_every == 0:
             records[step // record_every - 1] = theta
     return records
+
+
+# --------------------------------------------------------------------------------------------------
+# Workflow tables (rule jules_toy_model): every method per temperature, and Fig. 4's curves
+# --------------------------------------------------------------------------------------------------
+
+LOSS_NAMES = {"exact": "softplus", "exponential": "exponential"}  # column suffixes of the quadratures
+QUANTITIES = {"mu": "mean", "sigma": "std", "curvature": "curvature", "entropy": "entropy"}
+
+
+@dataclass(frozen=True)
+class LangevinSettings:
+    """Eq. 7 for the toy model with times in units of ``1 / (a^2 T)``, the relaxation time at the wall
+    (the curvature where ``l = T``): ``eta = time_step / (a^2 T)``. The noise per step,
+    ``sqrt(2 eta T) = sqrt(2 time_step) / a``, and the steps per relaxation time are then the same at
+    every temperature. Crossing the flat region (``~ D / a`` wide) takes ``~ D^2`` such units, so
+    ``burn_in`` must exceed a few ``(a theta_* / pi)^2``.
+
+    Where the wall itself is steeper (``c = l(-theta_*) / T > 1``, walkers pressed against it) the
+    density varies over ``1 / (a c)`` and relaxes in ``1 / c^2`` units: each step is split into
+    ``substeps = ceil(c^2)`` (the cost grows as ``c^2``; outside the paper's regime ``c << 1``)."""
+
+    walkers: int = 2000
+    time_step: float = 0.02
+    burn_in: float = 300.0
+    duration: float = 200.0
+    record_interval: float = 1.0
+    loss: Loss = "exact"
+
+    @staticmethod
+    def substeps(c: float) -> int:
+        return max(1, int(np.ceil(c**2)))
+
+    def eta(self, T: float, a: float, substeps: int = 1) -> float:
+        return self.time_step / (a**2 * T * substeps)
+
+    def record_every(self, substeps: int = 1) -> int:
+        return substeps * max(1, round(self.record_interval / self.time_step))
+
+    def burn_in_steps(self, substeps: int = 1) -> int:
+        every = self.record_every(1)
+        return substeps * every * round(self.burn_in / self.time_step / every)
+
+    def n_steps(self, substeps: int = 1) -> int:
+        records = max(1, round(self.duration / self.time_step / self.record_every(1)))
+        return self.burn_in_steps(substeps) + records * self.record_every(substeps)
+
+
+@dataclass(frozen=True)
+class LangevinSample:
+    """One temperature's walkers: ``steady`` holds the records after the burn-in, ``(records, walkers)``."""
+
+    T: float
+    eta: float
+    n_steps: int
+    seed: int
+    steady: np.ndarray
+
+    @property
+    def final(self) -> np.ndarray:
+        """The walkers' last positions: independent draws, the sample of the KS test."""
+        return self.steady[-1]
+
+
+def langevin_seed(base: int, T: float) -> int:
+    """The seed of the toy model's run at ``T``: independent of the other temperatures of the grid."""
+    return derive_seed(base, "toy_model", float(T))
+
+
+def sample_langevin(
+    T: float, a: float, B: float, theta_star: float, settings: LangevinSettings, seed: int
+) -> LangevinSample:
+    """Run :func:`langevin_1d` with ``settings`` and keep the steady-state records."""
+    k = settings.substeps(float(loss_value(-theta_star, a, B, settings.loss)) / T)
+    every, eta, n_steps = settings.record_every(k), settings.eta(T, a, k), settings.n_steps(k)
+    records = langevin_1d(T, a, B, theta_star, eta, n_steps, seed, settings.walkers, every, loss=settings.loss)
+    return LangevinSample(T=float(T), eta=eta, n_steps=n_steps, seed=seed,
+                          steady=records[settings.burn_in_steps(k) // every :])
+
+
+def langevin_statistics(sample: LangevinSample, a: float, B: float, theta_star: float, loss: Loss) -> dict:
+    """Steady-state mean and std of ``l`` and mean of ``l''`` (time and walker averages) with standard
+    errors from the scatter between walkers (which are independent; delta method for the variance),
+    and the KS test of the walkers' final positions against :func:`boltzmann_cdf`."""
+    n = sample.steady.shape[1]
+    ell = loss_value(sample.steady, a, B, loss)
+    per_walker = ell.mean(0)
+    mean = float(ell.mean())
+    second = (ell**2).mean(0)
+    variance = float(second.mean() - mean**2)
+    variance_se = float((second - 2.0 * mean * per_walker).std(ddof=1) / np.sqrt(n))
+    curvature = loss_curvature(sample.steady, a, B, loss).mean(0)
+    ks = stats.kstest(sample.final, lambda x: boltzmann_cdf(x, sample.T, a, B, theta_star, loss))
+    sigma = float(np.sqrt(variance))
+    return {
+        "mu_langevin": mean,
+        "mu_langevin_se": float(per_walker.std(ddof=1) / np.sqrt(n)),
+        "sigma_langevin": sigma,
+        "sigma_langevin_se": variance_se / (2.0 * sigma),
+        "curvature_langevin": float(curvature.mean()),
+        "curvature_langevin_se": float(curvature.std(ddof=1) / np.sqrt(n)),
+        "ks_statistic": float(ks.statistic),
+        "ks_pvalue": float(ks.pvalue),
+    }
+
+
+def _columns(moments: ToyMoments, method: str) -> dict:
+    return {f"{q}_{method}": float(np.asarray(getattr(moments, attr))) for q, attr in QUANTITIES.items()}
+
+
+def _deviation(row: dict, method: str, reference: str, quantities=("mu", "sigma", "curvature")) -> float:
+    """Largest relative deviation ``|x_method / x_reference - 1|``; inf where ``x_method`` is undefined."""
+    ratios = [row[f"{q}_{method}"] / row[f"{q}_{reference}"] - 1.0 for q in quantities]
+    return float(np.max(np.where(np.isfinite(ratios), np.abs(ratios), np.inf)))
+
+
+def summary_table(
+    temperatures: list[float],
+    a: float,
+    B: float,
+    theta_star: float,
+    theta0: float,
+    samples: dict[float, LangevinSample],
+    loss: Loss,
+    max_wall_parameter: float,
+    max_temperature: float,
+) -> pd.DataFrame:
+    """One row per temperature: the exact moments of Eq. S18 (``*_closed``), Eq. 11 / S20 / S22 / S23
+    (``*_asymptotic``) and S24 (``entropy_s24``), quadrature of the Boltzmann density of the exponential
+    and softplus losses (``*_quad_exponential``, ``*_quad_softplus``), and the 1-D Langevin run of
+    ``loss`` (``*_langevin``, standard errors, KS test). ``dev_*`` are the largest relative deviations
+    over mu, sigma and <l''> (``dev_closed_quadrature`` also over S); the asymptotic forms drop terms of
+    relative order ``c + T`` (``asymptotic_order``); ``in_regime`` marks ``c`` and ``T`` below the
+    given bounds (the paper's ``a theta_* >> 1, T << 1``, i.e. ``B e^(-a theta_*) << T << 1``)."""
+    reference = f"quad_{LOSS_NAMES[loss]}"
+    rows = []
+    for T in temperatures:
+        c = float(wall_parameter(T, a, B, theta_star))
+        row = {"temperature": float(T), "wall_parameter": c,
+               "log_denominator": float(log_denominator(T, a, B, theta_star))}
+        row |= _columns(closed_form_moments(T, a, B, theta_star, theta0), "closed")
+        with np.errstate(invalid="ignore"):  # sigma of Eq. 11 is undefined for D < 1 (far outside)
+            row |= _columns(asymptotic_moments(T, a, B, theta_star, theta0), "asymptotic")
+        row["entropy_s24"] = float(entropy_expanded(T, a, B, theta_star, theta0))
+        for name, which in (("exponential", "exponential"), ("softplus", "exact")):
+            row |= _columns(boltzmann_quadrature(T, a, B, theta_star, which, theta0), f"quad_{name}")
+        sample = samples[float(T)]
+        row |= langevin_statistics(sample, a, B, theta_star, loss)
+        row |= {"langevin_loss": LOSS_NAMES[loss], "eta": sample.eta, "n_steps": sample.n_steps,
+                "walkers": sample.steady.shape[1], "seed": sample.seed}
+        row["dev_closed_quadrature"] = _deviation(
+            row, "quad_exponential", "closed", ("mu", "sigma", "curvature", "entropy"))
+        row["dev_asymptotic_closed"] = _deviation(row, "asymptotic", "closed")
+        row["dev_asymptotic_softplus"] = _deviation(row, "asymptotic", "quad_softplus")
+        row["asymptotic_order"] = c + float(T)
+        row["in_regime"] = bool(c <= max_wall_parameter and T <= max_temperature)
+        row["dev_langevin"] = _deviation(row, "langevin", reference)
+        for q in ("mu", "sigma", "curvature"):
+            row[f"z_{q}_langevin"] = (row[f"{q}_langevin"] - row[f"{q}_{reference}"]) / row[f"{q}_langevin_se"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def figure_range(temperatures: list[float], a: float, B: float, theta_star: float,
+                 quadratic: QuadraticApproximation) -> tuple[float, float]:
+    """The theta range of Fig. 4: from just below the wall to beyond the highest temperature's drop
+    (``theta_T + 6 / a``) and the Gaussian ``p_Q`` (``centre + 3 std``)."""
+    upper = max(float(np.log(max(temperatures) / B) / a) + 6.0 / a, quadratic.centre + 3.0 * quadratic.std)
+    return -theta_star - 0.05 * (upper + theta_star), upper
+
+
+def density_table(
+    temperatures: list[float],
+    quadratic_temperature: float,
+    a: float,
+    B: float,
+    theta_star: float,
+    samples: dict[float, LangevinSample],
+    loss: Loss,
+    bins: int,
+    linear_term: bool = True,
+    n_grid: int = 1201,
+) -> pd.DataFrame:
+    """Fig. 4's curves in long form (columns ``curve, temperature, theta, value, bin_width``):
+
+    * ``loss``, ``loss_exponential``: ``l_1D`` (Eq. 10) and ``B e^(a theta)``; ``loss_quadratic`` (at
+      ``quadratic_temperature``): the second-order expansion at ``theta_0``, ``l(theta_0) = mu(T)``;
+    * ``boltzmann``: ``p(theta) ~ e^(-l/T)`` of ``loss`` per temperature; ``quadratic``: its ``p_Q``;
+    * ``langevin``: histogram of the steady-state Langevin records (``theta`` = bin centre);
+    * ``mean_loss``: one row per temperature, ``value = mu(T)`` at ``theta = l^-1(mu)``.
+    """
+    quadratic = quadratic_approximation(quadratic_temperature, a, B, theta_star, loss, linear_term)
+    lower, upper = figure_range(temperatures, a, B, theta_star, quadratic)
+    wall = [np.nextafter(-theta_star, -np.inf), -theta_star]  # the density's jump, drawn vertical
+    grid = np.union1d(np.linspace(lower, upper, n_grid), wall)
+    frames = []
+
+    def add(curve: str, T: float, theta, value, width=np.nan) -> None:
+        theta = np.atleast_1d(np.asarray(theta, dtype=float))
+        frames.append(pd.DataFrame({"curve": curve, "temperature": float(T), "theta": theta,
+                                    "value": np.broadcast_to(np.asarray(value, dtype=float), theta.shape),
+                                    "bin_width": width}))
+
+    add("loss", np.nan, grid, loss_value(grid, a, B, "exact"))
+    add("loss_exponential", np.nan, grid, loss_value(grid, a, B, "exponential"))
+    mu_q = float(loss_value(quadratic.expansion_point, a, B, loss))
+    offset = quadratic.expansion_point - quadratic.centre  # l_Q = mu + l' d + k d^2 / 2, d = theta - theta_0
+    add("loss_quadratic", quadratic_temperature, grid,
+        mu_q + quadratic.stiffness * ((grid - quadratic.centre) ** 2 - offset**2) / 2.0)
+    add("quadratic", quadratic_temperature, grid, quadratic.pdf(grid))
+    edges = np.linspace(-theta_star, upper, bins + 1)
+    for T in sorted(set(map(float, temperatures)) | {float(quadratic_temperature)}):
+        mu = boltzmann_quadrature(T, a, B, theta_star, loss).mean
+        add("mean_loss", T, inverse_loss(mu, a, B, loss), mu)
+        if T not in map(float, temperatures):
+            continue
+        add("boltzmann", T, grid, boltzmann_density(grid, T, a, B, theta_star, loss))
+        records = samples[T].steady.ravel()
+        counts, _ = np.histogram(records, bins=edges)
+        add("langevin", T, (edges[1:] + edges[:-1]) / 2, counts / (records.size * np.diff(edges)), np.diff(edges))
+    return pd.concat(frames, ignore_index=True)

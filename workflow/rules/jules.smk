@@ -6,24 +6,41 @@ JULES = config["jules"]
 J = f"{RESULTS}/jules"
 
 
+def _jules_extra_batches():
+    """Langevin jobs outside the fluctuation grid: Fig. S1 (from initialisation) and Fig. S2."""
+    init = JULES["init_langevin"]
+    init_sweep = {k: init[k] for k in ("eta", "temperatures", "duration")} | {"burn_in": init["late_slice"][0]}
+    per_job = JULES["langevin"]["temperatures_per_job"]
+    batches = langevin_batches([init_sweep], 0.0, per_job, start="init", prefix="init_", key="jules.init_langevin")
+    for side in ("catapult", "drift"):
+        run = JULES["figS2"][side]
+        sweep = {"eta": run["eta"], "temperatures": [run["temperature"]], "duration": run["duration"], "burn_in": 0.0}
+        batches += langevin_batches([sweep], 0.0, 1, prefix=f"figS2{side}_", key=f"jules.figS2.{side}")
+    return batches
+
+
 try:
-    JULES_BATCHES = {
-        b.name: b
-        for b in langevin_batches(JULES["langevin"]["sweeps"], JULES["analysis"]["burn_in"],
+    JULES_GRID = langevin_batches(JULES["langevin"]["sweeps"], JULES["analysis"]["burn_in"],
                                   JULES["langevin"]["temperatures_per_job"])
-    }
+    JULES_BATCHES = {b.name: b for b in JULES_GRID + _jules_extra_batches()}
 except ValueError as error:
     raise WorkflowError(str(error)) from None
-# (eta, T) as spelled in file names -> the Langevin job that runs it
-JULES_RUNS = {
-    (wildcard_number(b.eta), wildcard_number(T)): b for b in JULES_BATCHES.values() for T in b.temperatures
-}
+# (eta, T) of the fluctuation grid as spelled in file names -> the Langevin job that runs it
+JULES_RUNS = {(wildcard_number(b.eta), wildcard_number(T)): b for b in JULES_GRID for T in b.temperatures}
+JULES_INIT_BATCHES = [b for b in JULES_BATCHES.values() if b.start == "init"]
 
 
-if not any(e == wildcard_number(JULES["fig1"]["eta"]) for e, _ in JULES_RUNS):
-    raise WorkflowError(f"jules.fig1.eta: no sweep runs at eta = {JULES['fig1']['eta']} (panels a and b)")
-if JULES["fig1"]["replica"] >= JULES["replicas"]:
-    raise WorkflowError(f"jules.fig1.replica: {JULES['fig1']['replica']} but jules.replicas is {JULES['replicas']}")
+for _fig in ("fig1", "fig2", "fig3"):
+    if not any(e == wildcard_number(JULES[_fig]["eta"]) for e, _ in JULES_RUNS):
+        raise WorkflowError(f"jules.{_fig}.eta: no sweep runs at eta = {JULES[_fig]['eta']}")
+for _fig in ("fig1", "fig3"):
+    if JULES[_fig]["replica"] >= JULES["replicas"]:
+        raise WorkflowError(f"jules.{_fig}.replica: {JULES[_fig]['replica']} but jules.replicas is {JULES['replicas']}")
+if JULES["init_langevin"]["shown_temperature"] not in JULES["init_langevin"]["temperatures"]:
+    raise WorkflowError("jules.init_langevin.shown_temperature: not one of jules.init_langevin.temperatures")
+_late = JULES["init_langevin"]["late_slice"]
+if not _late[0] < _late[1] <= JULES["init_langevin"]["duration"]:
+    raise WorkflowError(f"jules.init_langevin.late_slice: {_late} must be an interval inside [0, duration]")
 
 # what defines the landscape: every rule that builds it takes this as a param (rerun trigger)
 JULES_STUDY = {k: JULES[k] for k in ("model", "quadratic", "dataset")}
@@ -39,18 +56,19 @@ def jules_run(wildcards):
     return JULES_RUNS[(wildcards.eta, wildcards.T)]
 
 
-def jules_run_files(pattern):
-    return [pattern.format(eta=eta, T=T) for eta, T in JULES_RUNS]
+def jules_run_files(pattern, eta=None):
+    """``pattern`` for every (eta, T) of the grid, or only for those at time step ``eta``."""
+    return [pattern.format(eta=e, T=T) for e, T in JULES_RUNS if eta is None or e == wildcard_number(eta)]
 
 
 def jules_langevin_files(wildcards):
     """The Langevin outputs of the job that ran (eta, T)."""
     folder = f"{J}/langevin/{jules_run(wildcards).name}"
-    return {name: f"{folder}/{name}.parquet" for name in ("trajectory", "samples", "status")}
+    return {name: f"{folder}/{name}.parquet" for name in ("trajectory", "samples", "params", "status")}
 
 
 wildcard_constraints:
-    batch=r"eta[0-9.e+-]+_T[0-9.e+-]+(_to_[0-9.e+-]+)?",
+    batch=r"([A-Za-z0-9]+_)?eta[0-9.e+-]+_T[0-9.e+-]+(_to_[0-9.e+-]+)?",
     eta=r"[0-9.e+-]+",
     T=r"[0-9.e+-]+",
     replica=r"\d+",
@@ -68,16 +86,34 @@ rule jules_dataset:
         "../../scripts/jules/dataset.py"
 
 
+rule jules_init:
+    input:
+        dataset=rules.jules_dataset.output[0],
+    output:
+        model=f"{J}/models/r{{replica}}/init.pt",
+    params:
+        study=JULES_STUDY,
+        seed=JULES["seed"],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    log:
+        log_path("jules_init", "r{replica}"),
+    script:
+        "../../scripts/jules/init.py"
+
+
 rule jules_train:
     input:
         dataset=rules.jules_dataset.output[0],
+        model=rules.jules_init.output.model,
     output:
         model=f"{J}/models/r{{replica}}/trained.pt",
         curve=f"{J}/models/r{{replica}}/train_curve.parquet",
     params:
         study=JULES_STUDY,
         train=JULES["train"],
-        seed=JULES["seed"],
         device=DEVICE,
     threads: 1
     resources:
@@ -113,7 +149,8 @@ rule jules_refine:
 rule jules_langevin:
     input:
         dataset=rules.jules_dataset.output[0],
-        models=expand(f"{J}/models/r{{replica}}/refined.pt", replica=range(JULES["replicas"])),
+        models=lambda wc: expand(f"{J}/models/r{{replica}}/{{start}}.pt", replica=range(JULES["replicas"]),
+                                 start="init" if jules_batch(wc).start == "init" else "refined"),
     output:
         trajectory=f"{J}/langevin/{{batch}}/trajectory.parquet",
         samples=f"{J}/langevin/{{batch}}/samples.parquet",
@@ -127,6 +164,7 @@ rule jules_langevin:
         duration=lambda wc: jules_batch(wc).duration,
         burn_in=lambda wc: jules_batch(wc).burn_in,
         time_step=lambda wc: jules_batch(wc).time_step,
+        start=lambda wc: jules_batch(wc).start,
         seed=JULES["seed"],
         device=DEVICE,
         workdir=lambda wc: f"{J}/scratch/langevin/{wc.batch}",
@@ -145,7 +183,8 @@ rule jules_fluctuations:
     input:
         unpack(jules_langevin_files),
     output:
-        f"{J}/fluctuations/eta{{eta}}_T{{T}}.parquet",
+        statistics=f"{J}/fluctuations/eta{{eta}}_T{{T}}.parquet",
+        autocorrelation=f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet",
     params:
         analysis={k: v for k, v in JULES["analysis"].items() if k != "burn_in"},
         duration=lambda wc: jules_run(wc).duration,
@@ -185,34 +224,56 @@ rule jules_time_step_check:
         "../../scripts/jules/time_step_check.py"
 
 
-def jules_fig1_runs(wildcards):
-    """Trajectories and status of every Langevin job at the time step of panels a and b."""
-    eta = wildcard_number(JULES["fig1"]["eta"])
-    names = sorted({b.name for (e, _), b in JULES_RUNS.items() if e == eta})
-    return {
-        "trajectories": [f"{J}/langevin/{name}/trajectory.parquet" for name in names],
-        "statuses": [f"{J}/langevin/{name}/status.parquet" for name in names],
-    }
-
-
-rule jules_fig1:
+rule jules_hessian:
     input:
-        unpack(jules_fig1_runs),
-        summary=rules.jules_aggregate.output.summary,
-        runs=rules.jules_aggregate.output.runs,
-        train_curve=f"{J}/models/r{JULES['fig1']['replica']}/train_curve.parquet",
-        refine_curve=f"{J}/models/r{JULES['fig1']['replica']}/refine_curve.parquet",
+        unpack(jules_langevin_files),
+        dataset=rules.jules_dataset.output[0],
     output:
-        pdf=report(f"{RESULTS}/figures/jules/fig1.pdf", caption="../report/jules_fig1.rst", category="Jules et al."),
-        png=f"{RESULTS}/figures/jules/fig1.png",
+        f"{J}/hessian/eta{{eta}}_T{{T}}.parquet",
     params:
-        fig=JULES["fig1"],
+        study=JULES_STUDY,
+        compile=JULES["langevin"]["compile"],
+        device=DEVICE,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60),
     log:
-        log_path("jules_fig1"),
+        log_path("jules_hessian", "eta{eta}_T{T}"),
     script:
-        "../../scripts/jules/fig1.py"
+        "../../scripts/jules/hessian.py"
 
 
-rule fig1:
+rule jules_free_diffusion:
     input:
-        rules.jules_fig1.output,
+        dataset=rules.jules_dataset.output[0],
+        models=expand(f"{J}/models/r{{replica}}/refined.pt", replica=range(JULES["replicas"])),
+    output:
+        f"{J}/tables/free_diffusion.parquet",
+    params:
+        study=JULES_STUDY,
+        walk=JULES["fig3"]["free_diffusion"],
+        seed=JULES["seed"],
+        device=DEVICE,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        log_path("jules_free_diffusion"),
+    script:
+        "../../scripts/jules/free_diffusion.py"
+
+
+rule jules_init_statistics:
+    input:
+        trajectories=[f"{J}/langevin/{b.name}/trajectory.parquet" for b in JULES_INIT_BATCHES],
+        statuses=[f"{J}/langevin/{b.name}/status.parquet" for b in JULES_INIT_BATCHES],
+    output:
+        f"{J}/tables/init_langevin.parquet",
+    params:
+        late_slice=JULES["init_langevin"]["late_slice"],
+    log:
+        log_path("jules_init_statistics"),
+    script:
+        "../../scripts/jules/init_statistics.py"

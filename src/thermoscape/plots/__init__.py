@@ -35,6 +35,7 @@ def temperature_colors(temperatures) -> dict[float, tuple]:
     return {T: cmap(i / max(1, len(temperatures) - 1)) for i, T in enumerate(temperatures)}
 
 
-def plain_log_ticks(ax: plt.Axes) -> None:
-    """Label only the decades of a log x axis (minor labels collide over a short range)."""
-    ax.xaxis.set_minor_formatter(NullFormatter())
+def plain_log_ticks(ax: plt.Axes, axis: str = "x") -> None:
+    """Label only the decades of log axes (minor labels collide over a short range); axis x, y or both."""
+    for name in ("x", "y") if axis == "both" else (axis,):
+        getattr(ax, f"{name}axis").set_minor_formatter(NullFormatter())

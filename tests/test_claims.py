@@ -1,0 +1,136 @@
+"""Claims table verdicts on synthetic tables whose answers are known (each criterion can fail)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermoscape.claims import (
+    FAILS,
+    HOLDS,
+    NA,
+    Criteria,
+    fluctuation_claims,
+    free_diffusion_claims,
+    hessian_claim,
+    hessian_collapse,
+    init_claims,
+    time_step_claims,
+)
+from thermoscape.fluctuations import slice_autocorrelations
+
+TEMPERATURES = np.array([1e-6, 3e-6, 1e-5, 3e-5])
+
+
+def summary(mu_exponent=1.0, beta_t=1.0, n_c=40.0, equilibrated=True) -> pd.DataFrame:
+    """Slice statistics of an ideal quadratic-like landscape: mu = N_c T / 2, sigma^2 = N_c T^2 / 2."""
+    mu = n_c / 2 * TEMPERATURES**mu_exponent * 1e-6 ** (1 - mu_exponent)
+    return pd.DataFrame({
+        "temperature": TEMPERATURES, "slice": "all", "mu_mean": mu, "sigma_mean": np.sqrt(n_c / 2) * TEMPERATURES,
+        "beta_T_mean": beta_t, "n_c_mean": n_c * (1 - 0.05 * np.log10(TEMPERATURES / 1e-6)),
+        "alpha_mean": n_c / 2 * (1 - 0.05 * np.log10(TEMPERATURES / 1e-6)),
+        "phi_mean": n_c / 2 * (1 - 0.04 * np.log10(TEMPERATURES / 1e-6)),
+        "tau_half_mean": 1e-4 / TEMPERATURES, "equilibrated": equilibrated,
+    })
+
+
+def verdicts(rows) -> dict[str, str]:
+    return {r["quantity"]: r["verdict"] for r in rows}
+
+
+def test_ideal_statistics_satisfy_claims_a_to_c():
+    result = verdicts(fluctuation_claims(summary(), Criteria(), 3, 883, 300))
+    assert set(result.values()) == {HOLDS}
+    assert len(result) == 8
+
+
+def test_each_fluctuation_criterion_can_fail():
+    result = verdicts(fluctuation_claims(summary(mu_exponent=0.5, beta_t=1.5, n_c=400.0), Criteria(), 3, 883, 300))
+    assert result["slope of log mu_L vs log T"] == FAILS
+    assert result["beta T"] == FAILS
+    assert result["N_c = 2 alpha"] == FAILS  # above min(N, D) = 300
+    assert result["slope of log sigma_L vs log T"] == HOLDS
+
+
+def test_unequilibrated_temperatures_are_left_out_and_reported_as_na():
+    rows = fluctuation_claims(summary(equilibrated=False), Criteria(), 3, 883, 300)
+    assert {r["verdict"] for r in rows} == {NA}
+    rows = fluctuation_claims(summary(equilibrated=False), Criteria(equilibrated_only=False), 3, 883, 300)
+    assert {r["verdict"] for r in rows} == {HOLDS}
+
+
+def test_claims_are_evaluated_per_slice():
+    late = summary(mu_exponent=0.5).assign(slice="t2000-3000")
+    rows = fluctuation_claims(pd.concat([summary(), late]), Criteria(), 3, 883, 300)
+    by_slice = {(r["slice"], r["quantity"]): r["verdict"] for r in rows}
+    assert by_slice[("all", "slope of log mu_L vs log T")] == HOLDS
+    assert by_slice[("t2000-3000", "slope of log mu_L vs log T")] == FAILS
+
+
+def hessian_table(scale_with_t: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for T in TEMPERATURES:
+        for point in range(5):
+            eigenvalues = rng.lognormal(0.0, 1.0, 100) * (T if scale_with_t else 1e-5)
+            rows.append(pd.DataFrame({"temperature": T, "replica": 0, "t": float(point), "eigenvalue": eigenvalues}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_hessian_collapse_in_lambda_over_t():
+    raw, scaled, n = hessian_collapse(hessian_table(True), 20)
+    assert n == 4
+    assert scaled < 0.3
+    assert raw > 0.9
+    assert hessian_claim(hessian_table(True), Criteria(hessian_top=20))["verdict"] == HOLDS
+    assert hessian_claim(hessian_table(False), Criteria(hessian_top=20))["verdict"] == FAILS
+
+
+def free_walks(flat_until: float) -> pd.DataFrame:
+    distance = np.geomspace(1e-3, 100, 40)
+    loss = 1e-6 * (1 + (distance / flat_until) ** 4)
+    return pd.DataFrame({"t": distance**2, "distance": distance, "loss": loss, "minimum_loss": 1e-6})
+
+
+def test_free_diffusion_flat_then_rising():
+    length = 0.01
+    rows = free_diffusion_claims(free_walks(0.1), length, 883, Criteria())
+    assert [r["verdict"] for r in rows] == [HOLDS, HOLDS]
+    rows = free_diffusion_claims(free_walks(0.001), length, 883, Criteria())
+    assert rows[0]["verdict"] == FAILS
+    assert free_diffusion_claims(free_walks(0.1), 50.0, 883, Criteria())[1]["verdict"] == NA  # beyond the walks
+
+
+def test_time_step_and_init_claims():
+    check = pd.DataFrame({
+        "temperature": [1e-5, 1e-5], "slice": "all", "quantity": ["mu", "alpha"], "time_step": "eta = 0.01",
+        "time_step_ref": "eta = 0.001", "rel_diff": [0.05, 0.5], "z": [0.5, 4.0], "agree": [True, False],
+    })
+    rows = time_step_claims(check)
+    assert [(r["claim"], r["verdict"]) for r in rows] == [("d", HOLDS)]
+    policy = check.assign(time_step="eta T = 1e-07", quantity=["mu", "tau_half"])
+    assert {r["quantity"].split(":")[0]: r["verdict"] for r in time_step_claims(policy)} == {"mu": HOLDS,
+                                                                                             "tau_half": FAILS}
+    init = pd.DataFrame({"temperature": TEMPERATURES, "a": 0.22, "a_error": 0.01, "A": 0.0027, "t_start": 5400.0,
+                         "t_end": 5600.0, "sigma_mean": 1.0, "sigma_eq_s2": 1.05})
+    assert [r["verdict"] for r in init_claims(init, Criteria())] == [HOLDS, HOLDS]
+    assert init_claims(init.assign(a=0.95), Criteria())[0]["verdict"] == FAILS
+
+
+def test_slice_autocorrelations_of_ar1_are_geometric():
+    rng = np.random.default_rng(0)
+    r, n = 0.9, 200_000
+    x = np.empty(n)
+    x[0] = 0.0
+    for i in range(1, n):
+        x[i] = r * x[i - 1] + rng.standard_normal()
+    t = np.arange(n) * 0.5
+    curves = slice_autocorrelations(t, x, [("all", 0.0, t[-1] + 1)], n_lags=30)
+    assert curves["lag"].is_monotonic_increasing and curves["lag"].iloc[0] == 0.5
+    short = curves[curves["lag"] <= 20]
+    np.testing.assert_allclose(short["chi"], r ** (short["lag"] / 0.5), atol=0.02)
+    assert slice_autocorrelations(t, np.ones(n), [("all", 0.0, 1.0)]).empty
+
+
+@pytest.mark.parametrize("bad_slice", [(-5.0, -1.0)])
+def test_empty_slices_give_no_rows(bad_slice):
+    assert slice_autocorrelations(np.arange(100.0), np.arange(100.0), [("x", *bad_slice)]).empty

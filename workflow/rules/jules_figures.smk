@@ -1,0 +1,154 @@
+"""Jules et al.: Figs. 1-3, S1, S2 and the claims table, from the measurement tables of jules.smk."""
+
+
+def jules_runs_at(eta, batches=None):
+    """Trajectories and status of the grid's Langevin jobs at time step ``eta`` (or of ``batches``)."""
+    if batches is None:
+        batches = [b for (e, _), b in JULES_RUNS.items() if e == wildcard_number(eta)]
+    names = sorted({b.name for b in batches})
+    return {
+        "trajectories": [f"{J}/langevin/{name}/trajectory.parquet" for name in names],
+        "statuses": [f"{J}/langevin/{name}/status.parquet" for name in names],
+    }
+
+
+JULES_FIGS2_BATCHES = {b.name.split("_")[0].removeprefix("figS2"): b for b in JULES_BATCHES.values()
+                       if b.name.startswith("figS2")}
+
+
+rule jules_fig1:
+    input:
+        **jules_runs_at(JULES["fig1"]["eta"]),
+        summary=rules.jules_aggregate.output.summary,
+        runs=rules.jules_aggregate.output.runs,
+        train_curve=f"{J}/models/r{JULES['fig1']['replica']}/train_curve.parquet",
+        refine_curve=f"{J}/models/r{JULES['fig1']['replica']}/refine_curve.parquet",
+    output:
+        pdf=report(f"{RESULTS}/figures/jules/fig1.pdf", caption="../report/jules_fig1.rst", category="Jules et al."),
+        png=f"{RESULTS}/figures/jules/fig1.png",
+    params:
+        fig=JULES["fig1"],
+    log:
+        log_path("jules_fig1"),
+    script:
+        "../../scripts/jules/fig1.py"
+
+
+rule jules_fig2:
+    input:
+        summary=rules.jules_aggregate.output.summary,
+        autocorrelation=jules_run_files(f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet", JULES["fig2"]["eta"]),
+    output:
+        pdf=report(f"{RESULTS}/figures/jules/fig2.pdf", caption="../report/jules_fig2.rst", category="Jules et al."),
+        png=f"{RESULTS}/figures/jules/fig2.png",
+    params:
+        fig=JULES["fig2"],
+    log:
+        log_path("jules_fig2"),
+    script:
+        "../../scripts/jules/fig2.py"
+
+
+rule jules_fig3:
+    input:
+        **jules_runs_at(JULES["fig3"]["eta"]),
+        hessian=jules_run_files(f"{J}/hessian/eta{{eta}}_T{{T}}.parquet", JULES["fig3"]["eta"]),
+        free_diffusion=rules.jules_free_diffusion.output[0],
+        summary=rules.jules_aggregate.output.summary,
+    output:
+        pdf=report(f"{RESULTS}/figures/jules/fig3.pdf", caption="../report/jules_fig3.rst", category="Jules et al."),
+        png=f"{RESULTS}/figures/jules/fig3.png",
+    params:
+        fig=JULES["fig3"],
+    log:
+        log_path("jules_fig3"),
+    script:
+        "../../scripts/jules/fig3.py"
+
+
+rule jules_figS1:
+    input:
+        **jules_runs_at(None, [b for b in JULES_INIT_BATCHES
+                               if JULES["init_langevin"]["shown_temperature"] in b.temperatures]),
+        statistics=rules.jules_init_statistics.output[0],
+    output:
+        pdf=report(f"{RESULTS}/figures/jules/figS1.pdf", caption="../report/jules_figS1.rst", category="Jules et al."),
+        png=f"{RESULTS}/figures/jules/figS1.png",
+    params:
+        fig=JULES["init_langevin"],
+    log:
+        log_path("jules_figS1"),
+    script:
+        "../../scripts/jules/figS1.py"
+
+
+rule jules_figS2:
+    input:
+        catapult=f"{J}/langevin/{JULES_FIGS2_BATCHES['catapult'].name}/trajectory.parquet",
+        drift=f"{J}/langevin/{JULES_FIGS2_BATCHES['drift'].name}/trajectory.parquet",
+    output:
+        pdf=report(f"{RESULTS}/figures/jules/figS2.pdf", caption="../report/jules_figS2.rst", category="Jules et al."),
+        png=f"{RESULTS}/figures/jules/figS2.png",
+    params:
+        fig=JULES["figS2"],
+        replica=JULES["fig1"]["replica"],
+    log:
+        log_path("jules_figS2"),
+    script:
+        "../../scripts/jules/figS2.py"
+
+
+rule fig1:
+    input:
+        rules.jules_fig1.output,
+
+
+rule fig2:
+    input:
+        rules.jules_fig2.output,
+
+
+rule fig3:
+    input:
+        rules.jules_fig3.output,
+
+
+rule figS1:
+    input:
+        rules.jules_figS1.output,
+
+
+rule figS2:
+    input:
+        rules.jules_figS2.output,
+
+
+rule jules_claims:
+    input:
+        summary=rules.jules_aggregate.output.summary,
+        time_step_check=rules.jules_time_step_check.output[0],
+        hessian=rules.jules_fig3.input.hessian,
+        free_diffusion=rules.jules_free_diffusion.output[0],
+        init=rules.jules_init_statistics.output[0],
+    output:
+        f"{J}/tables/claims.parquet",
+    params:
+        criteria=JULES["claims"],
+        dataset=JULES["dataset"],
+        fig3_eta=JULES["fig3"]["eta"],
+    log:
+        log_path("jules_claims"),
+    script:
+        "../../scripts/jules/claims.py"
+
+
+rule claims:
+    input:
+        rules.jules_claims.output,
+    output:
+        csv=f"{RESULTS}/claims.csv",
+        html=report(f"{RESULTS}/claims.html", caption="../report/claims.rst", category="Claims"),
+    log:
+        log_path("claims"),
+    script:
+        "../../scripts/claims.py"
