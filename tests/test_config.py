@@ -38,8 +38,22 @@ def merge(base: dict, override: dict) -> dict:
         (lambda c: c["jules"].pop("seed"), "jules.seed: missing"),
         (lambda c: c["jules"]["train"].__setitem__("learning_rate", 1e-3), "'learning_rate' was unexpected"),
         (lambda c: c.__setitem__("device", "tpu"), "device"),
+        (lambda c: c["jules"]["langevin"]["sweeps"][1].__setitem__("eta", -1e-3), "jules.langevin.sweeps[1].eta"),
+        (lambda c: c["jules"]["langevin"].__setitem__("sweeps", []), "jules.langevin.sweeps: [] should be non-empty"),
+        (lambda c: c["jules"]["langevin"]["sweeps"][0].__setitem__("temperatures", []),
+         "jules.langevin.sweeps[0].temperatures: [] should be non-empty"),
+        (lambda c: c["jules"]["langevin"]["sweeps"][0].__setitem__("duration", "long"),
+         "jules.langevin.sweeps[0].duration: 'long' is not of type 'number'"),
+        (lambda c: c["jules"]["dataset"].__setitem__("name", "cifar"), "jules.dataset: Additional properties"),
+        (lambda c: c["jules"].__setitem__("replicas", 0), "jules.replicas: 0 is less than the minimum of 1"),
+        (lambda c: c["jules"].__setitem__("replicas", 2.5), "jules.replicas: 2.5 is not of type 'integer'"),
+        (lambda c: c["jules"]["init_langevin"].__setitem__("temperatures", [1e-6]),
+         "jules.init_langevin.temperatures: [1e-06] is too short"),
+        (lambda c: c["jules"]["claims"].__setitem__("spearman_min", 2), "jules.claims.spearman_min"),
     ],
-    ids=["negative-T", "unknown-model", "missing-L0", "missing-seed", "typo", "device"],
+    ids=["negative-T", "unknown-model", "missing-L0", "missing-seed", "typo", "device", "negative-eta", "no-sweeps",
+         "empty-T-grid", "duration-type", "unknown-dataset", "no-replicas", "fractional-replicas", "one-init-T",
+         "spearman-range"],
 )
 def test_bad_config_fails_naming_the_key(default_config, edit, named):
     edit(default_config)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +22,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "config" / "smoke.yaml"
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
                "--cores", "2", *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, check=False,
+                            env=None if env is None else os.environ | env)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
     return result
 
 
-def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
+def planned_jobs(workdir: Path, *args: str, env: dict | None = None) -> list[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run would execute (targets before the options)."""
-    out = snakemake(workdir, "-n", *args)
+    out = snakemake(workdir, "-n", *args, env=env)
     text = out.stdout + out.stderr
     jobs = []
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
@@ -162,6 +167,64 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     assert planned_jobs(smoke_run, "--configfile", str(SMOKE)) == []
 
 
+def test_figure_only_setting_rerenders_only_that_figure(smoke_run, tmp_path):
+    override = yaml.safe_load(SMOKE.read_text())
+    override["jules"]["fig2"] = {"slice": "t4-8"}
+    changed = write_override(tmp_path / "fig2.yaml", override)
+    assert sorted(planned_jobs(smoke_run, "--configfile", str(SMOKE), str(changed))) == [("all", ""), ("jules_fig2", "")]
+
+
+def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run, tmp_path):
+    """An edited copy of the library first on PYTHONPATH: only the Hessian rule and what reads it re-run."""
+    shutil.copytree(ROOT / "src" / "thermoscape", tmp_path / "thermoscape")
+    with open(tmp_path / "thermoscape" / "curvature.py", "a") as source:
+        source.write("\n# an edit\n")
+    jobs = planned_jobs(smoke_run, "--configfile", str(SMOKE), env={"PYTHONPATH": str(tmp_path)})
+    assert {rule for rule, _ in jobs} == {"jules_hessian", "jules_fig3", "jules_claims", "claims", "all"}
+
+
+def test_rerun_gives_bitwise_identical_tables(smoke_run):
+    tables = [smoke_run / "results" / "jules" / name for name in
+              ("langevin/eta0.01_T0.0001/trajectory.parquet", "fluctuations/eta0.01_T0.0001.parquet")]
+    before = [path.read_bytes() for path in tables]
+    result = snakemake(smoke_run, "results/jules/fluctuations/eta0.01_T0.0001.parquet", "--configfile", str(SMOKE),
+                       "--forcerun", "jules_langevin")
+    assert "rule jules_langevin" in result.stdout + result.stderr
+    assert [path.read_bytes() for path in tables] == before
+
+
+def test_killed_langevin_job_resumes_from_its_last_chunk_to_identical_outputs(smoke_run, tmp_path):
+    override = yaml.safe_load(SMOKE.read_text())
+    override["jules"]["langevin"]["sweeps"] = [{"eta": 0.01, "temperatures": [1e-4], "duration": 400}]
+    config = write_override(tmp_path / "long.yaml", override)
+    target = "results/jules/langevin/eta0.01_T0.0001/trajectory.parquet"
+    runs = {}
+    for name in ("killed", "whole"):
+        workdir = tmp_path / name
+        for part in ("data", "models"):  # reuse the smoke minima (copy2 keeps their modification times)
+            shutil.copytree(smoke_run / "results" / "jules" / part, workdir / "results" / "jules" / part)
+        runs[name] = workdir
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(runs["killed"]),
+               "--cores", "1", target, "--configfile", str(SMOKE), str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    scratch = runs["killed"] / "results" / "jules" / "scratch" / "langevin" / "eta0.01_T0.0001"
+    deadline = time.monotonic() + 300
+    while len(list(scratch.glob("trajectory-*.parquet"))) < 3 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (runs["killed"] / target).exists(), "the job finished before it could be killed"
+    snakemake(runs["killed"], "--unlock", "--configfile", str(SMOKE), str(config))
+    snakemake(runs["killed"], target, "--rerun-incomplete", "--configfile", str(SMOKE), str(config))
+    log = (runs["killed"] / "results" / "logs" / "jules_langevin" / "eta0.01_T0.0001.log").read_text()
+    assert "resumed from the checkpoint at step" in log
+    snakemake(runs["whole"], target, "--configfile", str(SMOKE), str(config))
+    for name in ("trajectory", "samples", "params", "status"):
+        killed, whole = (pd.read_parquet(runs[k] / target.replace("trajectory", name)) for k in ("killed", "whole"))
+        pd.testing.assert_frame_equal(killed.drop(columns="wall_seconds_last_session", errors="ignore"),
+                                      whole.drop(columns="wall_seconds_last_session", errors="ignore"))
+
+
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
     bad = write_override(tmp_path / "bad.yaml", {"jules": {"langevin": {"sweeps": [
         {"eta": 0.01, "temperatures": [1e-4, -2e-4], "duration": 10}]}}})
@@ -172,10 +235,19 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "fig1, named", [({"eta": 0.5}, "jules.fig1.eta"), ({"replica": 2}, "jules.fig1.replica")], ids=["eta", "replica"]
+    "override, named",
+    [
+        ({"fig1": {"eta": 0.5}}, "jules.fig1.eta"),
+        ({"fig1": {"replica": 2}}, "jules.fig1.replica"),
+        ({"fig2": {"slice": "t1000-2000"}}, "jules.fig2.slice: no run has the analysis slice 't1000-2000'"),
+        ({"fig3": {"eta": 0.5}}, "jules.fig3.eta"),
+        ({"init_langevin": {"shown_temperature": 1e-9}}, "jules.init_langevin.shown_temperature"),
+        ({"init_langevin": {"late_slice": [4.0, 80.0]}}, "jules.init_langevin.late_slice"),
+    ],
+    ids=["eta", "replica", "slice", "fig3-eta", "init-T", "init-slice"],
 )
-def test_figure_settings_outside_the_grid_fail_naming_the_key(tmp_path, fig1, named):
-    bad = write_override(tmp_path / "bad.yaml", {"jules": {"fig1": fig1}})
+def test_figure_settings_outside_the_grid_fail_naming_the_key(tmp_path, override, named):
+    bad = write_override(tmp_path / "bad.yaml", {"jules": override})
     result = snakemake(tmp_path, "-n", "--configfile", str(SMOKE), str(bad), check=False)
     assert result.returncode != 0 and named in result.stderr + result.stdout
 

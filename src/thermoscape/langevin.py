@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -239,6 +240,7 @@ def run_chunked(
             for g, g_state in zip(state.generators, saved["generators"]):
                 g.set_state(g_state)
             state.diverged_step = [None if d < 0 else int(d) for d in saved["diverged_step"]]
+            logging.getLogger(__name__).info("resumed from the checkpoint at step %d (chunk %d)", state.step, chunk)
             if progress is not None:
                 progress(state.step)
     names = ("trajectory", "samples", "params")

@@ -1,5 +1,9 @@
 """Config validation and the helpers every rule file shares (run grids, paths, resources)."""
 
+import hashlib
+import importlib.util
+from pathlib import Path
+
 
 from thermoscape.config import ConfigError, validate_config
 
@@ -21,3 +25,18 @@ def wildcard_number(value):
 
 def log_path(rule_name, pattern=""):
     return f"{RESULTS}/logs/{rule_name}/{pattern or 'job'}.log"
+
+
+# Rules that can use an accelerator ask the cluster for one when the config selects CUDA.
+GPU = {"gpu": 1} if DEVICE == "cuda" else {}
+# Small bookkeeping jobs (tables, figures): one thread, little memory, minutes.
+SMALL = {"mem_mb": 2000, "runtime": 15}
+
+
+def library_version(*modules):
+    """Hash of the ``thermoscape`` modules a rule runs. As a param it makes an edit of a measurement's
+    library code re-run the rules that use it (Snakemake's params trigger), and only those."""
+    digest = hashlib.sha256()
+    for name in modules:
+        digest.update(Path(importlib.util.find_spec(f"thermoscape.{name}").origin).read_bytes())
+    return digest.hexdigest()[:16]

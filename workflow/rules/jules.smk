@@ -1,5 +1,6 @@
 """Jules et al.: dataset -> Adam -> refined minimum -> Langevin sweep -> fluctuations -> figures."""
 
+from thermoscape.fluctuations import analysis_slices
 from thermoscape.jules import langevin_batches
 
 JULES = config["jules"]
@@ -10,8 +11,9 @@ def _jules_extra_batches():
     """Langevin jobs outside the fluctuation grid: Fig. S1 (from initialisation) and Fig. S2."""
     init = JULES["init_langevin"]
     init_sweep = {k: init[k] for k in ("eta", "temperatures", "duration")} | {"burn_in": init["late_slice"][0]}
-    per_job = JULES["langevin"]["temperatures_per_job"]
-    batches = langevin_batches([init_sweep], 0.0, per_job, start="init", prefix="init_", key="jules.init_langevin")
+    # one job: a figure-only run, so rerun granularity matters less than batching all its chains
+    batches = langevin_batches([init_sweep], 0.0, len(init["temperatures"]), start="init", prefix="init_",
+                               key="jules.init_langevin")
     for side in ("catapult", "drift"):
         run = JULES["figS2"][side]
         sweep = {"eta": run["eta"], "temperatures": [run["temperature"]], "duration": run["duration"], "burn_in": 0.0}
@@ -36,6 +38,12 @@ for _fig in ("fig1", "fig2", "fig3"):
 for _fig in ("fig1", "fig3"):
     if JULES[_fig]["replica"] >= JULES["replicas"]:
         raise WorkflowError(f"jules.{_fig}.replica: {JULES[_fig]['replica']} but jules.replicas is {JULES['replicas']}")
+JULES_SLICES = {name for b in JULES_GRID
+                for name, _, _ in analysis_slices(b.burn_in, b.duration, JULES["analysis"]["slice_length"])}
+for _fig in ("fig1", "fig2"):
+    if JULES[_fig]["slice"] not in JULES_SLICES:
+        raise WorkflowError(f"jules.{_fig}.slice: no run has the analysis slice {JULES[_fig]['slice']!r}; "
+                            f"slices: {', '.join(sorted(JULES_SLICES))}")
 if JULES["init_langevin"]["shown_temperature"] not in JULES["init_langevin"]["temperatures"]:
     raise WorkflowError("jules.init_langevin.shown_temperature: not one of jules.init_langevin.temperatures")
 _late = JULES["init_langevin"]["late_slice"]
@@ -80,6 +88,9 @@ rule jules_dataset:
     params:
         dataset=JULES["dataset"],
         seed=JULES["seed"],
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_dataset"),
     script:
@@ -119,6 +130,7 @@ rule jules_train:
     resources:
         mem_mb=2000,
         runtime=60,
+        **GPU,
     log:
         log_path("jules_train", "r{replica}"),
     script:
@@ -140,6 +152,7 @@ rule jules_refine:
     resources:
         mem_mb=2000,
         runtime=60,
+        **GPU,
     log:
         log_path("jules_refine", "r{replica}"),
     script:
@@ -173,6 +186,7 @@ rule jules_langevin:
         mem_mb=4000,
         runtime=lambda wc: max(10, int(len(jules_batch(wc).temperatures) * jules_batch(wc).duration
                                        / jules_batch(wc).eta / 1e5)),
+        **GPU,
     log:
         log_path("jules_langevin", "{batch}"),
     script:
@@ -186,6 +200,7 @@ rule jules_fluctuations:
         statistics=f"{J}/fluctuations/eta{{eta}}_T{{T}}.parquet",
         autocorrelation=f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet",
     params:
+        library=library_version("fluctuations", "stats"),
         analysis={k: v for k, v in JULES["analysis"].items() if k != "burn_in"},
         duration=lambda wc: jules_run(wc).duration,
         burn_in=lambda wc: jules_run(wc).burn_in,
@@ -205,6 +220,11 @@ rule jules_aggregate:
     output:
         runs=f"{J}/tables/fluctuations_runs.parquet",
         summary=f"{J}/tables/fluctuations.parquet",
+    params:
+        library=library_version("fluctuations"),
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_aggregate"),
     script:
@@ -217,7 +237,11 @@ rule jules_time_step_check:
     output:
         f"{J}/tables/time_step_check.parquet",
     params:
+        library=library_version("fluctuations"),
         quantities=["mu", "sigma", "alpha", "beta_T", "tau_half"],
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_time_step_check"),
     script:
@@ -231,6 +255,7 @@ rule jules_hessian:
     output:
         f"{J}/hessian/eta{{eta}}_T{{T}}.parquet",
     params:
+        library=library_version("curvature", "losses", "models"),
         study=JULES_STUDY,
         compile=JULES["langevin"]["compile"],
         device=DEVICE,
@@ -238,6 +263,7 @@ rule jules_hessian:
     resources:
         mem_mb=4000,
         runtime=lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60),
+        **GPU,
     log:
         log_path("jules_hessian", "eta{eta}_T{T}"),
     script:
@@ -251,6 +277,7 @@ rule jules_free_diffusion:
     output:
         f"{J}/tables/free_diffusion.parquet",
     params:
+        library=library_version("langevin", "losses", "models"),
         study=JULES_STUDY,
         walk=JULES["fig3"]["free_diffusion"],
         seed=JULES["seed"],
@@ -272,7 +299,11 @@ rule jules_init_statistics:
     output:
         f"{J}/tables/init_langevin.parquet",
     params:
+        library=library_version("fluctuations", "stats"),
         late_slice=JULES["init_langevin"]["late_slice"],
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_init_statistics"),
     script:

@@ -27,7 +27,11 @@ rule jules_fig1:
         pdf=report(f"{RESULTS}/figures/jules/fig1.pdf", caption="../report/jules_fig1.rst", category="Jules et al."),
         png=f"{RESULTS}/figures/jules/fig1.png",
     params:
+        library=library_version("plots", "plots.jules"),
         fig=JULES["fig1"],
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_fig1"),
     script:
@@ -42,7 +46,11 @@ rule jules_fig2:
         pdf=report(f"{RESULTS}/figures/jules/fig2.pdf", caption="../report/jules_fig2.rst", category="Jules et al."),
         png=f"{RESULTS}/figures/jules/fig2.png",
     params:
+        library=library_version("plots", "plots.jules"),
         fig=JULES["fig2"],
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_fig2"),
     script:
@@ -59,7 +67,11 @@ rule jules_fig3:
         pdf=report(f"{RESULTS}/figures/jules/fig3.pdf", caption="../report/jules_fig3.rst", category="Jules et al."),
         png=f"{RESULTS}/figures/jules/fig3.png",
     params:
+        library=library_version("plots", "plots.jules"),
         fig=JULES["fig3"],
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_fig3"),
     script:
@@ -75,7 +87,11 @@ rule jules_figS1:
         pdf=report(f"{RESULTS}/figures/jules/figS1.pdf", caption="../report/jules_figS1.rst", category="Jules et al."),
         png=f"{RESULTS}/figures/jules/figS1.png",
     params:
+        library=library_version("plots", "plots.jules"),
         fig=JULES["init_langevin"],
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_figS1"),
     script:
@@ -90,8 +106,12 @@ rule jules_figS2:
         pdf=report(f"{RESULTS}/figures/jules/figS2.pdf", caption="../report/jules_figS2.rst", category="Jules et al."),
         png=f"{RESULTS}/figures/jules/figS2.png",
     params:
+        library=library_version("plots", "plots.jules"),
         fig=JULES["figS2"],
         replica=JULES["fig1"]["replica"],
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_figS2"),
     script:
@@ -133,9 +153,13 @@ rule jules_claims:
     output:
         f"{J}/tables/claims.parquet",
     params:
+        library=library_version("claims", "stats", "fluctuations"),
         criteria=JULES["claims"],
         dataset=JULES["dataset"],
         fig3_eta=JULES["fig3"]["eta"],
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("jules_claims"),
     script:
@@ -148,6 +172,9 @@ rule claims:
     output:
         csv=f"{RESULTS}/claims.csv",
         html=report(f"{RESULTS}/claims.html", caption="../report/claims.rst", category="Claims"),
+    threads: 1
+    resources:
+        **SMALL,
     log:
         log_path("claims"),
     script:

@@ -12,6 +12,7 @@ rule jules_toy_model:
         table=f"{J}/tables/toy_model.parquet",
         density=f"{J}/tables/toy_model_density.parquet",
     params:
+        library=library_version("toy_model"),
         model=TOY_MODEL,
         temperatures=TOY["temperatures"],
         regime=TOY["regime"],
@@ -36,6 +37,7 @@ rule jules_fig4:
         pdf=report(f"{RESULTS}/figures/jules/fig4.pdf", caption="../report/jules_fig4.rst", category="Jules et al."),
         png=f"{RESULTS}/figures/jules/fig4.png",
     params:
+        library=library_version("plots", "plots.toy_model"),
         model=TOY_MODEL,
     threads: 1
     resources:
