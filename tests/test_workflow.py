@@ -165,6 +165,10 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     assert len(hessian) == 2 * 2 * 883  # param_snapshots x replicas points, 883 eigenvalues each
     assert "<table" in (results / "claims.html").read_text()
     assert planned_jobs(smoke_run, "--configfile", str(SMOKE)) == []
+    snakemake(smoke_run, "--configfile", str(SMOKE), "--report", "report.html")
+    report = (smoke_run / "report.html").read_text()
+    for name in (*FIGURES, "claims"):
+        assert name in report, name
 
 
 def test_figure_only_setting_rerenders_only_that_figure(smoke_run, tmp_path):

@@ -1,5 +1,18 @@
 """Jules et al.: Figs. 1-3, S1, S2 and the claims table, from the measurement tables of jules.smk."""
 
+# Seconds of work each: on a cluster they run where Snakemake runs instead of queueing as jobs.
+localrules:
+    jules_aggregate,
+    jules_time_step_check,
+    jules_init_statistics,
+    jules_fig1,
+    jules_fig2,
+    jules_fig3,
+    jules_figS1,
+    jules_figS2,
+    jules_claims,
+    claims,
+
 
 def jules_runs_at(eta, batches=None):
     """Trajectories and status of the grid's Langevin jobs at time step ``eta`` (or of ``batches``)."""
