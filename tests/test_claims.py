@@ -106,10 +106,11 @@ def test_time_step_and_init_claims():
         "time_step_ref": "eta = 0.001", "rel_diff": [0.05, 0.5], "z": [0.5, 4.0], "agree": [True, False],
     })
     rows = time_step_claims(check)
-    assert [(r["claim"], r["verdict"]) for r in rows] == [("d", HOLDS)]
+    assert [(r["claim"], r["verdict"]) for r in rows] == [("d", HOLDS)] + [("eta T", NA)] * 3
     policy = check.assign(time_step="eta T = 1e-07", quantity=["mu", "tau_half"])
-    assert {r["quantity"].split(":")[0]: r["verdict"] for r in time_step_claims(policy)} == {"mu": HOLDS,
-                                                                                             "tau_half": FAILS}
+    assert {(r["claim"], r["quantity"].split(":")[0]): r["verdict"] for r in time_step_claims(policy)} == {
+        ("d", "mu"): NA, ("eta T", "mu"): HOLDS, ("eta T", "alpha"): NA, ("eta T", "tau_half"): FAILS}
+    assert {r["verdict"] for r in time_step_claims(check.iloc[:0])} == {NA}
     init = pd.DataFrame({"temperature": TEMPERATURES, "a": 0.22, "a_error": 0.01, "A": 0.0027, "t_start": 5400.0,
                          "t_end": 5600.0, "sigma_mean": 1.0, "sigma_eq_s2": 1.05})
     assert [r["verdict"] for r in init_claims(init, Criteria())] == [HOLDS, HOLDS]

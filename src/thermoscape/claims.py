@@ -3,7 +3,7 @@
 Jules et al. claims (a)-(e) of Sec. III B (brief section 5) are evaluated per analysis slice, because the
 statistics drift over long runs (brief section 7): a claim may hold in early slices and fail in late
 ones, and the table shows that instead of picking a window. Verdicts are ``holds``, ``fails`` or
-``n/a`` (not enough data, with the reason in ``detail``).
+``undetermined`` (not enough data, with the reason in ``detail``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from scipy import stats as sps
 
 from thermoscape import stats
 
-HOLDS, FAILS, NA = "holds", "fails", "n/a"
+HOLDS, FAILS, NA = "holds", "fails", "undetermined"  # not "n/a": CSV readers take that for a missing value
 COLUMNS = ["study", "claim", "slice", "quantity", "value", "uncertainty", "n", "paper", "criterion", "verdict",
            "detail"]
 
@@ -38,7 +38,7 @@ class Criteria:
 
 def row(claim: str, quantity: str, paper: str, criterion: str, value: float = np.nan, uncertainty: float = np.nan,
         n: int = 0, passed: bool | None = None, detail: str = "", slice_name: str = "all") -> dict[str, Any]:
-    """One claim row; ``passed=None`` gives the verdict ``n/a``."""
+    """One claim row; ``passed=None`` gives the verdict ``undetermined``."""
     verdict = NA if passed is None else (HOLDS if passed else FAILS)
     return {"study": "jules", "claim": claim, "slice": slice_name, "quantity": quantity, "value": value,
             "uncertainty": uncertainty, "n": n, "paper": paper, "criterion": criterion, "verdict": verdict,
@@ -96,26 +96,23 @@ def _heat_capacity_row(table: pd.DataFrame, rtol: float, slice_name: str) -> dic
                abs(median - 1) <= rtol, f"C_h = {c_h:.3g}", slice_name)
 
 
+def _median_row(quantity, paper, criterion, values: pd.Series, passed, slice_name: str) -> dict[str, Any]:
+    """A claim on the values over temperatures: their median and spread, ``passed(values)`` the verdict."""
+    if values.empty:
+        return row("b", quantity, paper, criterion, detail="no temperature", slice_name=slice_name)
+    return row("b", quantity, paper, criterion, float(values.median()), float(values.std(ddof=0)), len(values),
+               bool(passed(values)), f"range [{values.min():.3g}, {values.max():.3g}]", slice_name)
+
+
 def _gamma_rows(table, criteria: Criteria, n_classes: int, n_max: int, slice_name: str) -> list[dict[str, Any]]:
-    rows = []
-    beta_t = table["beta_T"].dropna()
-    criterion = f"median |beta T - 1| <= {criteria.ratio_tolerance:g}"
-    paper = "beta T ~ 1 over the whole T range and both eta"
-    if beta_t.empty:
-        rows.append(row("b", "beta T", paper, criterion, detail="no temperature", slice_name=slice_name))
-    else:
-        rows.append(row("b", "beta T", paper, criterion, float(beta_t.median()), float(beta_t.std(ddof=0)),
-                        len(beta_t), float(np.median(np.abs(beta_t - 1))) <= criteria.ratio_tolerance,
-                        f"range [{beta_t.min():.2f}, {beta_t.max():.2f}]", slice_name))
-    n_c = table["n_c"].dropna()
-    criterion = f"every N_c in ({n_classes}, {n_max}) = (C, min(N, D))"
-    paper = "N_c = 2 alpha small: 20-60, far below N and D, far above C"
-    if n_c.empty:
-        rows.append(row("b", "N_c = 2 alpha", paper, criterion, detail="no temperature", slice_name=slice_name))
-    else:
-        rows.append(row("b", "N_c = 2 alpha", paper, criterion, float(n_c.median()), float(n_c.std(ddof=0)), len(n_c),
-                        bool(((n_c > n_classes) & (n_c < n_max)).all()), f"range [{n_c.min():.1f}, {n_c.max():.1f}]",
-                        slice_name))
+    tol = criteria.ratio_tolerance
+    rows = [
+        _median_row("beta T", "beta T ~ 1 over the whole T range and both eta", f"median |beta T - 1| <= {tol:g}",
+                    table["beta_T"].dropna(), lambda v: np.median(np.abs(v - 1)) <= tol, slice_name),
+        _median_row("N_c = 2 alpha", "N_c = 2 alpha small: 20-60, far below N and D, far above C",
+                    f"every N_c in ({n_classes}, {n_max}) = (C, min(N, D))", table["n_c"].dropna(),
+                    lambda v: ((v > n_classes) & (v < n_max)).all(), slice_name),
+    ]
     use = table[table["n_c"].notna()]
     if use["temperature"].nunique() >= 2:
         _, slope, error = stats.fit_power_law(use["temperature"], use["n_c"])
@@ -192,18 +189,21 @@ def time_step_claims(check: pd.DataFrame) -> list[dict[str, Any]]:
     """Claim (d), mu_L independent of eta (fixed time steps), and the validation of the eta T = const
     policy (beyond the paper) against fixed eta for mu, alpha and tau_1/2, per slice."""
     rows = []
+    criterion = "every pair agrees (|z| <= 3 or |rel| <= 0.1)"
     if check.empty:
-        return [row("d", "mu_L(eta) / mu_L(eta_ref) - 1", "mu_L independent of eta at given T",
-                    "every pair agrees (|z| <= 3 or |rel| <= 0.1)", detail="no temperature run with two time steps")]
+        check = pd.DataFrame(columns=["time_step", "time_step_ref", "quantity", "slice"])
     policy = check["time_step"].str.startswith("eta T") | check["time_step_ref"].str.startswith("eta T")
-    groups = [("d", "mu_L independent of eta at given T", check[~policy & (check["quantity"] == "mu")])]
-    groups += [("eta T", f"{q} with eta = c / T equals fixed eta (beyond the paper)", check[policy & (check["quantity"] == q)])
-               for q in ("mu", "alpha", "tau_half")]
-    for claim, paper, part in groups:
+    groups = [("d", "mu", "mu_L independent of eta at given T", check[~policy & (check["quantity"] == "mu")])]
+    groups += [("eta T", q, f"{q} with eta = c / T equals fixed eta (beyond the paper)",
+                check[policy & (check["quantity"] == q)]) for q in ("mu", "alpha", "tau_half")]
+    for claim, quantity, paper, part in groups:
+        if part.empty:
+            rows.append(row(claim, f"{quantity}: largest |relative difference|", paper, criterion,
+                            detail="no temperature run with both time steps on a common window"))
         for slice_name, group in part.groupby("slice", sort=False):
             worst = group.iloc[int(np.argmax(np.abs(group["rel_diff"].to_numpy())))]
-            rows.append(row(claim, f"{group['quantity'].iloc[0]}: largest |relative difference|", paper,
-                            "every pair agrees (|z| <= 3 or |rel| <= 0.1)", float(abs(worst["rel_diff"])),
+            rows.append(row(claim, f"{quantity}: largest |relative difference|", paper, criterion,
+                            float(abs(worst["rel_diff"])),
                             float(abs(worst["z"])), len(group), bool(group["agree"].all()),
                             f"worst at T = {worst['temperature']:.2g}, {worst['time_step']} vs {worst['time_step_ref']}"
                             f" (uncertainty column: its |z|)", slice_name))
