@@ -106,6 +106,19 @@ def test_changing_one_temperature_reruns_only_its_jobs(smoke_run, tmp_path):
     ])
 
 
+def test_adding_one_temperature_runs_only_its_jobs_and_what_aggregates_them(smoke_run, tmp_path):
+    override = yaml.safe_load(SMOKE.read_text())
+    override["jules"]["langevin"]["sweeps"][0]["temperatures"].append(2.0e-4)
+    added = write_override(tmp_path / "added.yaml", override)
+    assert sorted(planned_jobs(smoke_run, "fig1", "--configfile", str(SMOKE), str(added))) == sorted([
+        ("jules_langevin", "batch=eta0.01_T0.0002"),
+        ("jules_fluctuations", "eta=0.01, T=0.0002"),
+        ("jules_aggregate", ""),
+        ("jules_fig1", ""),
+        ("fig1", ""),
+    ])
+
+
 def test_changing_an_analysis_key_reruns_analysis_not_sampling(smoke_run, tmp_path):
     override = yaml.safe_load(SMOKE.read_text())
     override["jules"]["analysis"]["slice_length"] = 5.0

@@ -241,13 +241,13 @@ def figure_s2(catapult: pd.DataFrame, drift: pd.DataFrame, labels: tuple[str, st
     (right) slow drift of the running mean and std of the loss at a smaller eta."""
     fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(12, 4.6))
     run = catapult[catapult["chain"] == replica].sort_values("t")
-    ax_l.plot(thin(run, 20000)["t"], thin(run, 20000)["loss"], lw=0.5, color="C0")
+    ax_l.plot(run["t"], run["loss"], lw=0.5, color="C0")  # not thinned: that would drop the spikes
     peak = run["t"].iloc[int(np.argmax(run["loss"].to_numpy()))]
     span = max(20 * (run["t"].iloc[1] - run["t"].iloc[0]), 0.005 * (run["t"].iloc[-1] - run["t"].iloc[0]))
     zoom = run[(run["t"] > peak - span) & (run["t"] < peak + span)]
     low, high = zoom["loss"].min(), zoom["loss"].max()
     ax_l.add_patch(plt.Rectangle((peak - span, low), 2 * span, high - low, fill=False, color="black", lw=1))
-    inset = ax_l.inset_axes([0.55, 0.6, 0.42, 0.36])
+    inset = ax_l.inset_axes([0.4, 0.06, 0.57, 0.3])  # below the steady-state band, clear of the rectangle
     inset.plot(zoom["t"], zoom["loss"], lw=0.8, color="C0")
     inset.set_yscale("log")
     inset.tick_params(labelsize=6)
