@@ -114,10 +114,14 @@ def advance(
         for s in chain.param_snapshot_steps:
             snapshot_chains.setdefault(int(s), []).append(index)
 
-    rec_steps, rec_loss, rec_dist = [], [], []
+    first, last = state.step, state.step + n_steps
+    rec_steps = list(range(first + (-first) % schedule.record_every, last, schedule.record_every))
+    # preallocated: one small tensor per step would cost ~1 kB of allocator overhead each
+    rec_loss = torch.empty(len(rec_steps), k, dtype=theta.dtype, device=theta.device)
+    rec_dist = torch.empty_like(rec_loss)
     snap_steps, snap_losses = [], []
     par_rows: list[tuple[int, int, Tensor]] = []
-    first, last = state.step, state.step + n_steps
+    record = 0
     for block_start in range(first, last, schedule.noise_block):
         block = min(schedule.noise_block, last - block_start)
         noise = _draw_noise(state, block, noise_scale)
@@ -130,9 +134,9 @@ def advance(
                 par_rows.append((index, s, theta[index].clone()))
             loss, grad = landscape.loss_and_grad(theta)
             if s % schedule.record_every == 0:
-                rec_steps.append(s)
-                rec_loss.append(loss)
-                rec_dist.append(torch.linalg.vector_norm(theta - state.theta_start, dim=1))
+                rec_loss[record] = loss
+                torch.linalg.vector_norm(theta - state.theta_start, dim=1, out=rec_dist[record])
+                record += 1
             if schedule.drift:
                 theta.addcmul_(grad, neg_eta)
             theta.add_(noise[j])
@@ -146,8 +150,7 @@ def _records(chains, rec_steps, rec_loss, rec_dist, snap_steps, snap_losses, par
     k = len(chains)
     eta = np.array([c.eta for c in chains])
     steps = np.asarray(rec_steps, dtype=np.int64)
-    loss = torch.stack(rec_loss).cpu().numpy() if rec_loss else np.empty((0, k))
-    dist = torch.stack(rec_dist).cpu().numpy() if rec_dist else np.empty((0, k))
+    loss, dist = rec_loss.cpu().numpy(), rec_dist.cpu().numpy()
     chain_col = np.repeat(np.arange(k)[None, :], len(steps), axis=0)
     trajectory = pd.DataFrame(
         {
