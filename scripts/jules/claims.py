@@ -2,8 +2,6 @@
 
 import logging
 
-import pandas as pd
-
 from thermoscape.claims import (
     Criteria,
     claims_table,
@@ -16,13 +14,13 @@ from thermoscape.claims import (
 from thermoscape.fluctuations import correlation_length_squared
 from thermoscape.io import read_table, write_table
 from thermoscape.jobs import start_job
+from thermoscape.jules import read_hessians
 
 start_job(snakemake)
 criteria = Criteria(**snakemake.params.criteria)
 dataset = snakemake.params.dataset
 summary = read_table(snakemake.input.summary)
-hessian = pd.concat([read_table(path) for path in snakemake.input.hessian], ignore_index=True)
-n_params = int(hessian["index"].max()) + 1
+hessian, n_params = read_hessians(snakemake.input.hessian)
 at_fig3_eta = summary[(summary["slice"] == "all") & (summary["eta"] == snakemake.params.fig3_eta)]
 length = correlation_length_squared(at_fig3_eta) ** 0.5
 rows = (

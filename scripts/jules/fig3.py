@@ -1,21 +1,18 @@
 """Jules et al. Fig. 3 (Hessian spectra; loss versus distance, Langevin and free diffusion)."""
 
-import pandas as pd
-
 from thermoscape.io import read_table
 from thermoscape.jobs import start_job
-from thermoscape.jules import read_trajectories
+from thermoscape.jules import read_hessians, read_trajectories
 from thermoscape.plots import save_figure
 from thermoscape.plots.jules import figure3
 
 start_job(snakemake)
 cfg = snakemake.params.fig
-hessian = pd.concat([read_table(path) for path in snakemake.input.hessian], ignore_index=True)
+hessian, n_params = read_hessians(snakemake.input.hessian)
 trajectories = {
     T: traj[traj["chain"] == cfg["replica"]]
     for T, traj in read_trajectories(snakemake.input.trajectories, snakemake.input.statuses, ("loss", "distance")).items()
 }
-n_params = int(hessian["index"].max()) + 1
 summary = read_table(snakemake.input.summary)
 summary = summary[(summary["slice"] == "all") & (summary["eta"] == cfg["eta"])]
 fig = figure3(hessian, read_table(snakemake.input.free_diffusion), trajectories, summary, n_params)

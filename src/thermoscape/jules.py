@@ -135,3 +135,9 @@ def read_trajectories(
             rows = table[table["chain"].isin(chains.index)]
             trajectories[temperature] = rows.assign(chain=chains["replica"].reindex(rows["chain"]).to_numpy())
     return trajectories
+
+
+def read_hessians(paths: list[str]) -> tuple[pd.DataFrame, int]:
+    """The eigenvalue tables of ``jules_hessian`` in one table, and the number of parameters N."""
+    table = pd.concat([read_table(path) for path in paths], ignore_index=True)
+    return table, int(table["index"].max()) + 1
