@@ -15,6 +15,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/jules.smk"
 include: "workflow/rules/jules_figures.smk"
 include: "workflow/rules/jules_toy_model.smk"
+include: "workflow/rules/taxonomy.smk"
+include: "workflow/rules/taxonomy_figures.smk"
 
 
 rule all:
@@ -28,3 +30,4 @@ rule all:
         rules.claims.output,
         rules.jules_time_step_check.output,
         rules.jules_fig4.output,
+        rules.taxonomy.input,

@@ -168,6 +168,8 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
             assert (results / "figures" / "jules" / f"{name}.{suffix}").stat().st_size > 10_000, name
     claims = pd.read_csv(results / "claims.csv")
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
+    assert set(claims["study"]) == {"jules", "yang"}
+    claims = claims[claims["study"] == "jules"]
     assert set(claims["claim"]) == {"a", "b", "c", "d", "e", "eta T"}
     slices = set(pd.read_parquet(results / "jules" / "tables" / "fluctuations.parquet")["slice"])
     for name in slices:  # every claim of (a)-(c) in every analysis slice
@@ -184,6 +186,85 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
         assert name in report, name
 
 
+TAXONOMY_FIGURES = ("noise", "curves", "temperature_axes", "data_amount", *(
+    f"{e}_diagram" for e in ("phase", "noise", "lr", "weight_decay", "data_amount")))
+TAXONOMY_METRICS = ("test_accuracy", "train_loss", "train_accuracy", "hessian_top", "hessian_trace", "mc", "cka",
+                    "cka_logits", "l2")
+
+
+def taxonomy_cells(workdir: Path) -> set[str]:
+    tables = (workdir / "results" / "taxonomy" / "tables").glob("*/cells.parquet")
+    return {cell for path in tables for cell in pd.read_parquet(path)["cell"]}
+
+
+@pytest.fixture(scope="module")
+def default_run(smoke_run) -> Path:
+    """The smoke workdir with the default target built (a no-op when an earlier test built it)."""
+    snakemake(smoke_run, "--configfile", str(SMOKE))
+    return smoke_run
+
+
+def test_taxonomy_builds_its_figures_tables_and_claims_sharing_cells(default_run):
+    results = default_run / "results"
+    for name in TAXONOMY_FIGURES:
+        for suffix in ("pdf", "png"):
+            assert (results / "figures" / "taxonomy" / f"{name}.{suffix}").stat().st_size > 10_000, name
+    smoke = yaml.safe_load(SMOKE.read_text())["taxonomy"]
+    for name, experiment in smoke["experiments"].items():
+        cells = pd.read_parquet(results / "taxonomy" / "tables" / name / "cells.parquet")
+        size = np.prod([len(experiment[r]["values"]) for r in ("load", "temperature", "panel") if r in experiment])
+        assert len(cells) == size, name
+        assert np.isfinite(cells[list(TAXONOMY_METRICS)].to_numpy()).all(), name
+        assert set(cells["phase"]) <= {"I", "II", "III", "IV-A", "IV-B"}
+        assert (cells["n_replicas"] == smoke["replicas"]).all()
+        assert cells["cka"].between(0, 1).all() and (cells["hessian_trace"] > 0).all()
+        curves = pd.read_parquet(results / "taxonomy" / "tables" / name / "curves.parquet")
+        assert len(curves) == 5 * size
+    # 4 + 2 + 2 + 2 + 2 cells in the five experiments, 9 distinct: trained once each
+    assert len(list((results / "taxonomy" / "cells").iterdir())) == len(taxonomy_cells(default_run)) == 9
+    noisy = pd.read_parquet(results / "taxonomy" / "data" / "labels_noise0.1.parquet")
+    assert (noisy["label"] != noisy["clean_label"]).sum() == round(0.1 * len(noisy))
+    claims = pd.read_parquet(results / "taxonomy" / "tables" / "claims.parquet")
+    assert set(claims["claim"]) == {"best accuracy", "mc small width", "mc hot wide", "loss drop", "cka ordering"}
+    assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
+
+
+def test_taxonomy_curve_setting_reruns_only_the_curves(default_run, tmp_path):
+    override = yaml.safe_load(SMOKE.read_text())
+    override["taxonomy"]["curve"]["epochs"] = 4
+    changed = write_override(tmp_path / "curve.yaml", override)
+    jobs = planned_jobs(default_run, "--configfile", str(SMOKE), str(changed))
+    assert {rule for rule, _ in jobs} == {"taxonomy_curve", "taxonomy_aggregate", "taxonomy_diagram",
+                                          "taxonomy_figure", "taxonomy_claims", "claims", "all"}
+    assert sum(rule == "taxonomy_curve" for rule, _ in jobs) == 9
+
+
+def test_taxonomy_added_width_trains_only_its_cells(default_run, tmp_path):
+    override = yaml.safe_load(SMOKE.read_text())
+    override["taxonomy"]["experiments"]["phase"]["load"]["values"] = [4, 32, 64]
+    changed = write_override(tmp_path / "width.yaml", override)
+    jobs = planned_jobs(default_run, "--configfile", str(SMOKE), str(changed))
+    trained = sorted(cell for rule, cell in jobs if rule == "taxonomy_train")
+    assert trained == ["cell=w64_b128_lr0.05_wd0.0005_s1.0_n0.0", "cell=w64_b32_lr0.05_wd0.0005_s1.0_n0.0"]
+    assert sorted(w for rule, w in jobs if rule == "taxonomy_aggregate") == ["experiment=phase"]
+
+
+@pytest.mark.parametrize(
+    "override, named",
+    [
+        ({"experiments": {"lr": {"temperature": {"axis": "learning_rate"}}}}, "taxonomy.experiments.lr.temperature.axis"),
+        ({"experiments": {"noise": {"settings": {"label_noise": 1.5}}}}, "taxonomy.experiments.noise.settings.label_noise"),
+        ({"data": {"name": "cifar10"}}, "taxonomy.data.path"),
+        ({"experiments": {"phase": {"temperature": {"values": [2000]}}}}, "taxonomy.experiments.phase: cell w4_b2000"),
+    ],
+    ids=["axis", "noise", "cifar-path", "batch"],
+)
+def test_bad_taxonomy_config_fails_naming_the_key(tmp_path, override, named):
+    bad = write_override(tmp_path / "bad.yaml", {"taxonomy": override})
+    result = snakemake(tmp_path, "taxonomy", "-n", "--configfile", str(SMOKE), str(bad), check=False)
+    assert result.returncode != 0 and named in result.stderr + result.stdout
+
+
 def test_figure_only_setting_rerenders_only_that_figure(smoke_run, tmp_path):
     override = yaml.safe_load(SMOKE.read_text())
     override["jules"]["fig2"] = {"slice": "t4-8"}
@@ -197,7 +278,11 @@ def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run,
     with open(tmp_path / "thermoscape" / "curvature.py", "a") as source:
         source.write("\n# an edit\n")
     jobs = planned_jobs(smoke_run, "--configfile", str(SMOKE), env={"PYTHONPATH": str(tmp_path)})
-    assert {rule for rule, _ in jobs} == {"jules_hessian", "jules_fig3", "jules_claims", "claims", "all"}
+    # the Hessian of Jules et al. Fig. 3 and the taxonomy's Hessian metrics, and what reads them
+    assert {rule for rule, _ in jobs} == {"jules_hessian", "jules_fig3", "jules_claims", "claims", "all",
+                                          "taxonomy_metrics", "taxonomy_aggregate", "taxonomy_diagram",
+                                          "taxonomy_figure", "taxonomy_claims"}
+    assert sum(rule == "taxonomy_metrics" for rule, _ in jobs) == len(taxonomy_cells(smoke_run))
 
 
 def test_rerun_gives_bitwise_identical_tables(smoke_run):

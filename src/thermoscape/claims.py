@@ -37,10 +37,12 @@ class Criteria:
 
 
 def row(claim: str, quantity: str, paper: str, criterion: str, value: float = np.nan, uncertainty: float = np.nan,
-        n: int = 0, passed: bool | None = None, detail: str = "", slice_name: str = "all") -> dict[str, Any]:
-    """One claim row; ``passed=None`` gives the verdict ``undetermined``."""
+        n: int = 0, passed: bool | None = None, detail: str = "", slice_name: str = "all",
+        study: str = "jules") -> dict[str, Any]:
+    """One claim row; ``passed=None`` gives the verdict ``undetermined``. ``slice_name`` is the part of
+    the data the claim is checked on (an analysis slice, an experiment)."""
     verdict = NA if passed is None else (HOLDS if passed else FAILS)
-    return {"study": "jules", "claim": claim, "slice": slice_name, "quantity": quantity, "value": value,
+    return {"study": study, "claim": claim, "slice": slice_name, "quantity": quantity, "value": value,
             "uncertainty": uncertainty, "n": n, "paper": paper, "criterion": criterion, "verdict": verdict,
             "detail": detail}
 

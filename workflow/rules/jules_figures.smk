@@ -182,6 +182,7 @@ rule jules_claims:
 rule claims:
     input:
         rules.jules_claims.output,
+        f"{RESULTS}/taxonomy/tables/claims.parquet",
     output:
         csv=f"{RESULTS}/claims.csv",
         html=report(f"{RESULTS}/claims.html", caption="../report/claims.rst", category="Claims"),

@@ -1,0 +1,20 @@
+"""Yang et al. Figs. 4 (noise), 12 (curves), 5/20 (temperature axes) and 6/7 (data amount)."""
+
+from thermoscape.io import read_table
+from thermoscape.jobs import start_job
+from thermoscape.plots import save_figure
+from thermoscape.plots import taxonomy as plots
+
+start_job(snakemake)
+cells = [read_table(path) for path in snakemake.input.cells]
+axes = snakemake.params.axes
+figure = snakemake.wildcards.figure
+if figure == "noise":
+    fig = plots.noise_figure(cells[0])
+elif figure == "curves":
+    fig = plots.curve_grid(read_table(snakemake.input.curves[0]), cells[0], temperature_axis=axes[0]["temperature"])
+elif figure == "temperature_axes":
+    fig = plots.temperature_axes_figure({a["temperature"]: c for a, c in zip(axes, cells)})
+else:
+    fig = plots.data_amount_figure(cells[0])
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -1,0 +1,174 @@
+"""Yang et al. taxonomy: dataset -> labels -> SGD replicas per cell -> metrics and curve per cell ->
+experiment tables with phases -> phase diagrams and claims."""
+
+from thermoscape.datasets import FASHION_MNIST_DIR, training_set_size
+from thermoscape.taxonomy import Cell, experiment_grid
+
+TAXONOMY = config["taxonomy"]
+TX = f"{RESULTS}/taxonomy"
+
+_TAXONOMY_DEFAULTS = {"width": TAXONOMY["model"]["width"], "subset": 1.0, "label_noise": 0.0,
+                      **{k: TAXONOMY["training"][k] for k in ("batch_size", "lr", "weight_decay")}}
+_TAXONOMY_N_TRAIN = training_set_size(TAXONOMY["data"]["name"], n_train=TAXONOMY["data"]["n_train"])
+TAXONOMY_GRIDS = {}
+for _name, _experiment in TAXONOMY["experiments"].items():
+    try:
+        TAXONOMY_GRIDS[_name] = experiment_grid(_experiment, _TAXONOMY_DEFAULTS, _TAXONOMY_N_TRAIN)
+    except ValueError as error:
+        raise WorkflowError(f"taxonomy.experiments.{_name}: {error}") from None
+TAXONOMY_CELLS = {name: Cell.from_name(name) for grid in TAXONOMY_GRIDS.values() for name in grid["cell"]}
+# what a trained model depends on besides its cell: a param, so a change retrains
+TAXONOMY_TRAINING = {k: TAXONOMY[k] for k in ("seed", "model", "replicas", "training")}
+
+
+def taxonomy_data_source(wildcards):
+    """The user-supplied data directory, if any, as the dataset's input; checked when the DAG is built,
+    and only when taxonomy jobs are needed (a paper-scale config without CIFAR-10 still runs Jules et al.)."""
+    data = TAXONOMY["data"]
+    if data["name"] == "cifar10" and not data["path"]:
+        raise WorkflowError("taxonomy.data.path: cifar10 needs the directory of the user-supplied CIFAR-10 "
+                            "python batches (data_batch_1..5, test_batch); nothing is downloaded")
+    path = data["path"] or (FASHION_MNIST_DIR if data["name"] == "idx" else None)
+    return [path] if path else []
+
+
+def taxonomy_labels(wildcards):
+    return f"{TX}/data/labels_noise{wildcard_number(TAXONOMY_CELLS[wildcards.cell].label_noise)}.parquet"
+
+
+def taxonomy_cell_inputs(wildcards):
+    """Every per-cell table of one experiment."""
+    cells = TAXONOMY_GRIDS[wildcards.experiment]["cell"]
+    return {name: [f"{TX}/cells/{cell}/{name}.parquet" for cell in cells]
+            for name in ("training", "replicas", "pairs", "curve")}
+
+
+wildcard_constraints:
+    cell=r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+",
+    experiment=r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*",
+    noise=r"[0-9.e+-]+",
+
+
+rule taxonomy_dataset:
+    input:
+        taxonomy_data_source,
+    output:
+        f"{TX}/data/dataset.parquet",
+    params:
+        data=TAXONOMY["data"],
+    threads: 1
+    resources:
+        **SMALL,
+    log:
+        log_path("taxonomy_dataset"),
+    script:
+        "../../scripts/taxonomy/dataset.py"
+
+
+rule taxonomy_labels:
+    input:
+        rules.taxonomy_dataset.output[0],
+    output:
+        f"{TX}/data/labels_noise{{noise}}.parquet",
+    params:
+        labels=TAXONOMY["labels"],
+    threads: 1
+    resources:
+        **SMALL,
+    log:
+        log_path("taxonomy_labels", "noise{noise}"),
+    script:
+        "../../scripts/taxonomy/labels.py"
+
+
+rule taxonomy_train:
+    input:
+        dataset=rules.taxonomy_dataset.output[0],
+        labels=taxonomy_labels,
+    output:
+        models=f"{TX}/cells/{{cell}}/models.pt",
+        training=f"{TX}/cells/{{cell}}/training.parquet",
+    params:
+        study=TAXONOMY_TRAINING,
+        workdir=lambda wc: f"{TX}/scratch/{wc.cell}",
+        device=DEVICE,
+        library=library_version("sgd", "networks"),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=120,
+        **GPU,
+    log:
+        log_path("taxonomy_train", "{cell}"),
+    script:
+        "../../scripts/taxonomy/train.py"
+
+
+rule taxonomy_metrics:
+    input:
+        dataset=rules.taxonomy_dataset.output[0],
+        labels=taxonomy_labels,
+        models=rules.taxonomy_train.output.models,
+    output:
+        replicas=f"{TX}/cells/{{cell}}/replicas.parquet",
+        pairs=f"{TX}/cells/{{cell}}/pairs.parquet",
+    params:
+        hessian=TAXONOMY["hessian"],
+        cka=TAXONOMY["cka"],
+        seed=TAXONOMY["seed"],
+        device=DEVICE,
+        library=library_version("taxonomy", "curvature", "similarity", "networks"),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        **GPU,
+    log:
+        log_path("taxonomy_metrics", "{cell}"),
+    script:
+        "../../scripts/taxonomy/metrics.py"
+
+
+rule taxonomy_curve:
+    input:
+        dataset=rules.taxonomy_dataset.output[0],
+        labels=taxonomy_labels,
+        models=rules.taxonomy_train.output.models,
+    output:
+        curve=f"{TX}/cells/{{cell}}/curve.parquet",
+        bend=f"{TX}/cells/{{cell}}/curve.pt",
+    params:
+        curve=TAXONOMY["curve"],
+        seed=TAXONOMY["seed"],
+        device=DEVICE,
+        library=library_version("taxonomy", "connectivity", "networks"),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=120,
+        **GPU,
+    log:
+        log_path("taxonomy_curve", "{cell}"),
+    script:
+        "../../scripts/taxonomy/curve.py"
+
+
+rule taxonomy_aggregate:
+    input:
+        unpack(taxonomy_cell_inputs),
+    output:
+        cells=f"{TX}/tables/{{experiment}}/cells.parquet",
+        curves=f"{TX}/tables/{{experiment}}/curves.parquet",
+    params:
+        grid=lambda wc: TAXONOMY_GRIDS[wc.experiment].to_dict("records"),
+        axes=lambda wc: {role: TAXONOMY["experiments"][wc.experiment][role]["axis"]
+                         for role in ("load", "temperature", "panel") if role in TAXONOMY["experiments"][wc.experiment]},
+        phases=TAXONOMY["phases"],
+        library=library_version("taxonomy", "connectivity"),
+    threads: 1
+    resources:
+        **SMALL,
+    log:
+        log_path("taxonomy_aggregate", "{experiment}"),
+    script:
+        "../../scripts/taxonomy/aggregate.py"

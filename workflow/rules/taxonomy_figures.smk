@@ -1,0 +1,122 @@
+"""Yang et al.: phase diagrams (Figs. 2, 4, 5/20, 6/7, 12) and the claims table from the experiment tables."""
+
+localrules:
+    taxonomy_aggregate,
+    taxonomy_diagram,
+    taxonomy_figure,
+    taxonomy_claims,
+
+
+def taxonomy_axes(experiment):
+    spec = TAXONOMY["experiments"][experiment]
+    return {role: spec[role]["axis"] for role in ("load", "temperature", "panel") if role in spec}
+
+
+def taxonomy_tables(*experiments):
+    return {"cells": [f"{TX}/tables/{e}/cells.parquet" for e in experiments],
+            "curves": [f"{TX}/tables/{e}/curves.parquet" for e in experiments]}
+
+
+# figure name -> (the experiments it draws, its caption)
+TAXONOMY_FIGURES = {
+    "noise": (["noise"], "taxonomy_noise.rst"),
+    "curves": (["phase"], "taxonomy_curves.rst"),
+    "temperature_axes": (["lr", "weight_decay"], "taxonomy_temperature_axes.rst"),
+    "data_amount": (["data_amount"], "taxonomy_data_amount.rst"),
+}
+
+
+rule taxonomy_diagram:
+    input:
+        cells=f"{TX}/tables/{{experiment}}/cells.parquet",
+    output:
+        pdf=report(f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.pdf", caption="../report/taxonomy_diagram.rst",
+                   category="Yang et al."),
+        png=f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png",
+    params:
+        axes=lambda wc: taxonomy_axes(wc.experiment),
+        library=library_version("plots", "plots.taxonomy"),
+    threads: 1
+    resources:
+        **SMALL,
+    log:
+        log_path("taxonomy_diagram", "{experiment}"),
+    script:
+        "../../scripts/taxonomy/diagram.py"
+
+
+rule taxonomy_figure:
+    input:
+        unpack(lambda wc: taxonomy_tables(*TAXONOMY_FIGURES[wc.figure][0])),
+    output:
+        pdf=report(f"{RESULTS}/figures/taxonomy/{{figure}}.pdf", caption="../report/taxonomy_{figure}.rst",
+                   category="Yang et al."),
+        png=f"{RESULTS}/figures/taxonomy/{{figure}}.png",
+    params:
+        experiments=lambda wc: TAXONOMY_FIGURES[wc.figure][0],
+        axes=lambda wc: [taxonomy_axes(e) for e in TAXONOMY_FIGURES[wc.figure][0]],
+        library=library_version("plots", "plots.taxonomy"),
+    wildcard_constraints:
+        figure="|".join(TAXONOMY_FIGURES),
+    threads: 1
+    resources:
+        **SMALL,
+    log:
+        log_path("taxonomy_figure", "{figure}"),
+    script:
+        "../../scripts/taxonomy/figure.py"
+
+
+rule taxonomy_claims:
+    input:
+        cells=f"{TX}/tables/phase/cells.parquet",
+    output:
+        f"{TX}/tables/claims.parquet",
+    params:
+        phases=TAXONOMY["phases"],
+        criteria=TAXONOMY["claims"],
+        temperature_axis=TAXONOMY["experiments"]["phase"]["temperature"]["axis"],
+        library=library_version("taxonomy", "claims"),
+    threads: 1
+    resources:
+        **SMALL,
+    log:
+        log_path("taxonomy_claims"),
+    script:
+        "../../scripts/taxonomy/claims.py"
+
+
+rule taxonomy_phase:
+    input:
+        rules.taxonomy_diagram.output.png.format(experiment="phase"),
+
+
+rule taxonomy_noise:
+    input:
+        f"{RESULTS}/figures/taxonomy/noise.png",
+
+
+rule taxonomy_curves:
+    input:
+        f"{RESULTS}/figures/taxonomy/curves.png",
+
+
+rule taxonomy_temperature_axes:
+    input:
+        f"{RESULTS}/figures/taxonomy/temperature_axes.png",
+
+
+rule taxonomy_data_amount:
+    input:
+        f"{RESULTS}/figures/taxonomy/data_amount.png",
+
+
+rule taxonomy:
+    input:
+        rules.taxonomy_phase.input,
+        rules.taxonomy_noise.input,
+        rules.taxonomy_curves.input,
+        rules.taxonomy_temperature_axes.input,
+        rules.taxonomy_data_amount.input,
+        expand(f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png", experiment=TAXONOMY["experiments"]),
+        rules.taxonomy_claims.output,
