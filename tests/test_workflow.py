@@ -229,14 +229,14 @@ def test_taxonomy_builds_its_figures_tables_and_claims_sharing_cells(default_run
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
 
 
-def test_taxonomy_curve_setting_reruns_only_the_curves(default_run, tmp_path):
+def test_taxonomy_measurement_setting_reruns_measurements_not_training(default_run, tmp_path):
     override = yaml.safe_load(SMOKE.read_text())
     override["taxonomy"]["curve"]["epochs"] = 4
     changed = write_override(tmp_path / "curve.yaml", override)
     jobs = planned_jobs(default_run, "--configfile", str(SMOKE), str(changed))
-    assert {rule for rule, _ in jobs} == {"taxonomy_curve", "taxonomy_aggregate", "taxonomy_diagram",
+    assert {rule for rule, _ in jobs} == {"taxonomy_measure", "taxonomy_aggregate", "taxonomy_diagram",
                                           "taxonomy_figure", "taxonomy_claims", "claims", "all"}
-    assert sum(rule == "taxonomy_curve" for rule, _ in jobs) == 9
+    assert sum(rule == "taxonomy_measure" for rule, _ in jobs) == 9
 
 
 def test_taxonomy_added_width_trains_only_its_cells(default_run, tmp_path):
@@ -280,9 +280,9 @@ def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run,
     jobs = planned_jobs(smoke_run, "--configfile", str(SMOKE), env={"PYTHONPATH": str(tmp_path)})
     # the Hessian of Jules et al. Fig. 3 and the taxonomy's Hessian metrics, and what reads them
     assert {rule for rule, _ in jobs} == {"jules_hessian", "jules_fig3", "jules_claims", "claims", "all",
-                                          "taxonomy_metrics", "taxonomy_aggregate", "taxonomy_diagram",
+                                          "taxonomy_measure", "taxonomy_aggregate", "taxonomy_diagram",
                                           "taxonomy_figure", "taxonomy_claims"}
-    assert sum(rule == "taxonomy_metrics" for rule, _ in jobs) == len(taxonomy_cells(smoke_run))
+    assert sum(rule == "taxonomy_measure" for rule, _ in jobs) == len(taxonomy_cells(smoke_run))
 
 
 def test_rerun_gives_bitwise_identical_tables(smoke_run):

@@ -17,6 +17,8 @@ for _name, _experiment in TAXONOMY["experiments"].items():
     except ValueError as error:
         raise WorkflowError(f"taxonomy.experiments.{_name}: {error}") from None
 TAXONOMY_CELLS = {name: Cell.from_name(name) for grid in TAXONOMY_GRIDS.values() for name in grid["cell"]}
+# ResNets are GPU work: ask the cluster for a GPU unless the config pins the CPU
+TAXONOMY_GPU = GPU or ({"gpu": 1} if DEVICE == "auto" and TAXONOMY["model"]["name"] == "resnet18" else {})
 # what a trained model depends on besides its cell: a param, so a change retrains
 TAXONOMY_TRAINING = {k: TAXONOMY[k] for k in ("seed", "model", "replicas", "training")}
 
@@ -97,14 +99,14 @@ rule taxonomy_train:
     resources:
         mem_mb=3000,
         runtime=120,
-        **GPU,
+        **TAXONOMY_GPU,
     log:
         log_path("taxonomy_train", "{cell}"),
     script:
         "../../scripts/taxonomy/train.py"
 
 
-rule taxonomy_metrics:
+rule taxonomy_measure:
     input:
         dataset=rules.taxonomy_dataset.output[0],
         labels=taxonomy_labels,
@@ -112,45 +114,24 @@ rule taxonomy_metrics:
     output:
         replicas=f"{TX}/cells/{{cell}}/replicas.parquet",
         pairs=f"{TX}/cells/{{cell}}/pairs.parquet",
-    params:
-        hessian=TAXONOMY["hessian"],
-        cka=TAXONOMY["cka"],
-        seed=TAXONOMY["seed"],
-        device=DEVICE,
-        library=library_version("taxonomy", "curvature", "similarity", "networks"),
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=60,
-        **GPU,
-    log:
-        log_path("taxonomy_metrics", "{cell}"),
-    script:
-        "../../scripts/taxonomy/metrics.py"
-
-
-rule taxonomy_curve:
-    input:
-        dataset=rules.taxonomy_dataset.output[0],
-        labels=taxonomy_labels,
-        models=rules.taxonomy_train.output.models,
-    output:
         curve=f"{TX}/cells/{{cell}}/curve.parquet",
         bend=f"{TX}/cells/{{cell}}/curve.pt",
     params:
+        hessian=TAXONOMY["hessian"],
+        cka=TAXONOMY["cka"],
         curve=TAXONOMY["curve"],
         seed=TAXONOMY["seed"],
         device=DEVICE,
-        library=library_version("taxonomy", "connectivity", "networks"),
+        library=library_version("taxonomy", "curvature", "similarity", "connectivity", "networks"),
     threads: 1
     resources:
         mem_mb=3000,
         runtime=120,
-        **GPU,
+        **TAXONOMY_GPU,
     log:
-        log_path("taxonomy_curve", "{cell}"),
+        log_path("taxonomy_measure", "{cell}"),
     script:
-        "../../scripts/taxonomy/curve.py"
+        "../../scripts/taxonomy/measure.py"
 
 
 rule taxonomy_aggregate:
