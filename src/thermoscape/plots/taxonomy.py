@@ -205,7 +205,7 @@ def _draw_panel(ax: plt.Axes, cells: pd.DataFrame, metric: str, load_axis: str, 
 
 def _annotate_phases(ax: plt.Axes, cells: pd.DataFrame, mesh: QuadMesh, x, y, z, ix, iy) -> None:
     """Phase label (small text, black or white for contrast) in each cell and a star on the best cell."""
-    fontsize = 6 if max(len(x), len(y)) <= 10 else 5
+    fontsize = 9 if max(len(x), len(y)) <= 6 else (7 if max(len(x), len(y)) <= 10 else 5)
     phases = cells["phase"] if "phase" in cells else pd.Series("", index=cells.index)
     best = _best_cell(cells)
     best_index = None if best is None else best.name
