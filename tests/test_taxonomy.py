@@ -19,6 +19,7 @@ from thermoscape.taxonomy import (
     aggregate_cells,
     cell_data,
     cka_pairs,
+    double_descent_claim,
     connect_replicas,
     curve_errors,
     experiment_grid,
@@ -250,3 +251,13 @@ def test_resnet_cell_runs_every_measurement_with_batchnorm():
                                     0, cell)
     assert bend.shape == flat_parameters(models[0]).shape and len(errors) == 3
     assert np.isfinite(errors.to_numpy()).all()
+
+
+def test_double_descent_claim_finds_a_dip_between_neighbours():
+    cells = pd.DataFrame({"width": [4, 8, 16, 32] * 2, "temperature": [64] * 4 + [128] * 4,
+                          "test_accuracy": [84.6, 88.2, 86.6, 90.3, 80.0, 82.0, 84.0, 86.0],
+                          "train_accuracy": [80.0, 90.0, 97.5, 100.0] * 2})
+    found = double_descent_claim(cells, TaxonomyCriteria())
+    assert found["verdict"] == "holds" and found["value"] == 1 and "64: width 16 (1.6 pp" in found["detail"]
+    monotone = cells[cells["temperature"] == 128]
+    assert double_descent_claim(monotone, TaxonomyCriteria())["verdict"] == "fails"

@@ -225,7 +225,8 @@ def test_taxonomy_builds_its_figures_tables_and_claims_sharing_cells(default_run
     noisy = pd.read_parquet(results / "taxonomy" / "data" / "labels_noise0.1.parquet")
     assert (noisy["label"] != noisy["clean_label"]).sum() == round(0.1 * len(noisy))
     claims = pd.read_parquet(results / "taxonomy" / "tables" / "claims.parquet")
-    assert set(claims["claim"]) == {"best accuracy", "mc small width", "mc hot wide", "loss drop", "cka ordering"}
+    assert set(claims["claim"]) == {"best accuracy", "mc small width", "mc hot wide", "loss drop", "cka ordering",
+                                    "double descent"}
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
 
 

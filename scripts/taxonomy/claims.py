@@ -1,13 +1,15 @@
-"""Yang et al. claims checked on the width x temperature phase diagram."""
+"""Yang et al. claims checked on the width x temperature phase diagram and, for double descent, on the\nnoisy-label one."""
 
 import pandas as pd
 
 from thermoscape.claims import COLUMNS
 from thermoscape.io import read_table, write_table
 from thermoscape.jobs import start_job
-from thermoscape.taxonomy import PhaseRules, TaxonomyCriteria, taxonomy_claims
+from thermoscape.taxonomy import PhaseRules, TaxonomyCriteria, double_descent_claim, taxonomy_claims
 
 start_job(snakemake)
-rows = taxonomy_claims(read_table(snakemake.input.cells), PhaseRules(**snakemake.params.phases),
-                       TaxonomyCriteria(**snakemake.params.criteria), snakemake.params.temperature_axis)
+criteria = TaxonomyCriteria(**snakemake.params.criteria)
+rows = taxonomy_claims(read_table(snakemake.input.cells), PhaseRules(**snakemake.params.phases), criteria,
+                       snakemake.params.temperature_axis)
+rows.append(double_descent_claim(read_table(snakemake.input.noise), criteria))
 write_table(pd.DataFrame(rows, columns=COLUMNS), snakemake.output[0])

@@ -405,6 +405,7 @@ class TaxonomyCriteria:
     top_cka_fraction: float = 0.25  # the best cell's CKA lies in this top fraction of the grid
     low_trace_fraction: float = 0.3  # and its Hessian trace in this bottom fraction
     loss_drop: float = 10.0  # training-loss ratio across the sharp -> flat boundary
+    dip: float = 1.0  # double descent: test-accuracy dip (pp) below both neighbours in width
 
 
 def _rank_fraction(values: pd.Series, value: float) -> float:
@@ -516,3 +517,20 @@ def aggregate_cells(grid: Sequence[Mapping[str, Any]], tables: Mapping[str, Sequ
     cells = pd.DataFrame(rows)
     cells["phase"] = label_phases(cells, rules)
     return cells, pd.concat(curves, ignore_index=True)
+
+
+def double_descent_claim(cells: pd.DataFrame, criteria: TaxonomyCriteria, experiment: str = "noise") -> dict[str, Any]:
+    """Width-wise double descent with noisy labels (Fig. 4; brief 4.3 E3): in some row of fixed
+    temperature, the test accuracy at a width lies more than ``criteria.dip`` below its two neighbours."""
+    dips = []
+    for temperature, line in cells.sort_values("width").groupby("temperature"):
+        accuracy = line["test_accuracy"].to_numpy()
+        depth = np.minimum(accuracy[:-2], accuracy[2:]) - accuracy[1:-1]
+        if len(depth) and depth.max() > criteria.dip:
+            k = int(depth.argmax())
+            dips.append(f"{temperature:g}: width {line['width'].iloc[k + 1]:g} ({depth[k]:.1f} pp below, "
+                        f"train acc {line['train_accuracy'].iloc[k + 1]:.1f} %)")
+    return row("double descent", "rows with a test-accuracy dip along width", "test accuracy non-monotone in "
+               "width at fixed temperature (a dark band at the interpolation threshold)",
+               f"a dip > {criteria.dip:g} pp in at least one row", len(dips), np.nan,
+               cells["temperature"].nunique(), bool(dips), "; ".join(dips), experiment, study="yang")

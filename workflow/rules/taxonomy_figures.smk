@@ -70,6 +70,7 @@ rule taxonomy_figure:
 rule taxonomy_claims:
     input:
         cells=f"{TX}/tables/phase/cells.parquet",
+        noise=f"{TX}/tables/noise/cells.parquet",
     output:
         f"{TX}/tables/claims.parquet",
     params:
