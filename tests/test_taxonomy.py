@@ -19,9 +19,9 @@ from thermoscape.taxonomy import (
     aggregate_cells,
     cell_data,
     cka_pairs,
-    double_descent_claim,
     connect_replicas,
     curve_errors,
+    double_descent_claim,
     experiment_grid,
     hessian_top,
     hessian_trace,
@@ -239,7 +239,7 @@ def test_resnet_cell_runs_every_measurement_with_batchnorm():
     cell = Cell(2, 8, 0.05, 5e-4)
     data = cell_data(split, label_table(split, 0.0), cell)
     study = {"seed": 0, "replicas": 2, "model": {"name": "resnet18"}, "training": {"min_epochs": 1, "max_epochs": 1}}
-    stored, history = train_replicas(cell, data, study)
+    stored, _ = train_replicas(cell, data, study)
     assert stored["arch"] == {"name": "resnet18", "width": 2, "n_classes": 10, "in_channels": 3}
     models = load_models(stored)
     local = local_metrics(models, stored, data, {"samples": 16, "max_iter": 3, "rel_tol": 1e-3}, 0, cell)

@@ -17,12 +17,12 @@ def taxonomy_tables(*experiments):
             "curves": [f"{TX}/tables/{e}/curves.parquet" for e in experiments]}
 
 
-# figure name -> (the experiments it draws, its caption)
+# figure name -> the experiments it draws (captions: report/taxonomy_figure.rst)
 TAXONOMY_FIGURES = {
-    "noise": (["noise"], "taxonomy_noise.rst"),
-    "curves": (["phase"], "taxonomy_curves.rst"),
-    "temperature_axes": (["lr", "weight_decay"], "taxonomy_temperature_axes.rst"),
-    "data_amount": (["data_amount"], "taxonomy_data_amount.rst"),
+    "noise": ["noise"],
+    "curves": ["phase"],
+    "temperature_axes": ["lr", "weight_decay"],
+    "data_amount": ["data_amount"],
 }
 
 
@@ -47,14 +47,14 @@ rule taxonomy_diagram:
 
 rule taxonomy_figure:
     input:
-        unpack(lambda wc: taxonomy_tables(*TAXONOMY_FIGURES[wc.figure][0])),
+        unpack(lambda wc: taxonomy_tables(*TAXONOMY_FIGURES[wc.figure])),
     output:
-        pdf=report(f"{RESULTS}/figures/taxonomy/{{figure}}.pdf", caption="../report/taxonomy_{figure}.rst",
+        pdf=report(f"{RESULTS}/figures/taxonomy/{{figure}}.pdf", caption="../report/taxonomy_figure.rst",
                    category="Yang et al."),
         png=f"{RESULTS}/figures/taxonomy/{{figure}}.png",
     params:
-        experiments=lambda wc: TAXONOMY_FIGURES[wc.figure][0],
-        axes=lambda wc: [taxonomy_axes(e) for e in TAXONOMY_FIGURES[wc.figure][0]],
+        experiments=lambda wc: TAXONOMY_FIGURES[wc.figure],
+        axes=lambda wc: [taxonomy_axes(e) for e in TAXONOMY_FIGURES[wc.figure]],
         library=library_version("plots", "plots.taxonomy"),
     wildcard_constraints:
         figure="|".join(TAXONOMY_FIGURES),
