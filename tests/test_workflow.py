@@ -254,11 +254,10 @@ def test_taxonomy_added_width_trains_only_its_cells(default_run, tmp_path):
     "override, named",
     [
         ({"experiments": {"lr": {"temperature": {"axis": "learning_rate"}}}}, "taxonomy.experiments.lr.temperature.axis"),
-        ({"experiments": {"noise": {"settings": {"label_noise": 1.5}}}}, "taxonomy.experiments.noise.settings.label_noise"),
         ({"data": {"name": "cifar10"}}, "taxonomy.data.path"),
         ({"experiments": {"phase": {"temperature": {"values": [2000]}}}}, "taxonomy.experiments.phase: cell w4_b2000"),
     ],
-    ids=["axis", "noise", "cifar-path", "batch"],
+    ids=["axis", "cifar-path", "batch"],
 )
 def test_bad_taxonomy_config_fails_naming_the_key(tmp_path, override, named):
     bad = write_override(tmp_path / "bad.yaml", {"taxonomy": override})
