@@ -4,8 +4,8 @@ Needs a cluster that answers `sinfo` on this machine and shares its file system 
 one with scripts/ci/start-local-slurm.sh). Skipped, saying why, where there is none; with
 THERMOSCAPE_REQUIRE_SLURM=1 (set by .ci/run once the cluster is up) the skip becomes a failure.
 
-The smoke config, restricted to the fluctuation tables of its first fixed-eta sweep (the runs of Fig. 1 a,
-b) and everything upstream (dataset, initialisations, training, refinement, Langevin), keeps the test to
+The smoke config, restricted to the fluctuation table of one temperature of its first fixed-eta sweep and
+everything upstream (dataset, initialisations, training, refinement, Langevin), keeps the test to
 minutes: every SLURM job starts Snakemake twice (the job and its srun step), seconds each on a small machine.
 """
 
@@ -59,11 +59,12 @@ def cluster_problem() -> str | None:
 
 
 def smoke_targets() -> list[str]:
-    """The fluctuation tables of the smoke config's first fixed-eta sweep (the runs of Fig. 1 a, b)."""
+    """The fluctuation table of the first temperature of the smoke config's first fixed-eta sweep: every
+    stage from the dataset to the analysis, kept to one temperature for the suite's time budget."""
     sweeps = yaml.safe_load(SMOKE.read_text())["jules"]["langevin"]["sweeps"]
     sweep = next(s for s in sweeps if "eta" in s)
     return [f"results/jules/fluctuations/eta{float(sweep['eta'])!r}_T{float(t)!r}.parquet"
-            for t in sweep["temperatures"]]
+            for t in sweep["temperatures"][:1]]
 
 
 def snakemake_command(workdir: Path, *args: str) -> list[str]:
@@ -135,7 +136,7 @@ def runs(tmp_path_factory) -> dict:
 
 def test_every_job_went_through_sbatch(runs):
     local_jobs = Counter(re.findall(r"^localrule (\w+):", runs["local_out"], flags=re.MULTILINE))
-    assert local_jobs["jules_langevin"] >= 2, runs["local_out"][-3000:]
+    assert local_jobs["jules_langevin"] >= 1, runs["local_out"][-3000:]
 
     # the plugin's log of every job: .snakemake/slurm_logs/rule_<rule>/[<wildcards>/]<slurm job id>.log
     logs = sorted((runs["cluster"] / ".snakemake" / "slurm_logs").glob("rule_*/**/*.log"))
