@@ -154,14 +154,14 @@ def has_batchnorm(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
-def parameter_loss(model: nn.Module, x: Tensor, y: Tensor) -> Callable[[Tensor], Tensor]:
-    """``theta -> mean cross-entropy`` of the model on ``(x, y)`` with its parameters replaced by ``theta``.
+def functional_logits(model: nn.Module, train: bool = False) -> Callable[[Tensor, Tensor], Tensor]:
+    """``(theta, x) -> logits`` of the model with its trainable parameters replaced by ``theta``.
 
     Built on ``torch.func.functional_call``: the trainable parameters come from ``theta`` (in
-    ``flat_parameters`` order), frozen parameters and buffers from the model. The model runs in
-    evaluation mode (batch norm uses its running statistics, which are never updated), so the loss is
-    a deterministic function of ``theta`` that ``torch.func.grad`` / ``jvp`` / ``hessian`` differentiate
-    (Yang et al., Sec. 2 "Hessian": PyHessian's HVPs). No weight-decay term.
+    ``flat_parameters`` order), frozen parameters and buffers from the model. ``train=False`` runs in
+    evaluation mode (batch norm on its running statistics, never updated), so the logits are a
+    deterministic function of ``theta``; ``train=True`` uses batch statistics and updates the model's
+    running statistics in place. The model's own mode is restored after each call.
     """
     trainable = _trainable(model)
     names = [name for name, _ in trainable]
@@ -171,19 +171,27 @@ def parameter_loss(model: nn.Module, x: Tensor, y: Tensor) -> Callable[[Tensor],
     fixed = {name: p.detach() for name, p in model.named_parameters() if name not in trainable_names}
     fixed.update(dict(model.named_buffers()))
 
-    def loss(theta: Tensor) -> Tensor:
+    def logits(theta: Tensor, x: Tensor) -> Tensor:
         tensors = dict(fixed)
         for name, shape, piece in zip(names, shapes, theta.split(sizes)):
             tensors[name] = piece.view(shape)
         was_training = model.training
-        model.eval()
+        model.train(train)
         try:
-            logits = functional_call(model, tensors, (x,))
+            return functional_call(model, tensors, (x,))
         finally:
             model.train(was_training)
-        return F.cross_entropy(logits, y)
 
-    return loss
+    return logits
+
+
+def parameter_loss(model: nn.Module, x: Tensor, y: Tensor) -> Callable[[Tensor], Tensor]:
+    """``theta -> mean cross-entropy`` of the model on ``(x, y)`` in evaluation mode (``functional_logits``):
+    a deterministic function of ``theta`` that ``torch.func.grad`` / ``jvp`` / ``hessian`` differentiate
+    (Yang et al., Sec. 2 "Hessian": PyHessian's HVPs). No weight-decay term.
+    """
+    logits = functional_logits(model)
+    return lambda theta: F.cross_entropy(logits(theta, x), y)
 
 
 def recompute_batchnorm(model: nn.Module, x: Tensor, batch_size: int = 128) -> None:

@@ -41,6 +41,7 @@ from thermoscape.networks import (
     build_network,
     evaluate,
     flat_parameters,
+    functional_logits,
     has_batchnorm,
     outputs,
     parameter_loss,
@@ -298,20 +299,9 @@ def cka_pairs(models: Sequence[nn.Module], x_train: Tensor, samples: int = 640, 
 
 def _curve_loss(template: nn.Module):
     """``(theta, (x, y)) -> mean CE`` of the network at ``theta`` in train mode (BN on batch statistics,
-    as in Garipov's curve training); the running statistics of ``template`` are left untouched."""
-    names = [name for name, p in template.named_parameters() if p.requires_grad]
-    shapes = [p.shape for _, p in template.named_parameters() if p.requires_grad]
-    buffers = {name: b.clone() for name, b in template.named_buffers()}
-    template.train()
-
-    def loss(theta: Tensor, batch: tuple[Tensor, Tensor]) -> Tensor:
-        x, y = batch
-        params = dict(zip(names, (piece.view(shape) for piece, shape in
-                                  zip(theta.split([s.numel() for s in shapes]), shapes))))
-        logits = torch.func.functional_call(template, {**params, **buffers}, (x,))
-        return nn.functional.cross_entropy(logits, y)
-
-    return loss
+    as in Garipov's curve training); updates ``template``'s running statistics, so pass a copy."""
+    logits = functional_logits(template, train=True)
+    return lambda theta, batch: nn.functional.cross_entropy(logits(theta, batch[0]), batch[1])
 
 
 def train_curve(model_a: nn.Module, model_b: nn.Module, data: CellData, epochs: int = 50, lr: float = 0.01,
