@@ -17,6 +17,8 @@ include: "workflow/rules/jules_figures.smk"
 include: "workflow/rules/jules_toy_model.smk"
 include: "workflow/rules/taxonomy.smk"
 include: "workflow/rules/taxonomy_figures.smk"
+include: "workflow/rules/fengtu.smk"
+include: "workflow/rules/fengtu_figures.smk"
 
 
 rule all:
@@ -31,3 +33,4 @@ rule all:
         rules.jules_time_step_check.output,
         rules.jules_fig4.output,
         rules.taxonomy.input,
+        rules.fengtu.input,

@@ -183,6 +183,7 @@ rule claims:
     input:
         rules.jules_claims.output,
         f"{RESULTS}/taxonomy/tables/claims.parquet",
+        f"{RESULTS}/fengtu/tables/claims.parquet",
     output:
         csv=f"{RESULTS}/claims.csv",
         html=report(f"{RESULTS}/claims.html", caption="../report/claims.rst", category="Claims"),
