@@ -26,7 +26,7 @@ state, parts = run_chunked(landscape, w0[None].clone(), [chain], schedule, snake
 trajectory = pd.concat([read_table(p) for p in parts["trajectory"]], ignore_index=True)
 params = pd.concat([read_table(p) for p in parts["params"]], ignore_index=True).sort_values("step")
 diverged = state.diverged_step[0] is not None
-write_table(pd.DataFrame({"epoch": trajectory["step"], "loss": trajectory["loss"],
+write_table(pd.DataFrame({"step": trajectory["step"], "loss": trajectory["loss"],
                           "temperature": settings["temperature"], "diverged": diverged}), snakemake.output.history)
 write_snapshots({"W2": np.stack(params["theta"].to_numpy())}, snakemake.output.snapshots)
 w0.copy_(state.theta[0])  # w0 is a view of theta: the network with the final W2

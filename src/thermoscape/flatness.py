@@ -32,6 +32,13 @@ BatchedLoss = Callable[[Tensor], Tensor]
 PAPER_RANKS = (1, 2, 10, 20, 30, 49, 50, 100)  # brief 3.2: "always include i = 1, 2, 10, 20, 30, 49, 50, 100"
 
 
+def _as_array(values: np.ndarray | Tensor) -> np.ndarray:
+    """A flat float64 numpy copy of a tensor, array or sequence (e.g. a pandas column)."""
+    if isinstance(values, Tensor):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=np.float64).ravel()
+
+
 def _evaluate(loss: BatchedLoss, points: Tensor) -> Tensor:
     with torch.no_grad():
         values = loss(points)
@@ -165,8 +172,8 @@ def quadratic_log_fit(offsets: Tensor | np.ndarray, losses: Tensor | np.ndarray)
 
     Needs at least 3 distinct offsets and finite, positive losses.
     """
-    x = np.asarray(torch.as_tensor(offsets).detach().cpu(), dtype=np.float64).ravel()
-    y = np.asarray(torch.as_tensor(losses).detach().cpu(), dtype=np.float64).ravel()
+    x = _as_array(offsets)
+    y = _as_array(losses)
     if x.shape != y.shape:
         raise ValueError(f"offsets and losses must have the same length, got {x.size} and {y.size}")
     if np.unique(x).size < 3:
@@ -192,8 +199,8 @@ def variance_flatness_exponent(
     pairs with both values finite and positive are used (an ``inf`` width, from a direction that never
     crosses, drops out); ``n`` is their number, at least 3.
     """
-    v = np.asarray(torch.as_tensor(variances).detach().cpu(), dtype=np.float64).ravel()
-    f = np.asarray(torch.as_tensor(widths).detach().cpu(), dtype=np.float64).ravel()
+    v = _as_array(variances)
+    f = _as_array(widths)
     if v.shape != f.shape:
         raise ValueError(f"variances and widths must have the same length, got {v.size} and {f.size}")
     keep = np.isfinite(v) & np.isfinite(f) & (v > 0) & (f > 0)
