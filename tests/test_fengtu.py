@@ -12,9 +12,22 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from thermoscape.fengtu import (MLPTask, ModuleTask, SGDRun, Tensors, build_lenet, epoch_order, layer_landscape,
-                                layer_slices, mlp_spec, read_snapshots, task_tensors, train_with_snapshots,
-                                uniform_init, write_snapshots)
+from thermoscape.fengtu import (
+    MLPTask,
+    ModuleTask,
+    SGDRun,
+    Tensors,
+    build_lenet,
+    epoch_order,
+    layer_landscape,
+    layer_slices,
+    mlp_spec,
+    read_snapshots,
+    task_tensors,
+    train_with_snapshots,
+    uniform_init,
+    write_snapshots,
+)
 
 F64 = torch.float64
 
@@ -110,7 +123,7 @@ def test_epoch_order_is_a_permutation_without_the_partial_batch():
 def _sgd(data, run, state_path=None, stop=None):
     spec = mlp_spec(12, [8, 6], 4)
     task = MLPTask(spec, data.x, data.y)
-    evaluate = lambda theta: (float(F.cross_entropy(task.logits(theta), data.y)), 0.0, 0.0)  # noqa: E731
+    evaluate = lambda theta: (float(F.cross_entropy(task.logits(theta), data.y)), 0.0, 0.0)
     return train_with_snapshots(uniform_init(spec, 2), task.batch_loss_and_grad, task.n_samples, run, 9, evaluate,
                                 {"W2": layer_slices(spec)[1]}, state_path=state_path, _stop_after_epochs=stop)
 
@@ -185,7 +198,7 @@ def test_lenet_has_the_papers_shape_and_trains_through_its_flat_parameters():
     y = torch.randint(10, (40,), generator=g)
     task = ModuleTask(model, x, y)
     theta = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    loss, grad = task.batch_loss_and_grad(theta, torch.arange(20))
+    _, grad = task.batch_loss_and_grad(theta, torch.arange(20))
     model.zero_grad()
     F.cross_entropy(model(x[:20]), y[:20]).backward()
     torch.testing.assert_close(grad, torch.cat([p.grad.reshape(-1) for p in model.parameters()]))

@@ -6,8 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thermoscape.fengtu_claims import (Criteria, control_claims, drift_claims, flatness_claims, forgetting_claims,
-                                       minibatch_claims, spectrum_claims, temperature_claims)
+from thermoscape.fengtu_claims import (
+    Criteria,
+    control_claims,
+    drift_claims,
+    flatness_claims,
+    forgetting_claims,
+    minibatch_claims,
+    spectrum_claims,
+    temperature_claims,
+)
 
 CRITERIA = Criteria()
 RANKS = np.unique(np.geomspace(1, 600, 40).astype(int))

@@ -32,6 +32,12 @@ def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = 
     return result
 
 
+def assert_figures_written(results: Path, study: str, names) -> None:
+    for name in names:
+        for suffix in ("pdf", "png"):
+            assert (results / "figures" / study / f"{name}.{suffix}").stat().st_size > 10_000, name
+
+
 def planned_jobs(workdir: Path, *args: str, env: dict | None = None) -> list[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run would execute (targets before the options)."""
     out = snakemake(workdir, "-n", *args, env=env)
@@ -163,12 +169,10 @@ FLUCTUATION_QUANTITIES = {
 def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     snakemake(smoke_run, "--configfile", str(SMOKE))
     results = smoke_run / "results"
-    for name in FIGURES:
-        for suffix in ("pdf", "png"):
-            assert (results / "figures" / "jules" / f"{name}.{suffix}").stat().st_size > 10_000, name
+    assert_figures_written(results, "jules", FIGURES)
     claims = pd.read_csv(results / "claims.csv")
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
-    assert set(claims["study"]) == {"jules", "yang"}
+    assert set(claims["study"]) == {"jules", "yang", "fengtu"}
     claims = claims[claims["study"] == "jules"]
     assert set(claims["claim"]) == {"a", "b", "c", "d", "e", "eta T"}
     slices = set(pd.read_parquet(results / "jules" / "tables" / "fluctuations.parquet")["slice"])
@@ -206,9 +210,7 @@ def default_run(smoke_run) -> Path:
 
 def test_taxonomy_builds_its_figures_tables_and_claims_sharing_cells(default_run):
     results = default_run / "results"
-    for name in TAXONOMY_FIGURES:
-        for suffix in ("pdf", "png"):
-            assert (results / "figures" / "taxonomy" / f"{name}.{suffix}").stat().st_size > 10_000, name
+    assert_figures_written(results, "taxonomy", TAXONOMY_FIGURES)
     smoke = yaml.safe_load(SMOKE.read_text())["taxonomy"]
     for name, experiment in smoke["experiments"].items():
         cells = pd.read_parquet(results / "taxonomy" / "tables" / name / "cells.parquet")
@@ -262,6 +264,49 @@ def test_taxonomy_added_width_trains_only_its_cells(default_run, tmp_path):
 def test_bad_taxonomy_config_fails_naming_the_key(tmp_path, override, named):
     bad = write_override(tmp_path / "bad.yaml", {"taxonomy": override})
     result = snakemake(tmp_path, "taxonomy", "-n", "--configfile", str(SMOKE), str(bad), check=False)
+    assert result.returncode != 0 and named in result.stderr + result.stdout
+
+
+FENGTU_FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "figS1", "figS2", "figS3", "control")
+
+
+def test_fengtu_builds_its_figures_tables_and_claims(default_run):
+    results = default_run / "results"
+    assert_figures_written(results, "fengtu", FENGTU_FIGURES)
+    smoke = yaml.safe_load(SMOKE.read_text())["fengtu"]
+    e1 = results / "fengtu" / "runs" / "mlp2_lr0.1_B50_s0"
+    assert len(pd.read_parquet(e1 / "history.parquet")) == smoke["training"]["epochs"] + 1
+    pca = pd.read_parquet(e1 / "W2" / "pca.parquet")
+    assert len(pca) == smoke["training"]["window"] * (1000 // 50) - 1  # one snapshot per SGD step, 1000 images
+    flatness = pd.read_parquet(e1 / "W2" / "flatness.parquet")
+    assert {1, 2, 10, 20}.issubset(flatness["rank"]) and (flatness["width"] > 0).all()
+    deep = results / "fengtu" / "runs" / "mlp4_lr0.1_B50_s0"
+    assert {p.name for p in deep.iterdir() if p.is_dir()} == {"W2", "W3"}  # both hidden-to-hidden matrices
+    final = pd.concat([pd.read_parquet(results / "fengtu" / "forgetting" / f"{m}_s0_final.parquet")
+                       for m in ("ldc", "ewc")])
+    assert final[["eps1", "eps2"]].stack().between(0, 1).all() and set(final["method"]) == {"ldc", "ewc"}
+    claims = pd.read_parquet(results / "fengtu" / "tables" / "claims.parquet")
+    assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"} and set(claims["study"]) == {"fengtu"}
+    assert {"spectrum power law (Fig. 1A)", "inverse variance-flatness relation (Fig. 2D, Eq. 8)",
+            "MLF curvature (Fig. 3B)", "active temperature anisotropic (Fig. 5B)", "LDC beats EWC (Fig. 4E)",
+            "Langevin noise flips the relation (control C1, Eq. 16)"} <= set(claims["claim"])
+
+
+def test_fengtu_flatness_setting_rescans_without_retraining(default_run, tmp_path):
+    changed = write_override(tmp_path / "flat.yaml", {"fengtu": {"flatness": {"rel_tol": 2.0e-3}}})
+    rules = {rule for rule, _ in planned_jobs(default_run, "--configfile", str(SMOKE), str(changed))}
+    assert "fengtu_flatness" in rules and "fengtu_claims" in rules
+    assert not rules & {"fengtu_train", "fengtu_pca", "fengtu_langevin", "fengtu_dataset"}
+
+
+@pytest.mark.parametrize(
+    "override, named",
+    [({"training": {"window": 500}}, "fengtu.training.window"), ({"data": {"name": "cifar"}}, "fengtu.data.name")],
+    ids=["window", "data"],
+)
+def test_bad_fengtu_config_fails_naming_the_key(tmp_path, override, named):
+    bad = write_override(tmp_path / "bad.yaml", {"fengtu": override})
+    result = snakemake(tmp_path, "fengtu", "-n", "--configfile", str(SMOKE), str(bad), check=False)
     assert result.returncode != 0 and named in result.stderr + result.stdout
 
 

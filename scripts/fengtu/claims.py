@@ -4,8 +4,16 @@ forgetting and the Langevin control, each with a verdict."""
 import pandas as pd
 
 from thermoscape.claims import COLUMNS
-from thermoscape.fengtu_claims import (Criteria, control_claims, drift_claims, flatness_claims, forgetting_claims,
-                                       minibatch_claims, spectrum_claims, temperature_claims)
+from thermoscape.fengtu_claims import (
+                                       Criteria,
+                                       control_claims,
+                                       drift_claims,
+                                       flatness_claims,
+                                       forgetting_claims,
+                                       minibatch_claims,
+                                       spectrum_claims,
+                                       temperature_claims,
+)
 from thermoscape.io import read_table, write_table
 from thermoscape.jobs import start_job
 

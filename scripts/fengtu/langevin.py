@@ -3,7 +3,6 @@
 
 import numpy as np
 import pandas as pd
-import torch
 
 from thermoscape.datasets import read_split
 from thermoscape.fengtu import network_landscape, split_tensors, write_snapshots

@@ -9,8 +9,12 @@ from thermoscape.datasets import read_split
 from thermoscape.fengtu import network_landscape, split_tensors
 from thermoscape.io import load_tensors, read_table, write_table
 from thermoscape.jobs import start_job
-from thermoscape.minibatch_landscape import (minibatch_curvatures, minibatch_profiles, minibatch_statistics,
-                                             random_batches)
+from thermoscape.minibatch_landscape import (
+    minibatch_curvatures,
+    minibatch_profiles,
+    minibatch_statistics,
+    random_batches,
+)
 from thermoscape.seeds import derive_seed
 
 device = start_job(snakemake)

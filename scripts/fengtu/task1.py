@@ -10,8 +10,17 @@ import pandas as pd
 import torch
 
 from thermoscape.datasets import read_split
-from thermoscape.fengtu import (SGDRun, build_task, evaluator, layer_slices, network_landscape,
-                                split_tensors, task_tensors, train_with_snapshots, uniform_init)
+from thermoscape.fengtu import (
+    SGDRun,
+    build_task,
+    evaluator,
+    layer_slices,
+    network_landscape,
+    split_tensors,
+    task_tensors,
+    train_with_snapshots,
+    uniform_init,
+)
 from thermoscape.flatness import crossing_widths
 from thermoscape.forgetting import fisher_diagonal
 from thermoscape.io import save_tensors, write_table
@@ -52,7 +61,8 @@ logging.info("task 1: %s", outcome.history.iloc[-1].to_dict())
 pca = principal_components(outcome.snapshots["W2"])
 n_directions = min(max(settings["constrained"]), int(np.sum(pca.variances > 0)))
 directions = torch.as_tensor(pca.directions[:n_directions], device=device)
-d_plus, d_minus, loss0 = crossing_widths(landscape.loss, w1, directions)
+d_plus, d_minus, loss0 = crossing_widths(landscape.loss, w1, directions, h0=snakemake.params.flatness["h0"],
+                                         rel_tol=snakemake.params.flatness["rel_tol"])
 widths = d_plus + d_minus
 logging.info("task-1 flatness of %d directions: F from %.3g to %.3g", n_directions, widths.min(), widths.max())
 save_tensors({"base": base.cpu(), "w1": w1.cpu(), "directions": directions.cpu(), "widths": widths.cpu(),

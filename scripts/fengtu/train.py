@@ -3,7 +3,14 @@
 import logging
 
 from thermoscape.datasets import read_split
-from thermoscape.fengtu import SGDRun, build_task, evaluator, split_tensors, train_with_snapshots, write_snapshots
+from thermoscape.fengtu import (
+             SGDRun,
+             build_task,
+             evaluator,
+             split_tensors,
+             train_with_snapshots,
+             write_snapshots,
+)
 from thermoscape.io import save_tensors, write_table
 from thermoscape.jobs import start_job
 from thermoscape.seeds import derive_seed

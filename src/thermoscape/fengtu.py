@@ -37,6 +37,8 @@ from thermoscape.seeds import derive_seed
 HISTORY_COLUMNS = ["epoch", "loss", "train_error", "test_error", "finite"]
 _STATE_FORMAT = "fengtu_sgd/1"
 
+_log = logging.getLogger(__name__)
+
 BatchLossAndGrad = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
@@ -200,7 +202,7 @@ class _SGDState:
             return None
         saved = load_tensors(path)
         if saved.get("format") != _STATE_FORMAT or saved.get("fingerprint") != fingerprint:
-            logging.info("ignoring %s: written by another run or format", path)
+            _log.info("ignoring %s: written by another run or format", path)
             return None
         return cls(saved["theta"], saved["velocity"], saved["epoch"], saved["rows"],
                    {k: [t.numpy() for t in v] for k, v in saved["snapshots"].items()},
@@ -270,7 +272,7 @@ def _sgd_epoch(state: _SGDState, batch_loss_and_grad: BatchLossAndGrad, n_sample
     for index in epoch_order(n_samples, run.batch_size, seed, state.epoch):
         loss, grad = batch_loss_and_grad(state.theta, index)
         if not torch.isfinite(loss):
-            logging.warning("SGD diverged in epoch %d (minibatch loss %s)", state.epoch, float(loss))
+            _log.warning("SGD diverged in epoch %d (minibatch loss %s)", state.epoch, float(loss))
             state.diverged = True
             break
         if run.momentum:
@@ -338,12 +340,18 @@ class LayerLandscape:
         grad = mlp_backward(theta, activations, d_logits / labels.numel(), self.tail)
         return losses.mean(dim=1), grad[:, : self.n_params]
 
-    def loss_and_error(self, w: Tensor) -> tuple[float, float]:
-        """Mean cross-entropy and error fraction (argmax over all outputs) at one point ``w`` ``(n,)``."""
+    def loss_and_error(self, w: Tensor, classes: Sequence[int] | None = None) -> tuple[float, float]:
+        """Mean cross-entropy and error fraction at one point ``w`` ``(n,)``; the prediction is the argmax over
+        all outputs, or over ``classes`` only (a task's own classes, brief 6.1 step 8)."""
         with torch.no_grad():
             logits = self.logits(w[None])[0]
-            return (float(cross_entropy_per_sample(logits, self.labels)[0].mean()),
-                    float((logits.argmax(dim=-1) != self.labels).double().mean()))
+            loss = float(cross_entropy_per_sample(logits, self.labels)[0].mean())
+            if classes is None:
+                predicted = logits.argmax(dim=-1)
+            else:
+                allowed = torch.as_tensor(list(classes), device=logits.device)
+                predicted = allowed[logits[:, allowed].argmax(dim=-1)]
+            return loss, float((predicted != self.labels).double().mean())
 
     def batch_loss_and_grad(self, w: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
         """Minibatch loss (Eq. 3) and its gradient with respect to ``W_l`` only."""

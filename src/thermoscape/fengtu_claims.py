@@ -152,7 +152,7 @@ def temperature_claims(temperature: pd.DataFrame, history: pd.DataFrame, criteri
 def drift_claims(motion: pd.DataFrame, margins: pd.DataFrame, slice_name: str = "E1") -> Rows:
     """Figs. 1C-D and S2: persistent drift of ``theta_1`` against diffusive ``theta_i``; margins linear in
     ``theta_1`` and growing along the drift (``beta > 0``)."""
-    steps_per_epoch = int(round(motion["lag"].iloc[0] / motion["lag_epochs"].iloc[0]))
+    steps_per_epoch = round(motion["lag"].iloc[0] / motion["lag_epochs"].iloc[0])
     epoch = motion[motion["lag"] == min(steps_per_epoch, motion["lag"].max())]
     drift = epoch[epoch["mode"] == 1]["velocity_autocorrelation"]
     others = motion[(motion["mode"] >= 2) & (motion["lag"] >= 1) & (motion["lag"] <= steps_per_epoch)]

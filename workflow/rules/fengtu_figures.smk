@@ -23,7 +23,7 @@ E1_DIR = fengtu_run_dir(FENGTU_E1)
 # figure -> its named inputs, display labels and settings (captions: report/fengtu_figure.rst)
 FENGTU_FIGURES = {
     "fig1": ({"pca": [f"{E1_DIR}/W2/pca.parquet"], "components": [f"{E1_DIR}/W2/pca.pt"]}, {},
-             {"gamma": FENGTU["fits"]["gamma"]}),
+             {"gamma": FENGTU["fits"]["gamma"], "window_epochs": FENGTU["training"]["window"]}),
     "fig2": ({"profiles": [f"{E1_DIR}/W2/profiles.parquet"],
               "flatness": [_fengtu_layer_file(n, "W2", "flatness") for n in FENGTU_MLP2]},
              {"flatness": [_fengtu_label(n) for n in FENGTU_MLP2]},
@@ -44,7 +44,7 @@ FENGTU_FIGURES = {
     "control": ({"flatness": [f"{E1_DIR}/W2/flatness.parquet", _fengtu_layer_file(FENGTU_LANGEVIN, "W2", "flatness")],
                  "pca": [f"{E1_DIR}/W2/pca.parquet", _fengtu_layer_file(FENGTU_LANGEVIN, "W2", "pca")]},
                 {"flatness": ["SGD (E1)", f"Langevin (T={FENGTU['langevin']['temperature']:g})"]},
-                {"psi": FENGTU["fits"]["psi"]}),
+                {"psi": FENGTU["fits"]["psi"], "temperature": FENGTU["langevin"]["temperature"]}),
 }
 
 

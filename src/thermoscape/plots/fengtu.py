@@ -1,4 +1,4 @@
-"""Feng & Tu (PNAS 2021) figures (Figs. 1-5, S1-S3B and control C1) from the workflow's tables.
+"""Feng & Tu ("Self-tuned annealing in deep learning", arXiv) Figs. 1-5, S1, S2, S3B and control C1.
 
 Inputs are the tables of the ``fengtu`` rules (one DataFrame per run / layer, see the brief, section 4);
 nothing measured is recomputed here except the fits drawn on the panels (power-law slopes with
@@ -19,19 +19,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import Normalize
+from matplotlib.ticker import FuncFormatter, LogLocator
 from scipy import stats as sps
 
 from thermoscape.flatness import variance_flatness_exponent
 from thermoscape.plots import plain_log_ticks, temperature_colors
 from thermoscape.stats import fit_power_law
-from thermoscape.weight_pca import cumulative_variance, n_fraction, principal_components, random_walk, \
-    spectrum_exponent
+from thermoscape.weight_pca import (
+    cumulative_variance,
+    n_fraction,
+    principal_components,
+    random_walk,
+    spectrum_exponent,
+)
 
 LDC_STYLE = {"color": "tab:blue", "marker": "o"}  # Fig. 4E-F: LDC blue circles, EWC red squares
 EWC_STYLE = {"color": "tab:red", "marker": "s"}
 FIT_STYLE = {"color": "red", "ls": ":", "lw": 1.3}  # the Eq. 7 quadratic fits and xi_i (the paper's red dots)
 LEGEND = {"fontsize": 7, "framealpha": 0.85}
 RANDOM_WALK_SEED = 0
+SHORT_DECADES = 1.5  # log axes spanning fewer decades get 1-2-3-5 labels
 
 
 # --------------------------------------------------------------------------------------------------
@@ -73,11 +80,16 @@ def _signed(value: float, error: float) -> str:
 
 
 def _log_axes(ax: plt.Axes, axis: str = "both") -> None:
-    if axis in ("x", "both"):
-        ax.set_xscale("log")
-    if axis in ("y", "both"):
-        ax.set_yscale("log")
-    plain_log_ticks(ax, axis)
+    """Log scale on ``axis`` (x, y or both) with decade labels only; an axis spanning less than
+    SHORT_DECADES decades (call after plotting) gets labels at 1, 2, 3 and 5 times the powers of ten."""
+    for name in ("x", "y") if axis == "both" else (axis,):
+        getattr(ax, f"set_{name}scale")("log")
+        plain_log_ticks(ax, name)
+        low, high = getattr(ax, f"get_{name}lim")()
+        if low > 0 and np.log10(high / low) < SHORT_DECADES:
+            scale = getattr(ax, f"{name}axis")
+            scale.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
+            scale.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
 
 
 def _positive(values) -> np.ndarray:
@@ -102,15 +114,17 @@ def _variance_flatness_panel(
         raise ValueError(f"{len(tables)} flatness tables but {len(labels)} labels")
     low, high = max(min_rank, rank_range[0]), rank_range[1]
     results = []
-    for k, (table, label) in enumerate(zip(tables, labels)):
+    for k, (table, label) in enumerate(zip(tables, labels, strict=True)):
         table = _require(table, ("rank", "variance", "width"), f"flatness ({label})")
         color = colors[k] if colors is not None else f"C{k}"
         marker = markers[k] if markers is not None else "o"
         used = table[(table["rank"] >= low) & (table["rank"] <= high)]
         other = table[~table.index.isin(used.index) & (table["rank"] >= min_rank)]
-        ax.plot(other["width"], other["variance"], marker, color=color, mfc="none", ms=4, alpha=0.6, ls="none")
+        ax.plot(other["width"], other["variance"], marker, color=color, mfc="none", ms=4, alpha=0.6,
+                ls="none")
         try:
-            psi, stderr, rho, n = variance_flatness_exponent(used["variance"].to_numpy(), used["width"].to_numpy())
+            variances, widths = (used[c].to_numpy(dtype=float, copy=True) for c in ("variance", "width"))
+            psi, stderr, rho, n = variance_flatness_exponent(variances, widths)
         except ValueError:
             psi = stderr = rho = float("nan")
             n = 0
@@ -148,9 +162,9 @@ def figure1(
     """
     pca = _require(pca, ("rank", "variance", "cumulative"), "pca").sort_values("rank")
     theta = np.asarray(components["theta"], dtype=float)
-    n_snap, n_weights = theta.shape[0], int(np.asarray(components["mean"]).shape[0])
     if theta.ndim != 2 or theta.shape[1] < 50:
-        raise ValueError(f"components['theta'] must be (n_snap, >= 50), got {theta.shape}")
+        raise ValueError(f"components['theta'] must be (n_snap, >= 50) for Fig. 1D, got {theta.shape}")
+    n_snap, n_weights = theta.shape[0], int(np.asarray(components["mean"]).shape[0])
     rank, variance = pca["rank"].to_numpy(), pca["variance"].to_numpy(dtype=float)
     low, high = gamma_range
 
@@ -201,7 +215,8 @@ def figure1(
     for ax, (i, j), title in ((ax_c, (1, 2), "(C) drift along θ₁, diffusion along θ₂"),
                               (ax_d, (49, 50), "(D) diffusion in (θ₄₉, θ₅₀)")):
         ax.plot(theta[:, i - 1], theta[:, j - 1], "-", color="0.8", lw=0.4, zorder=1)
-        points = ax.scatter(theta[:, i - 1], theta[:, j - 1], c=time, cmap="viridis", norm=norm, s=4, zorder=2)
+        points = ax.scatter(theta[:, i - 1], theta[:, j - 1], c=time, cmap="viridis", norm=norm, s=4,
+                            zorder=2)
         ax.set(xlabel=f"$\\theta_{{{i}}}$", ylabel=f"$\\theta_{{{j}}}$", title=title)
         ax.ticklabel_format(style="sci", scilimits=(-2, 3))
         fig.colorbar(points, ax=ax, label=time_label)
@@ -239,6 +254,7 @@ def figure2(
     ax_a, ax_b, ax_c, ax_d = axes.ravel()
 
     loss0 = float(e1["loss0"].iloc[0])
+    log_range = [np.inf, -np.inf]
     for r in shown:
         curve = profiles[profiles["rank"] == r].sort_values("offset")
         row = e1[e1["rank"] == r].iloc[0]
@@ -246,6 +262,8 @@ def figure2(
         ax_b.plot(curve["offset"], np.log(curve["loss"]), "-", color=colors[r], lw=1.5,
                   label=f"i = {r}: $F_i$ = {row['width']:.3g}, $R^2$ = {row['r2']:.4f}" if "r2" in row
                   else f"i = {r}: $F_i$ = {row['width']:.3g}")
+        log_loss = np.log(curve["loss"].to_numpy(dtype=float))
+        log_range = [min(log_range[0], log_loss.min()), max(log_range[1], log_loss.max())]
         x = np.linspace(curve["offset"].min(), curve["offset"].max(), 200)
         ax_b.plot(x, row["c0"] + row["c1"] * x + row["c2"] * x**2, **FIT_STYLE)
     ax_b.plot([], [], **FIT_STYLE, label="Eq. 7 fit on |δθ| ≤ $F_i$/2")
@@ -263,17 +281,25 @@ def figure2(
                   arrowprops={"arrowstyle": "<->", "color": colors[shown[0]], "lw": 1.5})
     ax_b.text(0, level + 0.08, f"$F_{{{shown[0]}}}$", color=colors[shown[0]], ha="center", va="bottom")
     ax_b.text(ax_b.get_xlim()[1], level, r"ln $L_0$ + 1 ", ha="right", va="bottom", fontsize=7, color="0.3")
+    pad = 0.05 * (log_range[1] - log_range[0])
     ax_b.set(xlabel=r"displacement $\delta\theta$ along $p_i$", ylabel=r"ln $L_i$",
-             title="(B) ln L_i, quadratic near 0 (Eq. 7)")
+             ylim=(log_range[0] - pad, log_range[1] + pad), title=r"(B) ln $L_i$, quadratic near 0 (Eq. 7)")
     ax_b.legend(loc="upper center", **LEGEND)
 
-    # (C) F_i vs i, E1
+    # (C) F_i vs i, E1; the drift mode apart
     scan = e1[np.isfinite(e1["width"])]
-    rho_i = float(sps.spearmanr(scan["rank"], scan["width"]).statistic) if len(scan) > 2 else float("nan")
-    ax_c.plot(scan["rank"], scan["width"], "o", color="tab:blue", ms=4,
-              label=f"$F_i$ (e $L_0$ crossings), Spearman ρ(i, F) = {rho_i:.2f}")
-    ax_c.plot(scan["rank"], scan["width_fit"], "x", color="tab:red", ms=4, label=r"$F_i^{fit} = 2/\sqrt{c_2}$")
-    ax_c.set(xlabel="rank i", ylabel="flatness $F_i$", title=f"(C) flatness vs rank (E1, {len(scan)} directions)")
+    diffusive, drift = scan[scan["rank"] >= 2], scan[scan["rank"] == 1]
+    rho_i = float(sps.spearmanr(diffusive["rank"], diffusive["width"]).statistic) if len(diffusive) > 2 \
+        else float("nan")
+    ax_c.plot(diffusive["rank"], diffusive["width"], "o", color="tab:blue", ms=4,
+              label=f"$F_i$ (e $L_0$ crossings), i ≥ 2: Spearman ρ(i, F) = {rho_i:.2f}")
+    if len(drift):
+        ax_c.plot(drift["rank"], drift["width"], "s", color="tab:orange", ms=6, mfc="none",
+                  label="$F_1$ (drift mode)")
+    ax_c.plot(scan["rank"], scan["width_fit"], "x", color="tab:red", ms=4,
+              label=r"$F_i^{fit} = 2/\sqrt{c_2}$")
+    ax_c.set(xlabel="rank i", ylabel="flatness $F_i$",
+             title=f"(C) flatness vs rank (E1, {len(scan)} directions)")
     _log_axes(ax_c)
     ax_c.legend(**LEGEND)
 
@@ -317,7 +343,7 @@ def figure3(minibatch: pd.DataFrame, profiles: pd.DataFrame, n_shown: int | None
               ("M0", r"$M^{(0)}_{ii}$ (mean minibatch curvature)", "s", "tab:green", "-2"),
               ("M0_squared_sigma_tilde2", r"$(M^{(0)}_{ii})^2\tilde\sigma_i^2$", "^", "tab:purple", "-2"))
     for column, label, marker, color, paper in series:
-        slope, stderr, n = _fit_line(ax_b, minibatch["width"], minibatch[column], color=color, ls="--", lw=1)
+        slope, stderr, _ = _fit_line(ax_b, minibatch["width"], minibatch[column], color=color, ls="--", lw=1)
         ax_b.plot(minibatch["width"], minibatch[column], marker, color=color, ms=5, ls="none",
                   label=f"{label}: slope {_signed(slope, stderr)} (paper {paper})")
     discarded = ""
@@ -354,8 +380,9 @@ def _errors_panel(ax: plt.Axes, curves: pd.DataFrame, before: float | None, titl
     else:
         mean = _seed_mean(curves, ["epoch"], ["eps1", "eps2"])
         seeds = curves["seed"].nunique() if "seed" in curves else 1
-        ax.plot(mean["epoch"], 100 * mean["eps1"], "-", color="tab:blue", lw=1.5, label=r"$\epsilon_1$ (task 1)")
-        ax.plot(mean["epoch"], 100 * mean["eps2"], "-", color="tab:red", lw=1.5, label=r"$\epsilon_2$ (task 2)")
+        for k, color in ((1, "tab:blue"), (2, "tab:red")):
+            ax.plot(mean["epoch"], 100 * mean[f"eps{k}"], "-", color=color, lw=1.5,
+                    label=rf"$\epsilon_{k}$ (task {k})")
         title += f" ({seeds} seed{'s' if seeds > 1 else ''})" if seeds > 1 else ""
     if before is not None and np.isfinite(before):
         ax.axhline(100 * before, color="tab:blue", lw=0.8, ls=":", label=r"$\epsilon_1$ before task 2")
@@ -363,8 +390,10 @@ def _errors_panel(ax: plt.Axes, curves: pd.DataFrame, before: float | None, titl
     ax.legend(**LEGEND)
 
 
-def _displacement_panel(ax: plt.Axes, moved: pd.DataFrame, n_constrained: int | None, title: str,
+def _displacement_panel(ax: plt.Axes, moved: pd.DataFrame, n_constrained: int, title: str, shade: bool,
                         no_threshold: int = 0) -> None:
+    """q_i and xi_i vs i (log-log); a note counts q <= xi over i <= n_constrained (shaded if ``shade``)."""
+    notes = []
     if moved.empty:
         ax.text(0.5, 0.5, "no run", transform=ax.transAxes, ha="center", va="center")
         ax.set(xscale="log", yscale="log")
@@ -372,18 +401,38 @@ def _displacement_panel(ax: plt.Axes, moved: pd.DataFrame, n_constrained: int | 
         mean = _seed_mean(moved.replace([np.inf, -np.inf], np.nan), ["rank"], ["q", "xi"])
         ax.plot(mean["rank"], mean["q"], "o", color="k", ms=2, label=r"$q_i = |(w_2 - w_1) \cdot p_{1i}|$")
         ax.plot(mean["rank"], mean["xi"], **FIT_STYLE, label=r"$\xi_i = 0.008 F_{1i}$")
-        if n_constrained is not None:
+        if shade:
             ax.axvspan(mean["rank"].min(), n_constrained, color="tab:blue", alpha=0.08, lw=0,
                        label=f"constrained modes, i ≤ {n_constrained}")
-            inside = mean[(mean["rank"] <= n_constrained) & mean["xi"].notna()]
-            if len(inside):
-                title += f"; q ≤ ξ for {int((inside['q'] <= inside['xi']).sum())}/{len(inside)}"
+        inside = mean[(mean["rank"] <= n_constrained) & mean["xi"].notna()]
+        if len(inside):
+            notes.append(f"q ≤ ξ for {int((inside['q'] <= inside['xi']).sum())} of the {len(inside)} ranks "
+                         f"i ≤ {n_constrained} with a finite ξ")
         _log_axes(ax)
     if no_threshold:
-        ax.text(0.02, 0.02, f"{no_threshold} ranks with $F_{{1i}}$ = ∞ (no e $L_0$ crossing): no ξ",
-                transform=ax.transAxes, fontsize=7, color="0.3")
+        notes.append(f"{no_threshold} ranks with $F_{{1i}}$ = ∞ (no e $L_0$ crossing): no ξ")
+    if notes:
+        ax.text(0.02, 0.02, "\n".join(notes), transform=ax.transAxes, fontsize=7, color="0.2", va="bottom")
     ax.set(xlabel="task-1 PCA rank i", ylabel="displacement / threshold", title=title)
     ax.legend(loc="upper right", **LEGEND)
+
+
+def _label_points(ax: plt.Axes, sweeps: Mapping[str, pd.DataFrame], min_distance: float = 0.05) -> None:
+    """Label the points of the lambda sweeps (colour -> table of lam, eps1, eps2) with lambda, skipping a
+    label closer than ``min_distance`` (fraction of the data range) to one already written."""
+    if not sweeps:
+        return
+    points = pd.concat(sweeps.values())
+    span = np.array([np.ptp(points["eps1"]) or 1.0, np.ptp(points["eps2"]) or 1.0])
+    written: list[np.ndarray] = []
+    for color, mean in sweeps.items():
+        for _, row in mean.iterrows():
+            here = np.array([row["eps1"], row["eps2"]]) / span
+            if any(np.hypot(*(here - other)) < min_distance for other in written):
+                continue
+            written.append(here)
+            ax.annotate(f"{row['lam']:g}", (100 * row["eps1"], 100 * row["eps2"]), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points", color=color)
 
 
 def _sweep_label(rows: pd.DataFrame, name: str, column: str, fmt: str) -> str:
@@ -411,7 +460,8 @@ def figure4(
     curves = _require(curves, ("epoch", "eps1", "eps2", "method", "lam", "n_constrained"), "curves")
     final = _require(final, ("method", "lam", "n_constrained", "eps1", "eps2", "lambda_sweep",
                              "constrained_sweep"), "final")
-    displacements = _require(displacements, ("method", "lam", "n_constrained", "rank", "q", "xi"), "displacements")
+    displacements = _require(displacements, ("method", "lam", "n_constrained", "rank", "q", "xi"),
+                             "displacements")
     no_threshold = 0
     if task1 is not None and len(task1) and "width" in task1:
         per_seed = task1.groupby("seed") if "seed" in task1 else [(None, task1)]
@@ -422,30 +472,31 @@ def figure4(
 
     ldc_curves, ldc_moved = curves[curves["method"] == "ldc"], displacements[displacements["method"] == "ldc"]
     _errors_panel(ax_a, _pick_lambda(ldc_curves, 0.0, shown_constrained), before, "(A) no constraint, λ = 0")
-    _displacement_panel(ax_b, _pick_lambda(ldc_moved, 0.0, shown_constrained), None,
-                        "(B) displacements, λ = 0", no_threshold)
+    _displacement_panel(ax_b, _pick_lambda(ldc_moved, 0.0, shown_constrained), shown_constrained,
+                        "(B) displacements, λ = 0", False, no_threshold)
     shown = f"λ = {shown_lambda:g}, $N_c$ = {shown_constrained}"
-    _errors_panel(ax_c, _pick_lambda(ldc_curves, shown_lambda, shown_constrained), before, f"(C) LDC, {shown}")
+    _errors_panel(ax_c, _pick_lambda(ldc_curves, shown_lambda, shown_constrained), before,
+                  f"(C) LDC, {shown}")
     _displacement_panel(ax_d, _pick_lambda(ldc_moved, shown_lambda, shown_constrained), shown_constrained,
-                        f"(D) LDC, {shown}", no_threshold)
+                        f"(D) LDC, {shown}", True, no_threshold)
 
     finite = final[np.isfinite(final["eps1"]) & np.isfinite(final["eps2"])]
     n_bad = len(final) - len(finite)
+    sweeps = {}
     for name, style in (("ldc", LDC_STYLE), ("ewc", EWC_STYLE)):
         rows = finite[(finite["method"] == name) & finite["lambda_sweep"].astype(bool)]
-        if rows.empty:
-            continue
-        mean = _seed_mean(rows, ["lam", "n_constrained"], ["eps1", "eps2"]).sort_values("lam")
-        ax_e.plot(100 * mean["eps1"], 100 * mean["eps2"], ls="-", lw=0.7, ms=6, mfc="none", mew=1.5,
-                  label=_sweep_label(mean, name.upper(), "n_constrained", "d") + ", λ sweep", **style)
-        for _, row in mean.iterrows():
-            ax_e.annotate(f"{row['lam']:g}", (100 * row["eps1"], 100 * row["eps2"]), fontsize=6,
-                          xytext=(3, 3), textcoords="offset points", color=style["color"])
+        if len(rows):
+            mean = _seed_mean(rows, ["lam", "n_constrained"], ["eps1", "eps2"]).sort_values("lam")
+            ax_e.plot(100 * mean["eps1"], 100 * mean["eps2"], ls="-", lw=0.7, ms=6, mfc="none", mew=1.5,
+                      label=_sweep_label(mean, name.upper(), "n_constrained", "d") + ", λ sweep", **style)
+            sweeps[style["color"]] = mean
+    _label_points(ax_e, sweeps)
     if before is not None and np.isfinite(before):
         ax_e.axvline(100 * before, color="0.4", lw=0.8, ls=":", label=r"$\epsilon_1$ before task 2")
     ax_e.set(xlabel=r"saturated $\epsilon_1$ (task-1 test error, %)",
              ylabel=r"saturated $\epsilon_2$ (task-2 test error, %)",
-             title="(E) trade-off as λ varies (labels: λ)" + (f"; {n_bad} diverged runs left out" if n_bad else ""))
+             title="(E) trade-off as λ varies (labels: λ)"
+             + (f"; {n_bad} diverged runs left out" if n_bad else ""))
     ax_e.legend(**LEGEND)
 
     for name, style in (("ldc", LDC_STYLE), ("ewc", EWC_STYLE)):
@@ -468,6 +519,13 @@ def figure4(
 # Fig. 5
 
 
+def _pearson_log(joined: pd.DataFrame) -> float:
+    """Pearson correlation of ln T with ln L over the rows (NaN with fewer than 3)."""
+    if len(joined) < 3:
+        return float("nan")
+    return float(sps.pearsonr(np.log(joined["loss"]), np.log(joined["temperature"])).statistic)
+
+
 def figure5(
     temperature: pd.DataFrame,
     history: pd.DataFrame,
@@ -480,7 +538,8 @@ def figure5(
     ``temperature``: kind (profile | rank | time), epoch, rank, width, offset, temperature; ``history``:
     epoch, loss; ``transition``: an optional (start, end) epoch range shaded in (D) (fast -> exploration).
     """
-    temperature = _require(temperature, ("kind", "epoch", "rank", "width", "offset", "temperature"), "temperature")
+    temperature = _require(temperature, ("kind", "epoch", "rank", "width", "offset", "temperature"),
+                           "temperature")
     history = _require(history, ("epoch", "loss"), "history")
     fig, axes = plt.subplots(2, 2, figsize=(11, 9))
     ax_a, ax_b, ax_c, ax_d = axes.ravel()
@@ -496,7 +555,8 @@ def figure5(
         curve = curve.sort_values("offset")
         ax_a.plot(curve["offset"], curve["temperature"], "-o", color=colors[r], ms=2.5, lw=1.2,
                   label=f"i = {r} ($F_i$ = {curve['width'].iloc[0]:.3g})")
-    ax_a.set(xlabel=r"displacement $\delta\theta$ along $p_i$", ylabel=r"active temperature $T_i(\delta\theta)$",
+    ax_a.set(xlabel=r"displacement $\delta\theta$ along $p_i$",
+             ylabel=r"active temperature $T_i(\delta\theta)$",
              title=f"(A) temperature profiles at t = {last:g} epochs")
     _log_axes(ax_a, "y")
     ax_a.legend(**LEGEND)
@@ -511,12 +571,14 @@ def figure5(
     if len(drift):
         ax_b.plot(drift["rank"], drift["temperature"], "s", color="tab:orange", ms=6, mfc="none",
                   label="i = 1 (drift mode)")
-    ax_b.set(xlabel="rank i", ylabel=r"$T_i(0)$", title=f"(B) minimum temperature per direction (t = {last:g})")
+    ax_b.set(xlabel="rank i", ylabel=r"$T_i(0)$",
+             title=f"(B) minimum temperature per direction (t = {last:g})")
     _log_axes(ax_b)
     ax_b.legend(loc="lower left", **LEGEND)
     inset = ax_b.inset_axes([0.6, 0.58, 0.37, 0.37])
     inset.plot(diffusive["width"], diffusive["temperature"], "o", color="tab:blue", ms=2.5)
-    slope, stderr, _ = _fit_line(inset, diffusive["width"], diffusive["temperature"], color="k", ls="--", lw=0.8)
+    slope, stderr, _ = _fit_line(inset, diffusive["width"], diffusive["temperature"], color="k", ls="--",
+                                 lw=0.8)
     rho = float(sps.spearmanr(diffusive["width"], diffusive["temperature"]).statistic) if len(diffusive) > 2 \
         else float("nan")
     inset.set_title(f"slope {_signed(slope, stderr)}, ρ = {rho:.2f}", fontsize=7)
@@ -534,9 +596,11 @@ def figure5(
     epoch_colors = temperature_colors(epochs)
     for epoch in epochs:
         curve = timed[timed["epoch"] == epoch].sort_values("offset")
-        ax_c.plot(curve["offset"], curve["temperature"], "-", color=epoch_colors[epoch], lw=1.2, label=f"t = {epoch:g}")
+        ax_c.plot(curve["offset"], curve["temperature"], "-", color=epoch_colors[epoch], lw=1.2,
+                  label=f"t = {epoch:g}")
     ax_c.set(xlabel=rf"displacement $\delta\theta$ along $p_{{{time_rank}}}$",
-             ylabel=rf"$T_{{{time_rank}}}(\delta\theta, t)$", title="(C) temperature profiles over time (epochs)")
+             ylabel=rf"$T_{{{time_rank}}}(\delta\theta, t)$",
+             title="(C) temperature profiles over time (epochs)")
     _log_axes(ax_c, "y")
     ax_c.legend(ncol=2, loc="lower right", **LEGEND | {"fontsize": 6})
 
@@ -556,18 +620,20 @@ def figure5(
     ax_l.set_ylabel("training loss L (cross-entropy)", color="red")
     ax_l.tick_params(axis="y", colors="red")
     handles = [h for ax in (ax_d, ax_l) for h in ax.get_legend_handles_labels()[0]]
-    ax_d.legend(handles, [h.get_label() for h in handles], loc="lower left", **LEGEND)
+    ax_d.legend(handles, [h.get_label() for h in handles], loc="upper right", **LEGEND)
     joined = at_zero.merge(history[["epoch", "loss"]], on="epoch")
     joined = joined[(joined["temperature"] > 0) & (joined["loss"] > 0)]
-    inset = ax_d.inset_axes([0.62, 0.6, 0.35, 0.35])
-    inset.plot(joined["loss"], joined["temperature"], "o", color="tab:purple", ms=3)
-    r = float(sps.pearsonr(np.log(joined["loss"]), np.log(joined["temperature"])).statistic) \
-        if len(joined) > 2 else float("nan")
-    inset.set_title(f"Pearson r(ln T, ln L) = {r:.2f}", fontsize=7)
+    inset = ax_d.inset_axes([0.34, 0.1, 0.3, 0.3])
+    trained = joined["epoch"] > 0
+    inset.plot(joined.loc[trained, "loss"], joined.loc[trained, "temperature"], "o", color="tab:purple", ms=3)
+    inset.plot(joined.loc[~trained, "loss"], joined.loc[~trained, "temperature"], "o", color="tab:purple",
+               ms=4, mfc="none")
+    inset.set_title(f"r(ln T, ln L) = {_pearson_log(joined):.2f}; t > 0: {_pearson_log(joined[trained]):.2f}",
+                    fontsize=7)
     _log_axes(inset)
-    inset.set_xlabel("L", fontsize=7, labelpad=1)
-    inset.set_ylabel("T", fontsize=7, labelpad=1)
-    inset.tick_params(labelsize=6)
+    inset.set_xlabel("L", fontsize=7, labelpad=0)
+    inset.set_ylabel("T", fontsize=7, labelpad=0)
+    inset.tick_params(labelsize=6, pad=1)
     fig.tight_layout()
     return fig
 
@@ -586,7 +652,7 @@ def figure_s1(
     if not panels:
         raise ValueError("figure_s1 needs at least one panel")
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.6), squeeze=False)
-    for k, (ax, (title, runs)) in enumerate(zip(axes[0], panels.items())):
+    for k, (ax, (title, runs)) in enumerate(zip(axes[0], panels.items(), strict=True)):
         for index, (label, history) in enumerate(runs.items()):
             history = _require(history, ("epoch", "loss"), f"history ({label})")
             finite = history[np.isfinite(history["loss"]) & (history["loss"] > 0)]
@@ -595,12 +661,14 @@ def figure_s1(
                 ax.plot(finite["epoch"].iloc[-1:], finite["loss"].iloc[-1:], "x", color=f"C{index}", ms=8)
         if transitions and title in transitions:
             ax.axvspan(*transitions[title], color="0.88", zorder=0, label="fast → exploration")
-        if not runs:
-            ax.text(0.5, 0.5, "no run", transform=ax.transAxes, ha="center", va="center")
-        ax.set(xlabel="time (epochs)", ylabel="training loss (cross-entropy)", title=f"({'AB'[k % 2]}) {title}")
-        _log_axes(ax, "y")
+        ax.set(xlabel="time (epochs)", ylabel="training loss (cross-entropy)",
+               title=f"({'AB'[k % 2]}) {title}")
         if runs:
+            _log_axes(ax, "y")
             ax.legend(**LEGEND)
+        else:
+            ax.text(0.5, 0.5, "no run", transform=ax.transAxes, ha="center", va="center")
+            ax.set(xticks=[], yticks=[])
     fig.tight_layout()
     return fig
 
@@ -611,10 +679,10 @@ def figure_s2(
     flatness: pd.DataFrame,
     ranks: Sequence[int] = (1, 2, 10, 50, 100),
 ) -> plt.Figure:
-    """Feng & Tu Fig. S2 (the drift mode): (A) the margin Delta Y_k vs theta_1 (SM Eq. S3), one series per
-    digit (mean over its samples), with beta_k in the legend; (B) ln L_i vs dtheta / F_i for ``ranks``, with
-    the dimensionless slope at 0, c1 F_i, of the Eq. 7 fit (only i = 1 should be far from 0) and the
-    tangent ln L_0 + c1 dtheta of i = 1 (dashed)."""
+    """Feng & Tu Fig. S2 (the drift mode): (A) the margin Delta Y_k vs theta_1 (SM Eq. S3) relative to its
+    value at 0 (in the legend with beta_k), one series per digit (mean over its samples); (B) ln L_i vs
+    dtheta / F_i for ``ranks``, with the dimensionless slope at 0, c1 F_i, of the Eq. 7 fit (only i = 1
+    should be far from 0) and the tangent ln L_0 + c1 dtheta of i = 1 (dashed)."""
     margins = _require(margins, ("digit", "offset", "margin"), "margins")
     profiles = _require(profiles, ("rank", "offset", "loss"), "profiles")
     flatness = _require(flatness, ("rank", "width", "c0", "c1", "loss0"), "flatness")
@@ -623,12 +691,15 @@ def figure_s2(
     markers = "os^vD<>ph*"
     for d, curve in margins.groupby("digit"):
         curve = curve.sort_values("offset")
+        at_zero = float(curve["margin"].iloc[int(np.argmin(np.abs(curve["offset"].to_numpy())))])
         beta = f", β = {curve['digit_beta'].iloc[0]:.2f}" if "digit_beta" in curve else ""
-        ax_a.plot(curve["offset"], curve["margin"], "-", marker=markers[int(d) % 10], ms=3, lw=0.8,
-                  color=digit_colors(int(d) % 10), label=f"digit {d}{beta}")
+        ax_a.plot(curve["offset"], curve["margin"] - at_zero, "-", marker=markers[int(d) % 10], ms=3, lw=0.8,
+                  color=digit_colors(int(d) % 10), label=f"digit {d}: ΔY(0) = {at_zero:.3g}{beta}")
+    ax_a.axhline(0, color="0.6", lw=0.6, ls=":")
     ax_a.set(xlabel=r"displacement $\theta_1$ along $p_1$",
-             ylabel=r"margin $\Delta Y$ (correct − max incorrect logit)", title="(A) margins along the drift mode")
-    ax_a.legend(ncol=2, **LEGEND)
+             ylabel=r"margin change $\Delta Y(\theta_1) - \Delta Y(0)$ (logits)",
+             title="(A) margins along the drift mode (mean per digit)")
+    ax_a.legend(ncol=2, loc="upper left", **LEGEND | {"fontsize": 6})
 
     shown = [r for r in ranks if r in set(profiles["rank"]) and r in set(flatness["rank"])]
     if not shown:
@@ -639,7 +710,8 @@ def figure_s2(
         row = flatness[flatness["rank"] == r].iloc[0]
         width = float(row["width"])
         curve = profiles[profiles["rank"] == r].sort_values("offset")
-        ax_b.plot(curve["offset"] / width, np.log(curve["loss"]), "-", color=colors[r], lw=2 if r == 1 else 1.2,
+        ax_b.plot(curve["offset"] / width, np.log(curve["loss"]), "-", color=colors[r],
+                  lw=2 if r == 1 else 1.2,
                   label=f"i = {r}: $F_i$ = {width:.3g}, $c_1 F_i$ = {row['c1'] * width:+.2f}")
         if r == 1:
             x = np.linspace(-0.5, 0.5, 50)
@@ -647,7 +719,7 @@ def figure_s2(
                       label=r"tangent of $\theta_1$ at 0, ln $L_0$ + $c_1 \delta\theta$")
     ax_b.axvline(0, color="0.6", lw=0.6, ls=":")
     ax_b.set(xlabel=r"$\delta\theta_i / F_i$", ylabel=r"ln $L_i$ (cross-entropy)",
-             title="(B) only ln L_1 has a slope at 0")
+             title=r"(B) only ln $L_1$ has a slope at 0")
     ax_b.legend(loc="upper center", **LEGEND)
     fig.tight_layout()
     return fig
@@ -680,8 +752,8 @@ def control_figure(
     and, given ``temperature``, the equilibrium prediction sigma^2 = T F^2 / (8 L_0) (dotted); (B) their PCA
     spectra. Tables in the order of ``labels`` (SGD first)."""
     if not (len(flatness) == len(pca) == len(labels)) or not labels:
-        raise ValueError(f"control_figure needs as many flatness ({len(flatness)}), pca ({len(pca)}) tables as "
-                         f"labels ({len(labels)}), at least one")
+        raise ValueError(f"control_figure needs as many flatness ({len(flatness)}), pca ({len(pca)}) tables "
+                         f"as labels ({len(labels)}), at least one")
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(12, 4.8))
     colors = ["tab:blue", "tab:orange", "tab:green", "tab:purple"]
     _variance_flatness_panel(ax_a, flatness, labels, rank_range, colors=colors, markers=["o", "s", "^", "v"],
@@ -690,12 +762,13 @@ def control_figure(
         langevin = _require(flatness[-1], ("rank", "width", "loss0"), f"flatness ({labels[-1]})")
         widths = _positive(langevin.loc[langevin["rank"] >= 2, "width"])
         grid = np.geomspace(widths.min(), widths.max(), 40)
-        ax_a.plot(grid, temperature * grid**2 / (8 * float(langevin["loss0"].iloc[0])), ":", color="k", lw=1.2,
+        prediction = temperature * grid**2 / (8 * float(langevin["loss0"].iloc[0]))
+        ax_a.plot(grid, prediction, ":", color="k", lw=1.2,
                   label=f"Eq. 16: σ² = T F²/(8 $L_0$), T = {temperature:.2g}")
     ax_a.set_title(f"(A) variance vs flatness, fit {max(2, rank_range[0])} ≤ i ≤ {rank_range[1]}")
     ax_a.legend(loc="lower right", **LEGEND)
 
-    for k, (table, label) in enumerate(zip(pca, labels)):
+    for k, (table, label) in enumerate(zip(pca, labels, strict=True)):
         table = _require(table, ("rank", "variance"), f"pca ({label})")
         ax_b.plot(table["rank"], table["variance"], "-", color=colors[k % len(colors)], lw=1.3, label=label)
     ax_b.set(xlabel="rank i", ylabel=r"variance $\sigma_i^2$", title="(B) PCA spectra of the W2 windows")
