@@ -25,7 +25,7 @@ flatness = {name: read_table(path) for name, path in zip(params.runs, inputs.fla
 rows = spectrum_claims({name: read_table(path) for name, path in zip(params.runs, inputs.pca)}, gamma, criteria)
 rows += flatness_claims(flatness, psi, criteria)
 rows += flatness_claims({name: read_table(path) for name, path in zip(params.deep, inputs.deep)}, psi, criteria,
-                        figure="Fig. S3B, MLP-4", general=True)
+                        figure="Fig. S3, MLP-4", general=True)
 rows += minibatch_claims(read_table(inputs.minibatch), criteria)
 rows += temperature_claims(read_table(inputs.temperature), read_table(inputs.history), criteria)
 rows += drift_claims(read_table(inputs.motion), read_table(inputs.margins))
