@@ -25,7 +25,8 @@ def _fengtu_runs():
     for prefix, base, grid in (("mlp2", mlp2, FENGTU["runs"]), ("mlp4", deep, FENGTU["deep"]["runs"]),
                                ("lenet", lenet, FENGTU["lenet"]["runs"])):
         for run in grid:
-            settings = base | run | {"momentum": 0.0}
+            # sorted keys: a param's repr must not depend on the key order of an override file
+            settings = dict(sorted((base | run | {"momentum": 0.0}).items()))
             hidden = settings["hidden"]
             settings["layers"] = [f"W{l}" for l in range(2, len(hidden) + 1)]
             runs[fengtu_run_name(prefix, run)] = settings

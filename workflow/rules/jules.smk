@@ -32,23 +32,27 @@ JULES_RUNS = {(wildcard_number(b.eta), wildcard_number(T)): b for b in JULES_GRI
 JULES_INIT_BATCHES = [b for b in JULES_BATCHES.values() if b.start == "init"]
 
 
+# figure settings that name runs of the grid: every problem is reported at once, before any job
+_problems = []
 for _fig in ("fig1", "fig2", "fig3"):
     if not any(e == wildcard_number(JULES[_fig]["eta"]) for e, _ in JULES_RUNS):
-        raise WorkflowError(f"jules.{_fig}.eta: no sweep runs at eta = {JULES[_fig]['eta']}")
+        _problems.append(f"jules.{_fig}.eta: no sweep runs at eta = {JULES[_fig]['eta']}")
 for _fig in ("fig1", "fig3"):
     if JULES[_fig]["replica"] >= JULES["replicas"]:
-        raise WorkflowError(f"jules.{_fig}.replica: {JULES[_fig]['replica']} but jules.replicas is {JULES['replicas']}")
+        _problems.append(f"jules.{_fig}.replica: {JULES[_fig]['replica']} but jules.replicas is {JULES['replicas']}")
 JULES_SLICES = {name for b in JULES_GRID
                 for name, _, _ in analysis_slices(b.burn_in, b.duration, JULES["analysis"]["slice_length"])}
 for _fig in ("fig1", "fig2"):
     if JULES[_fig]["slice"] not in JULES_SLICES:
-        raise WorkflowError(f"jules.{_fig}.slice: no run has the analysis slice {JULES[_fig]['slice']!r}; "
-                            f"slices: {', '.join(sorted(JULES_SLICES))}")
+        _problems.append(f"jules.{_fig}.slice: no run has the analysis slice {JULES[_fig]['slice']!r}; "
+                         f"slices: {', '.join(sorted(JULES_SLICES))}")
 if JULES["init_langevin"]["shown_temperature"] not in JULES["init_langevin"]["temperatures"]:
-    raise WorkflowError("jules.init_langevin.shown_temperature: not one of jules.init_langevin.temperatures")
+    _problems.append("jules.init_langevin.shown_temperature: not one of jules.init_langevin.temperatures")
 _late = JULES["init_langevin"]["late_slice"]
 if not _late[0] < _late[1] <= JULES["init_langevin"]["duration"]:
-    raise WorkflowError(f"jules.init_langevin.late_slice: {_late} must be an interval inside [0, duration]")
+    _problems.append(f"jules.init_langevin.late_slice: {_late} must be an interval inside [0, duration]")
+if _problems:
+    raise WorkflowError("invalid figure settings:\n  " + "\n  ".join(_problems))
 
 # what defines the landscape: every rule that builds it takes this as a param (rerun trigger)
 JULES_STUDY = {k: JULES[k] for k in ("model", "quadratic", "dataset")}
