@@ -41,7 +41,9 @@ def penalty(lam, n_constrained):
 # the lambda sweep at the shown N_c (LDC) or with every weight constrained (EWC), and the N_c sweep
 if method == "ldc":
     lambda_sweep = [(lam, settings["shown_constrained"]) for lam in settings["ldc_lambdas"]]
-    constrained_sweep = [(settings["shown_lambda"], n) for n in settings["constrained"] if n <= directions.shape[0]]
+    # N_c beyond the task-1 PCA rank: every measured direction
+    constrained_sweep = list(dict.fromkeys((settings["shown_lambda"], min(n, directions.shape[0]))
+                                           for n in settings["constrained"]))
     shown = [(0.0, settings["shown_constrained"]), (settings["shown_lambda"], settings["shown_constrained"])]
 else:
     lambda_sweep = [(lam, w1.numel()) for lam in settings["ewc_lambdas"]]
