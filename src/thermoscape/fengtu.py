@@ -25,14 +25,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from thermoscape.io import load_tensors, save_tensors
+from thermoscape.io import InputFileError, atomic_path, load_tensors, save_tensors
 from thermoscape.losses import cross_entropy_per_sample
 from thermoscape.models import MLPSpec, mlp_backward, mlp_forward, unflatten
+from thermoscape.networks import flat_parameters, functional_logits
 from thermoscape.seeds import derive_seed
+from thermoscape.sgd import epoch_batches
 
 HISTORY_COLUMNS = ["epoch", "loss", "train_error", "test_error", "finite"]
 _STATE_FORMAT = "fengtu_sgd/1"
@@ -71,11 +75,8 @@ def uniform_init(spec: MLPSpec, seed: int) -> Tensor:
 
 def epoch_order(n_samples: int, batch_size: int, seed: int, epoch: int) -> Tensor:
     """The minibatches ``(M // B, B)`` of one epoch: a fresh permutation, the last partial batch dropped."""
-    if not 1 <= batch_size <= n_samples:
-        raise ValueError(f"batch_size must lie in [1, {n_samples}] (the training set), got {batch_size}")
     generator = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
-    n_batches = n_samples // batch_size
-    return torch.randperm(n_samples, generator=generator)[: n_batches * batch_size].view(n_batches, batch_size)
+    return torch.stack(epoch_batches(n_samples, batch_size, generator))
 
 
 # -- losses ------------------------------------------------------------------------------------------------
@@ -114,8 +115,6 @@ class ModuleTask:
     _logits: Callable[[Tensor, Tensor], Tensor] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from thermoscape.networks import functional_logits
-
         self._logits = functional_logits(self.model)
 
     @property
@@ -468,11 +467,10 @@ def build_task(settings: dict, data: Tensors, seed: int) -> tuple[MLPTask | Modu
         snapshots = {f"W{layer}": slices[layer - 1] for layer in hidden_layers(spec)}
         return MLPTask(spec, data.x, data.y), uniform_init(spec, init_seed).to(data.x.device), snapshots
     if settings["arch"].startswith("lenet_"):
-        from thermoscape.networks import flat_parameters
-
         model = build_lenet(settings["arch"].removeprefix("lenet_"), init_seed).to(data.x.device)
-        snapshots = {f"conv{i}": s for i, (name, s) in enumerate(
-            ((n, s) for n, s in parameter_slices(model).items() if n.endswith("weight") and "features" in n), 1)}
+        convolutions = [s for name, s in parameter_slices(model).items()
+                        if name.startswith("features") and name.endswith("weight")]
+        snapshots = {f"conv{i}": s for i, s in enumerate(convolutions, 1)}
         return ModuleTask(model, data.x, data.y), flat_parameters(model).detach().double(), snapshots
     raise ValueError(f"unknown architecture {settings['arch']!r}; valid: mlp, lenet_mnist, lenet_cifar")
 
@@ -489,11 +487,6 @@ def evaluator(task: MLPTask | ModuleTask, data: Tensors) -> Callable[[Tensor], t
 
 def write_snapshots(snapshots: dict[str, np.ndarray], path: str | Path) -> None:
     """Snapshots as one Parquet table: ``layer``, ``step`` (0-based within the window), ``w`` (the matrix)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from thermoscape.io import atomic_path
-
     schema = pa.schema([("layer", pa.string()), ("step", pa.int64()), ("w", pa.list_(pa.float64()))])
     tables = [schema.empty_table()]
     for name, rows in snapshots.items():
@@ -509,10 +502,6 @@ def write_snapshots(snapshots: dict[str, np.ndarray], path: str | Path) -> None:
 
 def read_snapshots(path: str | Path, layer: str) -> np.ndarray:
     """The ``(n_snapshots, n)`` snapshots of one layer written by :func:`write_snapshots`."""
-    import pyarrow.parquet as pq
-
-    from thermoscape.io import InputFileError
-
     try:
         table = pq.read_table(path, filters=[("layer", "=", layer)], columns=["step", "w"])
     except (OSError, ValueError) as error:
