@@ -21,8 +21,7 @@ widths = read_table(snakemake.input.flatness).set_index("rank")["width"]
 final_epoch = int(read_table(snakemake.input.history)["epoch"].max())
 
 
-def temperatures(kind, theta, epoch, rank, width, unit):
-    landscape, w0 = network_landscape(data, run["hidden"], theta, 2)
+def temperatures(kind, landscape, w0, epoch, rank, width, unit):
     offsets = torch.as_tensor(unit * width, dtype=w0.dtype, device=device)
     values = temperature_profile(landscape.per_sample_loss, w0, directions[rank - 1], offsets, run["lr"],
                                  run["batch_size"])
@@ -33,10 +32,12 @@ def temperatures(kind, theta, epoch, rank, width, unit):
 profile = np.linspace(-1.0, 1.0, settings["points"])
 origin = np.zeros(1)
 time_rank = settings["time_rank"]
-tables = [temperatures("profile", saved["theta"], final_epoch, r, float(widths[r]), profile)
+final = network_landscape(data, run["hidden"], saved["theta"], 2)  # built once: the layers before W2 cached
+tables = [temperatures("profile", *final, final_epoch, r, float(widths[r]), profile)
           for r in settings["ranks"] if r in widths.index]
-tables += [temperatures("rank", saved["theta"], final_epoch, r, float(w), origin)
+tables += [temperatures("rank", *final, final_epoch, r, float(w), origin)
            for r, w in widths.items() if np.isfinite(w)]
-tables += [temperatures("time", theta, epoch, time_rank, float(widths[time_rank]), profile)
+tables += [temperatures("time", *network_landscape(data, run["hidden"], theta, 2), epoch, time_rank,
+                        float(widths[time_rank]), profile)
            for epoch, theta in sorted(saved["checkpoints"].items())]
 write_table(pd.concat(tables, ignore_index=True), snakemake.output[0])
