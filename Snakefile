@@ -19,6 +19,8 @@ include: "workflow/rules/taxonomy.smk"
 include: "workflow/rules/taxonomy_figures.smk"
 include: "workflow/rules/fengtu.smk"
 include: "workflow/rules/fengtu_figures.smk"
+include: "workflow/rules/fort.smk"
+include: "workflow/rules/fort_figures.smk"
 
 
 rule all:
@@ -34,3 +36,4 @@ rule all:
         rules.jules_fig4.output,
         rules.taxonomy.input,
         rules.fengtu.input,
+        rules.fort.input,

@@ -132,7 +132,7 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     assert_figures_written(results, "jules", FIGURES)
     claims = pd.read_csv(results / "claims.csv")
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
-    assert set(claims["study"]) == {"jules", "yang", "fengtu"}
+    assert set(claims["study"]) == {"jules", "yang", "fengtu", "fort"}
     claims = claims[claims["study"] == "jules"]
     assert set(claims["claim"]) == {"a", "b", "c", "d", "e", "eta T"}
     slices = set(pd.read_parquet(results / "jules" / "tables" / "fluctuations.parquet")["slice"])
@@ -267,6 +267,54 @@ def test_fengtu_flatness_setting_rescans_without_retraining(default_run, tmp_pat
 def test_bad_fengtu_config_fails_naming_the_key(tmp_path, override, named):
     bad = write_override(tmp_path / "bad.yaml", {"fengtu": override})
     result = snakemake(tmp_path, "fengtu", "-n", "--configfile", str(SMOKE), str(bad), check=False)
+    assert result.returncode != 0 and named in result.stderr + result.stdout
+
+
+FORT_FIGURES = ("fig1", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "properties", "goldilocks")
+
+
+def test_fort_builds_its_figures_tables_and_claims(default_run):
+    results = default_run / "results"
+    assert_figures_written(results, "fort", FORT_FIGURES)
+    smoke = yaml.safe_load(SMOKE.read_text())["fort"]
+    networks = smoke["networks"]
+    mlp = results / "fort" / "runs" / "digits_mlp_relu_unit_s0"
+    history = pd.read_parquet(mlp / "history.parquet")
+    assert list(history["epoch"]) == list(range(networks["training"]["epochs"] + 1))
+    assert history["lambda_max"].notna().all() and (history["preprocess"] == "unit").all()  # recorded with results
+    clustering = pd.read_parquet(mlp / "clustering.parquet")
+    assert list(clustering["stage"]) == list(networks["stages"]) and clustering["q_sl"].between(-1, 1).all()
+    summary = pd.read_parquet(mlp / "hessian_summary.parquet")
+    assert list(summary["epoch"]) == networks["hessian"]["epochs"] and summary["power_top_c"].between(0, 1).all()
+    simplex = pd.read_parquet(results / "fort" / "runs" / "digits_cnn_tanh_zscore_c012_s0" / "simplex.parquet")
+    assert (simplex[["p1", "p2", "p3"]].sum(axis=1) - 1).abs().max() < 1e-9 and set(simplex["label"]) == {0, 1, 2}
+    model = pd.read_parquet(results / "fort" / "random_model" / "summary_s0.parquet")
+    assert int(model["n_outliers"].iloc[0]) == smoke["random_model"]["n_classes"] - 1  # C - 1 (Fig. 5)
+    claims = pd.read_parquet(results / "fort" / "tables" / "claims.parquet")
+    assert set(claims["study"]) == {"fort"} and set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
+    assert {"logit gradients cluster (Sec. 4, Eq. 12)", "bulk + C - 1 outliers (Fig. 5)",
+            "top eigenvalue grows, peaks and declines (Fig. 7)"} <= set(claims["claim"])
+
+
+def test_fort_hessian_setting_reruns_the_hessian_not_training(default_run, tmp_path):
+    changed = write_override(tmp_path / "hessian.yaml", {"fort": {"networks": {"hessian": {"probes": 24}}}})
+    rules = {rule for rule, _ in planned_jobs(default_run, "--configfile", str(SMOKE), str(changed))}
+    assert "fort_hessian" in rules and "fort_claims" in rules
+    assert not rules & {"fort_train", "fort_radius", "fort_random_model", "fort_random_model_sweep"}
+
+
+@pytest.mark.parametrize(
+    "override, named",
+    [({"networks": {"stages": {"late": 99}}}, "fort.networks.stages"),
+     ({"networks": {"runs": [{"dataset": "digits", "arch": "mlp", "activation": "sigmoid", "preprocess": "unit"}]}},
+      "fort.networks.runs"),
+     ({"networks": {"runs": [{"dataset": "cifar10", "arch": "cnn", "activation": "relu", "preprocess": "unit"}]}},
+      "fort.networks.paths.cifar10")],
+    ids=["stage", "activation", "cifar-path"],
+)
+def test_bad_fort_config_fails_naming_the_key(tmp_path, override, named):
+    bad = write_override(tmp_path / "bad.yaml", {"fort": override})
+    result = snakemake(tmp_path, "fort", "-n", "--configfile", str(SMOKE), str(bad), check=False)
     assert result.returncode != 0 and named in result.stderr + result.stdout
 
 

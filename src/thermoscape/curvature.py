@@ -135,3 +135,32 @@ def hutchinson_trace(
         if abs(mean - prev_mean) / (abs(prev_mean) + _EPS) < rel_tol:
             break
     return mean, n_probes
+
+
+def lanczos_eigenpairs(
+    product: Callable[[Tensor], Tensor],
+    dim: int,
+    k: int,
+    which: str = "LA",
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """``k`` extreme eigenpairs of a symmetric ``dim x dim`` operator given only ``v -> H v`` (HVPs), by
+    implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``); the start vector comes from ``generator``
+    so results are reproducible. ``which="LA"`` gives the largest, ``"SA"`` the smallest eigenvalues.
+
+    Returns float64 eigenvalues sorted descending (``"LA"``) or ascending (``"SA"``), and the matching unit
+    eigenvectors as columns ``(dim, k)``.
+    """
+    import numpy as np
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    if not 0 < k < dim:
+        raise ValueError(f"k must lie in [1, dim - 1 = {dim - 1}], got {k}")
+    start = torch.randn(dim, generator=generator, dtype=torch.float64).numpy()
+    operator = LinearOperator(
+        (dim, dim), matvec=lambda v: product(torch.from_numpy(np.ascontiguousarray(v).ravel())).numpy(),
+        dtype=np.float64,
+    )
+    values, vectors = eigsh(operator, k=k, which=which, v0=start)
+    order = np.argsort(-values if which == "LA" else values)
+    return torch.from_numpy(values[order].copy()), torch.from_numpy(vectors[:, order].copy())

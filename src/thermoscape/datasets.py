@@ -81,8 +81,9 @@ def _split_by_permutation(x: np.ndarray, y: np.ndarray, n_train: int, seed: int,
     return Split(x[train], y[train], x[test], y[test], n_classes)
 
 
-def load_digits_split(n_train: int = 1400, seed: int = 0) -> Split:
-    """scikit-learn's 8x8 digits (1797 x 64), each feature standardised over all 1797 samples.
+def load_digits_split(n_train: int = 1400, seed: int = 0, scaling: str = "standardise") -> Split:
+    """scikit-learn's 8x8 digits (1797 x 64), each feature standardised over all 1797 samples
+    (``scaling="standardise"``) or pixels divided by 16 into [0, 1] (``scaling="unit"``).
 
     Constant features (std 0) are only centred.  A ``default_rng(seed)`` permutation puts the first
     ``n_train`` samples in the training set and the rest in the test set.
@@ -93,8 +94,13 @@ def load_digits_split(n_train: int = 1400, seed: int = 0) -> Split:
     x, y = digits.data.astype(np.float64), digits.target
     if not 0 < n_train < len(y):
         raise ValueError(f"n_train={n_train} must lie in [1, {len(y) - 1}] for digits ({len(y)} samples)")
-    std = x.std(axis=0)
-    x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    if scaling == "unit":
+        x = x / 16.0
+    elif scaling == "standardise":
+        std = x.std(axis=0)
+        x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    else:
+        raise ValueError(f"digits scaling must be 'standardise' or 'unit', got {scaling!r}")
     return _split_by_permutation(x, y, n_train, seed, n_classes=10)
 
 

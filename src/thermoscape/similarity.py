@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import torch
 from scipy.special import betaincinv
@@ -107,3 +108,109 @@ def pairwise_cka(outputs: Sequence[Tensor]) -> tuple[float, Tensor]:
         [[linear_cka(outputs[i], outputs[j]) for j in range(n)] for i in range(n)], dtype=torch.float64
     )
     return offdiagonal_nanmean(matrix), matrix
+
+
+# --------------------------------------------------------------------------------------------------
+# Logit-gradient clustering (Fort & Ganguli, Eqs. 11-13; brief 6.4)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ClusteringSums:
+    """Streaming sums for the logit-gradient clustering measures of Fort & Ganguli, Eqs. 11-13.
+
+    With unit rows ``u_k^mu = J^mu_k / ||J^mu_k||`` of the per-example logit Jacobians ``J^mu`` ``(C, D)``
+    (``J^mu_k = dz_k^mu / dW``), the pairwise cosine sums follow from
+    ``sum_{mu != nu} u^mu . u^nu = ||sum_mu u^mu||^2 - sum_mu ||u^mu||^2`` (brief 6.4), so only
+    ``S_k = sum_mu u_k^mu``, ``S_{k|k} = sum_{mu in k} u_k^mu`` (both ``(C, D)``) and
+    ``T_kl = sum_mu u_k^mu . u_l^mu`` ``(C, C)`` are kept: O(C D) memory, exact for any batching::
+
+        q_SLSC = (1/C') sum_k (||S_{k|k}||^2 - N_k) / (N_k (N_k - 1))              (Eq. 11)
+        q_SL   = (1/C)  sum_k (||S_k||^2 - N) / (N (N - 1))                        (Eq. 12)
+        q_DL   = 1/(C (C - 1)) sum_{k != l} (S_k . S_l - T_kl) / (N (N - 1))       (Eq. 13)
+
+    Choices (not in the paper):
+
+    * **Zero-norm rows** (a logit gradient that is exactly 0, e.g. a bias-free network with dead units):
+      the cosine is undefined, so such rows are **skipped**: they add nothing to the sums and every
+      normalisation counts only the pairs in which both rows are nonzero (for ``q_DL`` the number of pairs
+      ``mu != nu`` with ``u_k^mu`` and ``u_l^nu`` defined is ``n_k n_l - m_kl``). Without zero rows this is
+      exactly Eqs. 11-13. ``zero_rows`` counts the skipped rows.
+    * **Classes with fewer than 2 examples** (``N_k < 2``, no pair) are **excluded** from the ``q_SLSC``
+      mean, so ``C'`` is the number of classes with at least one pair; ``q_SLSC`` is NaN if there is none.
+      Likewise ``q_SL`` / ``q_DL`` are NaN before two examples have been added.
+
+    Tensors are created on the first ``add`` (float64, on the device of the first batch).
+    """
+
+    n_classes: int | None = None
+    dim: int | None = None
+    n_examples: int = 0
+    zero_rows: int = 0
+    sums: Tensor | None = field(default=None, repr=False)  # S_k (C, D)
+    class_sums: Tensor | None = field(default=None, repr=False)  # S_{k|k} (C, D)
+    dots: Tensor | None = field(default=None, repr=False)  # T_kl (C, C)
+    counts: Tensor | None = field(default=None, repr=False)  # n_k: nonzero rows of logit k (C,)
+    class_counts: Tensor | None = field(default=None, repr=False)  # nonzero rows of logit k in class k (C,)
+    joint_counts: Tensor | None = field(default=None, repr=False)  # m_kl: examples with rows k and l nonzero
+
+    def add(self, jacobians: Tensor, labels: Tensor) -> ClusteringSums:
+        """Accumulate a batch: ``jacobians`` ``(B, C, D)`` (``dz_k / dW`` flattened over all weights) and
+        integer ``labels`` ``(B,)`` in ``[0, C)``. Returns ``self``."""
+        j = torch.as_tensor(jacobians)
+        if j.ndim != 3:
+            raise ValueError(f"jacobians must be (B, C, D), got shape {tuple(j.shape)}")
+        j = j.to(torch.float64)
+        b, c, d = j.shape
+        labels = torch.as_tensor(labels, device=j.device).long().flatten()
+        if len(labels) != b:
+            raise ValueError(f"{b} Jacobians but {len(labels)} labels")
+        if b and (int(labels.min()) < 0 or int(labels.max()) >= c):
+            raise ValueError(f"labels must lie in [0, {c})")
+        if self.sums is None:
+            self.n_classes, self.dim = c, d
+            zeros = {"dtype": torch.float64, "device": j.device}
+            self.sums, self.class_sums = torch.zeros(c, d, **zeros), torch.zeros(c, d, **zeros)
+            self.dots, self.joint_counts = torch.zeros(c, c, **zeros), torch.zeros(c, c, **zeros)
+            self.counts, self.class_counts = torch.zeros(c, **zeros), torch.zeros(c, **zeros)
+        elif (c, d) != (self.n_classes, self.dim):
+            raise ValueError(f"batch has C, D = {c}, {d}; earlier batches had {self.n_classes}, {self.dim}")
+        norms = j.norm(dim=2, keepdim=True)
+        nonzero = (norms > 0).squeeze(2).to(torch.float64)  # (B, C)
+        u = j / torch.where(norms > 0, norms, 1.0)  # zero rows stay zero
+        own = torch.nn.functional.one_hot(labels, c).to(torch.float64)  # (B, C): row k of class-k examples
+        self.sums += u.sum(dim=0)
+        self.class_sums += torch.einsum("bk,bkd->kd", own, u)
+        self.dots += torch.einsum("bkd,bld->kl", u, u)
+        self.counts += nonzero.sum(dim=0)
+        self.class_counts += (own * nonzero).sum(dim=0)
+        self.joint_counts += nonzero.T @ nonzero
+        self.n_examples += b
+        self.zero_rows += int(b * c - nonzero.sum())
+        return self
+
+    def values(self) -> dict[str, float]:
+        """``{"q_slsc": Eq. 11, "q_sl": Eq. 12, "q_dl": Eq. 13}`` from the sums so far."""
+        nan = float("nan")
+        if self.sums is None:
+            return {"q_slsc": nan, "q_sl": nan, "q_dl": nan}
+        s, n = self.sums, self.counts
+        own_norms = torch.diagonal(self.dots)  # sum_mu ||u_k^mu||^2 (= n_k up to rounding)
+        pairs = n * (n - 1)
+        sl = (s.square().sum(dim=1) - own_norms) / pairs
+        q_sl = float(sl[pairs > 0].mean()) if bool((pairs > 0).any()) else nan
+        nk = self.class_counts
+        class_pairs = nk * (nk - 1)
+        slsc = (self.class_sums.square().sum(dim=1) - nk) / class_pairs
+        q_slsc = float(slsc[class_pairs > 0].mean()) if bool((class_pairs > 0).any()) else nan
+        cross_pairs = n[:, None] * n[None, :] - self.joint_counts
+        off = ~torch.eye(len(n), dtype=torch.bool, device=n.device) & (cross_pairs > 0)
+        dl = (s @ s.T - self.dots) / torch.where(cross_pairs > 0, cross_pairs, 1.0)
+        q_dl = float(dl[off].mean()) if bool(off.any()) else nan
+        return {"q_slsc": q_slsc, "q_sl": q_sl, "q_dl": q_dl}
+
+
+def logit_clustering(jacobians: Tensor, labels: Tensor) -> dict[str, float]:
+    """``q_SLSC``, ``q_SL``, ``q_DL`` (Fort & Ganguli Eqs. 11-13) of per-example logit Jacobians
+    ``(N, C, D)`` with labels ``(N,)`` in one call (``ClusteringSums().add(...).values()``)."""
+    return ClusteringSums().add(jacobians, labels).values()

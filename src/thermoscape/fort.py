@@ -1,0 +1,445 @@
+"""Real networks for Fort & Ganguli, "Emergent properties of the local geometry of neural loss landscapes"
+(arXiv 1910.05929): data with recorded preprocessing, small MLPs and a SmallCNN, plain SGD with per-epoch
+logit statistics (Fig. 4), logit-gradient clustering (Fig. 1, Eqs. 11-13), the G-term / H-term split of the
+Hessian (Eq. 9) and the Goldilocks measurements (Tr(H)/||H|| versus the initialisation radius, training on
+random affine hyperplanes; the paper's Sec. 1 property 4 and refs. [16, 17]).
+
+Everything is a function of a flat float64 parameter vector ``theta`` through ``logits_fn(theta, x)``
+(``networks.functional_logits``), so ``torch.func`` gives per-example logit Jacobians, HVPs and Hessians.
+The paper gives no training details; the defaults follow the brief (Sec. 4 E4-E6, Sec. 5.3).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import grad, jacrev, jvp, vjp, vmap
+
+from thermoscape.curvature import hvp, lanczos_eigenpairs, rademacher, top_eigenvalue
+from thermoscape.datasets import CIFAR_MEAN, CIFAR_STD, Split, load_split
+from thermoscape.networks import flat_parameters, functional_logits
+from thermoscape.random_model import logit_hessians, model_hessian
+from thermoscape.sgd import epoch_batches
+from thermoscape.similarity import ClusteringSums
+from thermoscape.spectrum import (
+    curvature_ratio,
+    eigenvector_cosines,
+    gradient_power,
+    outlier_count,
+    projected_curvature_ratio,
+    random_orthonormal,
+)
+
+LogitsFn = Callable[[Tensor, Tensor], Tensor]
+PREPROCESSING = ("unit", "zscore")
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+ARCHITECTURES = ("mlp", "cnn")
+
+
+# --- data -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Data:
+    """Training and test tensors (float64 features, int64 labels) and the preprocessing applied."""
+
+    x_train: Tensor
+    y_train: Tensor
+    x_test: Tensor
+    y_test: Tensor
+    n_classes: int
+    preprocess: str
+
+
+def _unit_pixels(split: Split, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels in [0, 1]: the CIFAR loader normalises per channel, which is undone here."""
+    if not dataset.startswith("cifar"):
+        return split.x_train, split.x_test
+    mean = np.asarray(CIFAR_MEAN, dtype=np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(CIFAR_STD, dtype=np.float32).reshape(1, 3, 1, 1)
+    return split.x_train * std + mean, split.x_test * std + mean
+
+
+def _keep_classes(x: np.ndarray, y: np.ndarray, classes: Sequence[int] | None, n: int) -> tuple[Tensor, Tensor]:
+    """The first ``n`` samples, or with ``classes`` at most ``n`` samples of those classes, relabelled
+    0..len(classes)-1 in the listed order."""
+    if classes:
+        keep = np.isin(y, classes)
+        relabel = {label: k for k, label in enumerate(classes)}
+        x, y = x[keep], np.array([relabel[label] for label in y[keep]])
+        n = min(n, len(y))
+    if n > len(y):
+        raise ValueError(f"asked for {n} samples but only {len(y)} are available")
+    return torch.as_tensor(x[:n], dtype=torch.float64), torch.as_tensor(y[:n], dtype=torch.int64)
+
+
+def load_data(dataset: str, n_train: int, n_test: int, preprocess: str, seed: int = 0,
+              classes: Sequence[int] | None = None, path: str | None = None) -> Data:
+    """A train/test subset of an offline data set with recorded preprocessing (brief E4: it changes q^SL).
+
+    ``preprocess``: ``"unit"`` keeps pixels in [0, 1] (not centred; the setting of the paper's q^SL ~ 0.67 in
+    the brief's probe), ``"zscore"`` standardises every feature with the training subset's mean and std
+    (constant features are only centred). ``classes`` keeps those classes, relabelled in the given order
+    (Fig. 3a's 3-class subset). The bundled sets split with ``seed``; file sets keep their own split.
+    """
+    if preprocess not in PREPROCESSING:
+        raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
+    options = {"digits": {"n_train": 1200, "seed": seed, "scaling": "unit"}, "mnist5k": {"seed": seed}}
+    split = load_split(dataset, path, **options.get(dataset, {}))
+    x_train, x_test = _unit_pixels(split, dataset)
+    x_train, y_train = _keep_classes(x_train, split.y_train, classes, n_train)
+    x_test, y_test = _keep_classes(x_test, split.y_test, classes, n_test)
+    if preprocess == "zscore":
+        mean, std = x_train.mean(dim=0), x_train.std(dim=0)
+        std = torch.where(std > 0, std, torch.ones_like(std))
+        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    n_classes = len(classes) if classes else split.n_classes
+    return Data(x_train, y_train, x_test, y_test, n_classes, preprocess)
+
+
+# --- networks -------------------------------------------------------------------------------------------
+
+
+def _image_shape(sample_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(sample_shape) == 3:
+        return sample_shape  # type: ignore[return-value]
+    side = math.isqrt(sample_shape[0])
+    if len(sample_shape) != 1 or side * side != sample_shape[0]:
+        raise ValueError(f"a CNN needs square images; got samples of shape {sample_shape}")
+    return (1, side, side)
+
+
+def build_network(arch: str, activation: str, sample_shape: tuple[int, ...], n_classes: int,
+                  widths: Sequence[int], channels: Sequence[int], seed: int) -> nn.Module:
+    """A float64 network with PyTorch's default initialisation, seeded by ``seed``.
+
+    ``mlp``: Flatten, (Linear, activation) per width, Linear to the logits (brief 5.3: 64-32-32-10).
+    ``cnn``: the SmallCNN of ref. [29] as the brief proposes: per channel count a 3x3 'same' convolution,
+    the activation and 2x2 max pooling, then global average pooling, Linear(channels[-1], widths[0]), the
+    activation and Linear to the logits. No dropout: every measurement is in evaluation mode anyway.
+    """
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+    act = ACTIVATIONS[activation]
+    layers: list[nn.Module] = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if arch == "mlp":
+            sizes = [math.prod(sample_shape), *widths]
+            layers.append(nn.Flatten())
+            for fan_in, fan_out in itertools.pairwise(sizes):
+                layers += [nn.Linear(fan_in, fan_out), act()]
+            layers.append(nn.Linear(sizes[-1], n_classes))
+        else:
+            shape = _image_shape(sample_shape)
+            if len(sample_shape) == 1:
+                layers.append(nn.Unflatten(1, shape))
+            sizes = [shape[0], *channels]
+            for c_in, c_out in itertools.pairwise(sizes):
+                layers += [nn.Conv2d(c_in, c_out, 3, padding=1), act(), nn.MaxPool2d(2, ceil_mode=True)]
+            layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(sizes[-1], widths[0]), act(),
+                       nn.Linear(widths[0], n_classes)]
+        model = nn.Sequential(*layers)
+    return model.double()
+
+
+# --- logit statistics (Fig. 1, Fig. 4) --------------------------------------------------------------------
+
+
+def logit_variance(logits: Tensor) -> float:
+    """Fig. 4 TL: the variance of the logits across classes (population variance), averaged over examples."""
+    return float(logits.var(dim=1, unbiased=False).mean())
+
+
+def mean_max_probability(logits: Tensor) -> float:
+    """The average highest softmax probability (the paper's "p = 0.94" at sigma_z = 15)."""
+    return float(torch.softmax(logits, dim=1).max(dim=1).values.mean())
+
+
+def logit_jacobians(logits_fn: LogitsFn, theta: Tensor, x: Tensor) -> Tensor:
+    """Per-example logit gradients dz_k^mu/dW, shape ``(B, C, D)`` (the objects of Eqs. 9-15)."""
+    one = lambda t, sample: logits_fn(t, sample.unsqueeze(0)).squeeze(0)
+    return vmap(jacrev(one), in_dims=(None, 0))(theta, x)
+
+
+def jacobian_chunks(logits_fn: LogitsFn, theta: Tensor, x: Tensor, chunk: int) -> Iterator[tuple[slice, Tensor]]:
+    """``(rows, jacobians)`` over consecutive chunks of ``x``, so ``N x C x D`` is never held at once."""
+    for start in range(0, x.shape[0], chunk):
+        rows = slice(start, min(start + chunk, x.shape[0]))
+        yield rows, logit_jacobians(logits_fn, theta, x[rows])
+
+
+@dataclass(frozen=True)
+class LogitGeometry:
+    clustering: dict[str, float]  # q_slsc, q_sl, q_dl (Eqs. 11-13)
+    gradient_length: float  # Fig. 4 TR: mean over (mu, k) of ||dz_k^mu/dW||
+    g_term: Tensor | None  # Eq. 9's G-term (D, D), if asked for
+
+
+def logit_geometry(logits_fn: LogitsFn, theta: Tensor, x: Tensor, y: Tensor, chunk: int = 100,
+                   with_g_term: bool = False) -> LogitGeometry:
+    """Clustering, logit-gradient length and (optionally) the G-term, streamed over chunks of examples.
+
+    G = (1/N) sum_mu J^mu^T P^mu J^mu with P^mu = diag(p^mu) - p^mu p^mu^T (Eqs. 7, 9, 10).
+    """
+    sums, length, g_term = ClusteringSums(), 0.0, None
+    with torch.no_grad():
+        logits = logits_fn(theta, x)
+    for rows, jac in jacobian_chunks(logits_fn, theta, x, chunk):
+        sums.add(jac, y[rows])
+        length += float(jac.norm(dim=2).sum())
+        if with_g_term:  # chunk means weighted by the chunk's share of the examples
+            part = model_hessian(jac, logit_hessians(torch.softmax(logits[rows], dim=1))) * (len(jac) / len(x))
+            g_term = part if g_term is None else g_term + part
+    n, n_classes = logits.shape
+    return LogitGeometry(sums.values(), length / (n * n_classes), g_term)
+
+
+def loss_fn(logits_fn: LogitsFn, x: Tensor, y: Tensor) -> Callable[[Tensor], Tensor]:
+    """``theta -> L(W)``, the mean cross-entropy of Eq. 3 on ``(x, y)``."""
+    return lambda theta: F.cross_entropy(logits_fn(theta, x), y)
+
+
+# --- training with per-epoch statistics --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Training:
+    lr: float
+    batch_size: int
+    epochs: int
+    momentum: float = 0.0
+
+
+def _epoch_row(logits_fn: LogitsFn, theta: Tensor, data: Data, n_stats: int, track_lambda_max: bool,
+               seed: int) -> dict[str, float]:
+    x, y = data.x_train, data.y_train
+    with torch.no_grad():
+        logits, test_logits = logits_fn(theta, x), logits_fn(theta, data.x_test)
+    stats = logit_geometry(logits_fn, theta, x[:n_stats], y[:n_stats])
+    lam = math.nan
+    if track_lambda_max:
+        generator = torch.Generator().manual_seed(seed)
+        lam = top_eigenvalue(loss_fn(logits_fn, x, y), theta, generator=generator)[0]
+    return {
+        "loss": float(F.cross_entropy(logits, y)),
+        "accuracy": 100.0 * float((logits.argmax(1) == y).double().mean()),
+        "test_accuracy": 100.0 * float((test_logits.argmax(1) == data.y_test).double().mean()),
+        "logit_variance": logit_variance(logits),
+        "gradient_length": stats.gradient_length,
+        "weight_norm": float(theta.norm()),
+        "lambda_max": lam,
+    }
+
+
+def train(model: nn.Module, data: Data, training: Training, seed: int, checkpoints: Sequence[int],
+          n_stats: int = 200, track_lambda_max: bool = False) -> tuple[pd.DataFrame, dict[int, Tensor]]:
+    """Plain minibatch SGD on the mean cross-entropy (Eq. 3), recording a history row before training
+    (epoch 0) and after every epoch, and keeping ``theta`` at the ``checkpoints`` epochs.
+
+    The history's statistics are on the full training set (loss, accuracy, logit variance) and its first
+    ``n_stats`` samples (logit-gradient length); ``lambda_max`` (power iteration on the training loss) only
+    when ``track_lambda_max``. Minibatches come from ``(seed, epoch)``, so the run is reproducible. A
+    non-finite loss or weight norm ends training; the row is kept (``finite`` False) and nothing is raised.
+    """
+    logits_fn = functional_logits(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=training.lr, momentum=training.momentum)
+    rows, kept = [], {}
+
+    def record(epoch: int) -> bool:
+        theta = flat_parameters(model).detach().clone()
+        row = {"epoch": float(epoch), **_epoch_row(logits_fn, theta, data, n_stats, track_lambda_max,
+                                                   seed + epoch)}
+        row["finite"] = math.isfinite(row["loss"]) and math.isfinite(row["weight_norm"])
+        rows.append(row)
+        if epoch in checkpoints:
+            kept[epoch] = theta
+        return row["finite"]
+
+    finite = record(0)
+    for epoch in range(1, training.epochs + 1):
+        if not finite:
+            break
+        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        model.train()
+        for index in epoch_batches(data.x_train.shape[0], training.batch_size, generator):
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(model(data.x_train[index]), data.y_train[index]).backward()
+            optimizer.step()
+        finite = record(epoch)
+    return pd.DataFrame(rows), kept
+
+
+# --- Hessian structure at a checkpoint (the four properties) ---------------------------------------------
+
+
+def full_hessian(loss: Callable[[Tensor], Tensor], theta: Tensor, chunk: int = 256) -> Tensor:
+    """The explicit ``(D, D)`` Hessian from D HVPs, ``chunk`` at a time (bounded memory)."""
+    eye = torch.eye(theta.numel(), dtype=theta.dtype)
+    return vmap(lambda v: hvp(loss, theta, v), chunk_size=chunk)(eye)
+
+
+def ggn_vector_product(logits_fn: LogitsFn, theta: Tensor, x: Tensor, v: Tensor) -> Tensor:
+    """G v = (1/N) sum_mu J^mu^T P^mu (J^mu v) (Eq. 9's G-term) by one jvp and one vjp, matrix-free."""
+    fn = lambda t: logits_fn(t, x)
+    logits, jv = jvp(fn, (theta,), (v,))
+    p = torch.softmax(logits.detach(), dim=1)
+    pjv = p * jv - p * (p * jv).sum(dim=1, keepdim=True)
+    return vjp(fn, theta)[1](pjv)[0] / x.shape[0]
+
+
+def hutchinson_curvature(product: Callable[[Tensor], Tensor], theta: Tensor, probes: int,
+                         generator: torch.Generator) -> tuple[float, float]:
+    """``(Tr H, Tr(H)/||H||_F)`` estimated matrix-free from ``probes`` Rademacher vectors v:
+    Tr H = E[v^T H v] and ||H||_F^2 = E[||H v||^2] (both unbiased; the ratio is consistent)."""
+    v = rademacher((probes, theta.numel()), theta.dtype, generator=generator)
+    hv = vmap(product)(v)
+    trace = (hv * v).sum(dim=1).mean()
+    return float(trace), float(trace / hv.pow(2).sum(dim=1).mean().sqrt())
+
+
+def block_product(product: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """``A -> H A`` for a ``(D, m)`` block from a matrix-free ``v -> H v``."""
+    return lambda block: vmap(product, in_dims=1, out_dims=1)(block)
+
+
+def h_term_vector_product(logits_fn: LogitsFn, theta: Tensor, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
+    """Eq. 9's H-term times v: (1/N) sum_mu sum_k (p_k - y_k) (d^2 z_k^mu/dW^2) v, as the HVP of the surrogate
+    theta -> (1/N) sum (p - y) . z(theta) with p held fixed (Eq. 6 with the corrected sign p - y)."""
+    with torch.no_grad():
+        residual = torch.softmax(logits_fn(theta, x), dim=1) - F.one_hot(y, logits_fn(theta, x[:1]).shape[1])
+    surrogate = lambda t: (residual * logits_fn(t, x)).sum() / x.shape[0]
+    return hvp(surrogate, theta, v)
+
+
+def hessian_structure(logits_fn: LogitsFn, theta: Tensor, x: Tensor, y: Tensor, max_rank: int, probes: int,
+                      projection_dim: int, projections: int, generator: torch.Generator
+                      ) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The four properties at one point (Sec. 1) from the loss on ``(x, y)``, matrix-free (brief 6.5).
+
+    Top ``max_rank`` eigenpairs of H, of its G-term and of its H-term (Eq. 9) by Lanczos on HVPs and
+    GGN-vector products, with cos(g, v_i) (g the full-batch gradient, v_i H's eigenvectors). Summary:
+    outliers of H and G by the largest gap ratio among the top 2C (brief 6.6), the gradient power in the
+    top C-1, C and 2C eigenvectors (property 2), lambda_max (property 3), Tr(H)/||H||_F by Hutchinson
+    and on random ``projection_dim``-dimensional projections (property 4), the H-term's eigenvalue range.
+    """
+    n_classes, dim = int(logits_fn(theta, x[:1]).shape[1]), theta.numel()
+    if max_rank <= 2 * n_classes:
+        raise ValueError(f"max_rank must exceed 2C = {2 * n_classes} to count outliers, got {max_rank}")
+    loss = loss_fn(logits_fn, x, y)
+    h_product = lambda v: hvp(loss, theta, v)
+    g_product = lambda v: ggn_vector_product(logits_fn, theta, x, v)
+    r_product = lambda v: h_term_vector_product(logits_fn, theta, x, y, v)
+    values, vectors = lanczos_eigenpairs(h_product, dim, max_rank, "LA", generator)
+    g_values = lanczos_eigenpairs(g_product, dim, max_rank, "LA", generator)[0]
+    h_values = lanczos_eigenpairs(r_product, dim, max_rank, "LA", generator)[0]
+    h_min = float(lanczos_eigenpairs(r_product, dim, 1, "SA", generator)[0][0])
+    g = grad(loss)(theta)
+    table = pd.DataFrame({"rank": np.arange(1, max_rank + 1), "eigenvalue": values.numpy(),
+                          "g_eigenvalue": g_values.numpy(), "h_eigenvalue": h_values.numpy(),
+                          "cosine": eigenvector_cosines(g, vectors).numpy()})
+    n_outliers, gap = outlier_count(values, 2 * n_classes)
+    trace, ratio = hutchinson_curvature(h_product, theta, probes, generator)
+    projected, projected_sd = projected_curvature_ratio(block_product(h_product), projection_dim, projections,
+                                                        generator, dim=dim)
+    summary = {
+        "n_classes": n_classes, "n_outliers": n_outliers, "gap_ratio": gap,
+        "g_n_outliers": outlier_count(g_values, 2 * n_classes)[0],
+        **{f"power_top_{name}": gradient_power(g, vectors, k)
+           for name, k in (("c_minus_1", n_classes - 1), ("c", n_classes), ("2c", 2 * n_classes))},
+        "curvature_ratio": ratio, "projected_ratio": projected, "projected_ratio_sd": projected_sd,
+        "trace_over_top": trace / float(values[0]), "lambda_max": float(values[0]),
+        "g_lambda_max": float(g_values[0]), "h_min": h_min, "h_max": float(h_values[0]),
+        "gradient_norm": float(g.norm()),
+    }
+    return table, summary
+
+
+# --- Goldilocks: radius sweep and hyperplane training ----------------------------------------------------
+
+
+def init_radius_row(logits_fn: LogitsFn, theta: Tensor, x: Tensor, y: Tensor, probes: int, projection_dim: int,
+                    projections: int, generator: torch.Generator) -> dict[str, float]:
+    """Fig. 4 BR and the Goldilocks statistic at one (rescaled) initialisation, matrix-free.
+
+    Logit variance and mean max p (freezing, Sec. 3.3); Tr(H)/||H||_F of the Hessian and of its G-term
+    (Hutchinson, ``probes`` Rademacher vectors), Tr(H_d)/||H_d||_F on random ``projection_dim``-dimensional
+    hyperplanes (exact per hyperplane) and Tr(H)/lambda_max (power iteration).
+    """
+    with torch.no_grad():
+        logits = logits_fn(theta, x)
+    loss = loss_fn(logits_fn, x, y)
+    h_product = lambda v: hvp(loss, theta, v)
+    g_product = lambda v: ggn_vector_product(logits_fn, theta, x, v)
+    trace, ratio = hutchinson_curvature(h_product, theta, probes, generator)
+    projected, projected_sd = projected_curvature_ratio(block_product(h_product), projection_dim, projections,
+                                                        generator, dim=theta.numel())
+    lam = top_eigenvalue(loss, theta, generator=generator)[0]
+    return {"radius": float(theta.norm()), "logit_variance": logit_variance(logits),
+            "mean_max_p": mean_max_probability(logits), "curvature_ratio": ratio,
+            "g_curvature_ratio": hutchinson_curvature(g_product, theta, probes, generator)[1],
+            "projected_ratio": projected, "projected_ratio_sd": projected_sd, "trace_over_top": trace / lam}
+
+
+def hyperplane_training(logits_fn: LogitsFn, anchor: Tensor, basis: Tensor, data: Data, steps: int, lr: float
+                        ) -> dict[str, float]:
+    """Train only ``theta_d`` in W = W_0 + M theta_d (ref. [16]'s random affine subspace; brief 6.8) with
+    full-batch Adam from theta_d = 0; final training loss and accuracies (%)."""
+    theta_d = torch.zeros(basis.shape[1], dtype=anchor.dtype, requires_grad=True)
+    optimizer = torch.optim.Adam([theta_d], lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(logits_fn(anchor + basis @ theta_d, data.x_train), data.y_train).backward()
+        optimizer.step()
+    with torch.no_grad():
+        w = anchor + basis @ theta_d
+        logits, test_logits = logits_fn(w, data.x_train), logits_fn(w, data.x_test)
+    return {"loss": float(F.cross_entropy(logits, data.y_train)),
+            "accuracy": 100.0 * float((logits.argmax(1) == data.y_train).double().mean()),
+            "test_accuracy": 100.0 * float((test_logits.argmax(1) == data.y_test).double().mean())}
+
+
+def hyperplane_row(logits_fn: LogitsFn, anchor: Tensor, data: Data, dim: int, steps: int, lr: float,
+                   generator: torch.Generator) -> dict[str, float]:
+    """One random hyperplane through ``anchor``: Tr(H_d)/||H_d||_F there (theta_d = 0) and the result of
+    training on it (the Goldilocks prediction of ref. [17]: trainable where the ratio is large)."""
+    basis = random_orthonormal(anchor.numel(), dim, generator)
+    loss = loss_fn(logits_fn, data.x_train, data.y_train)
+    projected = basis.T @ block_product(lambda v: hvp(loss, anchor, v))(basis)
+    return {"projected_ratio": curvature_ratio(projected),
+            **hyperplane_training(logits_fn, anchor, basis, data, steps, lr)}
+
+
+# --- runs -------------------------------------------------------------------------------------------------
+
+def run_name(run: dict) -> str:
+    """``{dataset}_{arch}_{activation}_{preprocess}[_c{classes}]_s{seed}``, e.g. ``digits_mlp_relu_unit_s0``."""
+    classes = f"_c{''.join(map(str, run['classes']))}" if run.get("classes") else ""
+    return f"{run['dataset']}_{run['arch']}_{run['activation']}_{run['preprocess']}{classes}_s{run['seed']}"
+
+
+def with_run(table: pd.DataFrame, run: dict) -> pd.DataFrame:
+    """``table`` with the run's metadata columns first (the preprocessing is recorded with every result)."""
+    meta = {"run": run_name(run), **{key: run[key] for key in ("dataset", "arch", "activation", "preprocess")},
+            "classes": ",".join(map(str, run["classes"])) if run.get("classes") else "all", "seed": run["seed"]}
+    return pd.concat([pd.DataFrame(meta, index=table.index), table], axis=1)
+
+
+def run_data(run: dict, networks: dict, path: str | None = None) -> Data:
+    return load_data(run["dataset"], networks["n_train"], networks["n_test"], run["preprocess"],
+                     seed=run["seed"], classes=run.get("classes"), path=path)
+
+
+def run_network(run: dict, networks: dict, data: Data) -> nn.Module:
+    return build_network(run["arch"], run["activation"], tuple(data.x_train.shape[1:]), data.n_classes,
+                         networks["widths"], networks["channels"], run["seed"])
