@@ -7,13 +7,12 @@ import torch
 from conftest import quadratic
 
 from thermoscape.fluctuations import (
-    ALL,
     aggregate_runs,
-    analysis_slices,
     compare_time_steps,
     init_langevin_statistics,
     slice_statistics,
 )
+from thermoscape.grids import ALL, analysis_slices
 from thermoscape.train import adam_descent
 
 

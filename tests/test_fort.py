@@ -15,12 +15,16 @@ from thermoscape.networks import flat_parameters, functional_logits
 from thermoscape.similarity import logit_clustering
 
 
+def tiny_model(arch: str = "mlp", activation: str = "tanh", n_classes: int = 3, seed: int = 0):
+    return fort.build_network(arch, activation, (16,), n_classes, [5], [2, 3], seed)
+
+
 def tiny(arch: str = "mlp", activation: str = "tanh", n: int = 24, n_classes: int = 3, seed: int = 0):
     """A small network on random 4x4 'images' with every class present."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.rand(n, 16, generator=generator, dtype=torch.float64)
     y = torch.arange(n) % n_classes
-    model = fort.build_network(arch, activation, (16,), n_classes, [5], [2, 3], seed)
+    model = tiny_model(arch, activation, n_classes, seed)
     return functional_logits(model), flat_parameters(model).detach(), x, y
 
 
@@ -38,28 +42,23 @@ def explicit_g_term(logits_fn, theta, x):
 def test_g_term_plus_h_term_is_the_autograd_hessian(arch):
     logits_fn, theta, x, y = tiny(arch)
     full = hessian(fort.loss_fn(logits_fn, x, y))(theta)
-    g_term = fort.logit_geometry(logits_fn, theta, x, y, chunk=7, with_g_term=True).g_term
     eye = torch.eye(theta.numel(), dtype=torch.float64)
+    g_term = torch.stack([fort.ggn_vector_product(logits_fn, theta, x, v) for v in eye])
     h_term = torch.stack([fort.h_term_vector_product(logits_fn, theta, x, y, v) for v in eye])
     torch.testing.assert_close(g_term, explicit_g_term(logits_fn, theta, x))
     torch.testing.assert_close(g_term + h_term, full)
     assert h_term.abs().max() > 1e-3 * full.abs().max()  # the H-term is not trivially zero here
 
 
-def test_ggn_vector_product_is_the_g_term_times_v():
-    logits_fn, theta, x, _ = tiny()
-    g_term = explicit_g_term(logits_fn, theta, x)
-    v = torch.randn(theta.numel(), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    torch.testing.assert_close(fort.ggn_vector_product(logits_fn, theta, x, v), g_term @ v)
-
-
-def test_logit_jacobians_and_streamed_clustering_match_per_example_autograd():
-    logits_fn, theta, x, y = tiny("cnn", "relu")
-    jac = fort.logit_jacobians(logits_fn, theta, x)
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_logit_jacobians_and_streamed_clustering_match_per_example_autograd(arch):
+    logits_fn, theta, x, y = tiny(arch, "relu")
+    model = tiny_model(arch, "relu")
+    jac = fort.logit_jacobians(model, x)
     for mu in (0, 5):
         expected = torch.autograd.functional.jacobian(lambda t, m=mu: logits_fn(t, x[m : m + 1])[0], theta)
         torch.testing.assert_close(jac[mu], expected)
-    geometry = fort.logit_geometry(logits_fn, theta, x, y, chunk=5)
+    geometry = fort.logit_geometry(tiny_model(arch, "relu", seed=1), theta, x, y, chunk=5)  # theta loaded
     for key, value in logit_clustering(jac, y).items():
         assert geometry.clustering[key] == pytest.approx(value, abs=1e-12)
     assert geometry.gradient_length == pytest.approx(float(jac.norm(dim=2).mean()))
@@ -162,6 +161,15 @@ def test_logit_variance_and_max_probability_closed_forms():
     assert fort.logit_variance(logits) == pytest.approx((2 / 3) / 2)
     expected = (math.exp(2) / (1 + math.e + math.exp(2)) + 1 / 3) / 2
     assert fort.mean_max_probability(logits) == pytest.approx(expected)
+
+
+def test_logit_radius_scales_the_initialisation():
+    logits_fn, theta, x, _ = tiny("mlp", "relu")
+    table = fort.logit_radius(logits_fn, theta, x, [0.5, 1.0, 8.0])
+    assert list(table["radius"]) == pytest.approx([s * float(theta.norm()) for s in (0.5, 1.0, 8.0)])
+    assert table["logit_variance"].is_monotonic_increasing and table["mean_max_p"].is_monotonic_increasing
+    with torch.no_grad():
+        assert table["logit_variance"].iloc[1] == pytest.approx(fort.logit_variance(logits_fn(theta, x)))
 
 
 def test_init_radius_row_and_hyperplane_training():

@@ -202,11 +202,11 @@ def test_hessian_claims_hold_and_each_can_fail():
 SCALES = np.array([0.25, 0.5, 1.0, 2.0, 4.0, 8.0])
 
 
-def radius_table(run, ratio) -> pd.DataFrame:
+def radius_table(run, ratio, g_ratio=None) -> pd.DataFrame:
     return pd.DataFrame({"run": run, "activation": "relu", "preprocess": "unit", **META, "scale": SCALES,
                          "radius": 7.0 * SCALES, "logit_variance": SCALES**6, "mean_max_p": 0.5,
                          "curvature_ratio": ratio, "projected_ratio": ratio / 3, "projected_ratio_sd": 0.1,
-                         "trace_over_top": 5.0, "g_curvature_ratio": ratio})
+                         "trace_over_top": 5.0, "g_curvature_ratio": ratio if g_ratio is None else g_ratio})
 
 
 def hyperplane_table(run, accuracy, ratio, dim=10) -> pd.DataFrame:
@@ -220,13 +220,14 @@ def test_goldilocks_claims():
     peaked = np.array([0.5, 2.0, 3.0, 2.5, 1.0, 0.2])
     accuracy = np.array([30.0, 60.0, 80.0, 70.0, 40.0, 20.0])
     rows = goldilocks_claims([radius_table("r", peaked)], [hyperplane_table("r", accuracy, peaked)], CRITERIA)
-    assert [(r["slice"], r["verdict"]) for r in rows] == [("r", "holds"), ("r, d = 10", "holds")]
-    assert rows[1]["value"] == pytest.approx(1.0)
+    assert [(r["slice"], r["verdict"]) for r in rows] == [("r", "holds"), ("r", "holds"), ("r, d = 10", "holds")]
+    assert rows[2]["value"] == pytest.approx(1.0)
     rising = np.array([0.5, 1.0, 2.0, 3.0, 4.0, 5.0])
-    rows = goldilocks_claims([radius_table("r", rising)],
+    rows = goldilocks_claims([radius_table("r", rising, g_ratio=peaked)],  # the full H rises, its G-term falls
                              [hyperplane_table("r", 100 - accuracy, peaked), hyperplane_table("r", 50.0, peaked, 5)],
                              CRITERIA)
-    assert [r["verdict"] for r in rows] == ["fails", "fails", "undetermined"]
+    assert [r["verdict"] for r in rows] == ["fails", "holds", "fails", "undetermined"]
+    assert rows[1]["quantity"].startswith("Tr(G)")
 
 
 def test_fort_claims_table_criteria_and_inputs():

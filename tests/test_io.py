@@ -43,6 +43,6 @@ def test_damaged_model_names_the_file(tmp_path, damage):
 
 def test_failed_write_leaves_neither_partial_file_nor_temporary(tmp_path):
     path = tmp_path / "out.parquet"
-    with pytest.raises(Exception):  # noqa: B017, PT011 - any failure inside the writer
+    with pytest.raises(Exception):  # noqa: B017 - any failure inside the writer
         write_table(pd.DataFrame({"x": [object()]}), path)
     assert list(tmp_path.iterdir()) == []

@@ -5,7 +5,8 @@ import torch
 from conftest import quadratic
 
 from thermoscape import stats
-from thermoscape.fluctuations import analysis_slices, slice_statistics
+from thermoscape.fluctuations import slice_statistics
+from thermoscape.grids import analysis_slices
 from thermoscape.langevin import Chain, Schedule, advance, run_chunked, start_state
 from thermoscape.losses import compiled
 

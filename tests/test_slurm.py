@@ -4,9 +4,9 @@ Needs a cluster that answers `sinfo` on this machine and shares its file system 
 one with scripts/ci/start-local-slurm.sh). Skipped, saying why, where there is none; with
 THERMOSCAPE_REQUIRE_SLURM=1 (set by .ci/run once the cluster is up) the skip becomes a failure.
 
-The smoke config, restricted to the fluctuation table of one temperature of its first fixed-eta sweep and
-everything upstream (dataset, initialisations, training, refinement, Langevin), keeps the test to
-minutes: every SLURM job starts Snakemake twice (the job and its srun step), seconds each on a small machine.
+The smoke config with one replica, restricted to the fluctuation table of one temperature of its first
+fixed-eta sweep and everything upstream (dataset, initialisation, training, refinement, Langevin), keeps the
+test to minutes: every SLURM job starts Snakemake twice (the job and its srun step), seconds each on a small machine.
 """
 
 from __future__ import annotations
@@ -68,8 +68,11 @@ def smoke_targets() -> list[str]:
 
 
 def snakemake_command(workdir: Path, *args: str) -> list[str]:
+    """The smoke config with one replica (every stage once: six jobs, each a SLURM job of its own)."""
+    override = workdir / "one_replica.yaml"
+    override.write_text(yaml.safe_dump({"jules": {"replicas": 1}}))
     return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-            "--configfile", str(SMOKE), *args]
+            "--configfile", str(SMOKE), str(override), *args]
 
 
 def start(workdir: Path, *args: str) -> subprocess.Popen:

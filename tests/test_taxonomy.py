@@ -10,6 +10,7 @@ import torch
 from thermoscape.connectivity import mode_connectivity
 from thermoscape.curvature import full_hessian
 from thermoscape.datasets import Split
+from thermoscape.grids import experiment_grid
 from thermoscape.networks import build_network, evaluate, flat_parameters, parameter_loss
 from thermoscape.taxonomy import (
     Cell,
@@ -22,7 +23,6 @@ from thermoscape.taxonomy import (
     connect_replicas,
     curve_errors,
     double_descent_claim,
-    experiment_grid,
     hessian_top,
     hessian_trace,
     l2_distance,

@@ -286,8 +286,11 @@ def test_fort_builds_its_figures_tables_and_claims(default_run):
     assert list(clustering["stage"]) == list(networks["stages"]) and clustering["q_sl"].between(-1, 1).all()
     summary = pd.read_parquet(mlp / "hessian_summary.parquet")
     assert list(summary["epoch"]) == networks["hessian"]["epochs"] and summary["power_top_c"].between(0, 1).all()
-    simplex = pd.read_parquet(results / "fort" / "runs" / "digits_cnn_tanh_zscore_c012_s0" / "simplex.parquet")
+    cnn = results / "fort" / "runs" / "digits_cnn_tanh_zscore_c012_s0"
+    simplex = pd.read_parquet(cnn / "simplex.parquet")
     assert (simplex[["p1", "p2", "p3"]].sum(axis=1) - 1).abs().max() < 1e-9 and set(simplex["label"]) == {0, 1, 2}
+    radius = pd.read_parquet(cnn / "radius.parquet")  # Fig. 4 BR: logits grow as the init is scaled up
+    assert list(radius["scale"]) == networks["goldilocks"]["scales"] and radius["logit_variance"].is_monotonic_increasing
     model = pd.read_parquet(results / "fort" / "random_model" / "summary_s0.parquet")
     assert int(model["n_outliers"].iloc[0]) == smoke["random_model"]["n_classes"] - 1  # C - 1 (Fig. 5)
     claims = pd.read_parquet(results / "fort" / "tables" / "claims.parquet")
@@ -331,10 +334,12 @@ def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run,
     with open(tmp_path / "thermoscape" / "curvature.py", "a") as source:
         source.write("\n# an edit\n")
     jobs = planned_jobs(smoke_run, "--configfile", str(SMOKE), env={"PYTHONPATH": str(tmp_path)})
-    # the Hessian of Jules et al. Fig. 3 and the taxonomy's Hessian metrics, and what reads them
+    # the Hessian of Jules et al. Fig. 3, the taxonomy's Hessian metrics, Fort & Ganguli's lambda_max, Lanczos
+    # and Hutchinson, and what reads them
     assert {rule for rule, _ in jobs} == {"jules_hessian", "jules_fig3", "jules_claims", "claims", "all",
                                           "taxonomy_measure", "taxonomy_aggregate", "taxonomy_diagram",
-                                          "taxonomy_figure", "taxonomy_claims"}
+                                          "taxonomy_figure", "taxonomy_claims", "fort_train", "fort_hessian",
+                                          "fort_radius", "fort_figure", "fort_claims"}
     assert sum(rule == "taxonomy_measure" for rule, _ in jobs) == len(taxonomy_cells(smoke_run))
 
 

@@ -1,14 +1,14 @@
 """Fort & Ganguli figures (rule fort_figure): Figs. 1, 3-8 and the real-network checks, one per `figure`.
 
-Inputs are named lists of Parquet tables (column names: .scratch/fort_spec.md); a list of several tables
-is concatenated (real-network tables carry the run metadata columns, random-model tables their seed and
-exponent columns). The names per figure:
+Inputs are named lists of Parquet tables (columns: see the scripts that write them, scripts/fort/*.py); a
+list of several tables is concatenated (real-network tables carry the run metadata columns, random-model
+tables their seed and exponent columns). The names per figure:
 
     fig1        clustering (runs/{run}/clustering.parquet, every run); optional summary (random-model
                 summary tables: the median of their q_sl_theory is the reference line)
     fig3        simplex_training (runs/{run}/simplex.parquet of 3-class runs; may be an empty list: panel
                 (a) is then left out), simplex (freezing/simplex.parquet), entropy (freezing/entropy.parquet)
-    fig4        history (runs/{run}/history.parquet), radius (goldilocks/radius_{run}.parquet)
+    fig4        history (runs/{run}/history.parquet), logit_radius (runs/{run}/radius.parquet)
     fig5, fig6  spectrum (random_model/spectrum_s{seed}.parquet), summary (random_model/summary_s{seed})
     fig7, fig8  sweep (random_model/sweep_a{exponent}_s{seed}.parquet, every exponent and seed)
     properties  hessian (runs/{run}/hessian.parquet), hessian_summary (runs/{run}/hessian_summary.parquet),
@@ -70,7 +70,7 @@ elif figure == "fig3":
     fig = plots.figure3(concat("simplex_training", optional=True), concat("simplex"), concat("entropy"),
                         run=settings.get("run"))
 elif figure == "fig4":
-    fig = plots.figure4(concat("history"), concat("radius"))
+    fig = plots.figure4(concat("history"), concat("logit_radius"))
 elif figure == "fig5":
     fig = plots.figure5(concat("spectrum"), concat("summary"), seed=settings.get("seed"),
                         max_rank=int(settings.get("max_rank", 30)))

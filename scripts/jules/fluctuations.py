@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from thermoscape.fluctuations import analysis_slices, slice_autocorrelations, slice_statistics
+from thermoscape.fluctuations import slice_autocorrelations, slice_statistics
+from thermoscape.grids import analysis_slices
 from thermoscape.io import read_table, write_table
 from thermoscape.jobs import start_job
 from thermoscape.stats import sparsity

@@ -12,24 +12,7 @@ import numpy as np
 import pandas as pd
 
 from thermoscape import stats
-
-ALL = "all"
-
-
-def analysis_slices(burn_in: float, duration: float, slice_length: float) -> list[tuple[str, float, float]]:
-    """Consecutive slices ``[burn_in + i * length, burn_in + (i + 1) * length]`` inside the run, plus
-    the whole post-burn-in window named ``"all"``. Names carry the window (``t1000-2000``), so runs with
-    different time steps are compared on the same continuous-time window, never on their own fractions.
-    """
-    if duration <= burn_in:
-        raise ValueError(f"run duration {duration} does not exceed the burn-in {burn_in}")
-    slices = []
-    start = burn_in
-    while start + slice_length <= duration * (1 + 1e-12):
-        end = start + slice_length
-        slices.append((f"t{start:g}-{end:g}", start, end))
-        start = end
-    return slices + [(ALL, burn_in, duration)]
+from thermoscape.grids import ALL
 
 
 def slice_statistics(

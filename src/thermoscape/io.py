@@ -12,12 +12,14 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 class InputFileError(RuntimeError):
@@ -54,13 +56,18 @@ def read_table(path: str | os.PathLike, columns: list[str] | None = None, filter
         raise InputFileError(f"cannot read Parquet table {path}: {error}") from None
 
 
+# torch is imported where it is used: this module is also read while Snakemake builds the DAG
 def save_tensors(tensors: dict[str, Any], path: str | os.PathLike) -> None:
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(tensors, tmp)
 
 
 def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a torch file with ``weights_only=True``: tensors and plain containers, never arbitrary pickles."""
+    import torch
+
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except Exception as error:  # torch raises many types for truncated/corrupt files

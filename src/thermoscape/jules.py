@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,70 +55,6 @@ def langevin_chains(
         steps = np.sort(rng.choice(np.arange(first, schedule.n_steps), size=count, replace=False))
         chains.append(Chain(temperature, eta, chain_seed, tuple(int(s) for s in steps)))
     return chains
-
-
-@dataclass(frozen=True)
-class LangevinBatch:
-    """Temperatures of one sweep advanced together in one job (with every replica as a chain)."""
-
-    name: str
-    eta: float
-    temperatures: tuple[float, ...]
-    duration: float
-    burn_in: float
-    time_step: str  # the sweep's policy, for grouping in figures: "eta = 0.01" or "eta T = 1e-07"
-    start: str = "minimum"  # "minimum" (the refined minimum, main text) or "init" (Xavier init, Fig. S1)
-
-
-def sweep_time_steps(sweep: dict, index: int, key: str = "jules.langevin.sweeps") -> tuple[list[tuple[float, float]], str]:
-    """``(eta, T)`` pairs of a sweep and its policy label.
-
-    ``eta``: the paper's fixed time step. ``eta_times_T``: eta = c / T, so that eta times the curvature
-    (which scales with T) and the number of steps per correlation time stay constant (beyond the paper).
-    """
-    temperatures = [float(t) for t in sweep["temperatures"]]
-    if ("eta" in sweep) == ("eta_times_T" in sweep):
-        raise ValueError(f"{key}[{index}]: give exactly one of eta and eta_times_T")
-    if "eta" in sweep:
-        return [(float(sweep["eta"]), t) for t in temperatures], f"eta = {float(sweep['eta']):g}"
-    product = float(sweep["eta_times_T"])
-    return [(float(f"{product / t:.12g}"), t) for t in temperatures], f"eta T = {product:g}"
-
-
-def langevin_batches(
-    sweeps: list[dict],
-    default_burn_in: float,
-    temperatures_per_job: int,
-    start: str = "minimum",
-    prefix: str = "",
-    key: str = "jules.langevin.sweeps",
-) -> list[LangevinBatch]:
-    """Split each sweep's temperatures into jobs of ``temperatures_per_job`` (replicas always batched).
-
-    Only temperatures with the same eta share a job (a job's chains share their step count), so an
-    ``eta_times_T`` sweep runs one job per temperature. Names spell the job's eta and temperature range
-    exactly (``eta0.01_T2e-06``, or ``eta0.01_T2e-06_to_2e-05`` for several), after ``prefix`` (runs
-    outside the main grid, e.g. ``init_``). Raises ``ValueError`` naming the sweep (under the config
-    ``key``) for a burn-in not shorter than the run or a repeated (eta, T).
-    """
-    batches, seen = [], set()
-    for index, sweep in enumerate(sweeps):
-        burn_in = float(sweep.get("burn_in", default_burn_in))
-        if burn_in >= sweep["duration"]:
-            raise ValueError(f"{key}[{index}]: burn-in {burn_in} (its burn_in or "
-                             f"jules.analysis.burn_in) must be shorter than its duration {sweep['duration']}")
-        runs, label = sweep_time_steps(sweep, index, key)
-        for run in runs:
-            if run in seen:
-                raise ValueError(f"{key}[{index}]: (eta, T) = {run} appears twice")
-            seen.add(run)
-        for eta, group in itertools.groupby(runs, key=lambda run: run[0]):
-            temperatures = [t for _, t in group]
-            for first in range(0, len(temperatures), temperatures_per_job):
-                chunk = tuple(temperatures[first : first + temperatures_per_job])
-                name = f"{prefix}eta{eta!r}_T{chunk[0]!r}" + (f"_to_{chunk[-1]!r}" if len(chunk) > 1 else "")
-                batches.append(LangevinBatch(name, eta, chunk, float(sweep["duration"]), burn_in, label, start))
-    return batches
 
 
 def read_trajectories(

@@ -23,9 +23,8 @@ the functions here (brief section 3):
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from torch import Tensor, nn
 from thermoscape import connectivity, curvature, similarity
 from thermoscape.claims import row
 from thermoscape.datasets import Split, corrupt_labels
+from thermoscape.grids import Cell
 from thermoscape.networks import (
     build_network,
     evaluate,
@@ -52,75 +52,6 @@ from thermoscape.seeds import derive_seed
 from thermoscape.sgd import SGDSettings, epoch_batches, mlp_layers, train_mlp_replicas, train_sgd
 
 PHASES = ("I", "II", "III", "IV-A", "IV-B")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One training configuration of a phase diagram; every experiment axis is one of these fields."""
-
-    width: int
-    batch_size: int
-    lr: float
-    weight_decay: float
-    subset: float = 1.0  # fraction of the training set: its first samples (brief 2.3)
-    label_noise: float = 0.0  # fraction of training labels changed
-
-    @property
-    def name(self) -> str:
-        """A file-name-safe, round-trip exact name: ``w16_b32_lr0.05_wd0.0005_s1.0_n0.0``."""
-        return (f"w{self.width}_b{self.batch_size}_lr{float(self.lr)!r}_wd{float(self.weight_decay)!r}"
-                f"_s{float(self.subset)!r}_n{float(self.label_noise)!r}")
-
-    @classmethod
-    def from_name(cls, name: str) -> Cell:
-        match = re.fullmatch(r"w(\d+)_b(\d+)_lr([^_]+)_wd([^_]+)_s([^_]+)_n([^_]+)", name)
-        if match is None:
-            raise ValueError(f"not a taxonomy cell name: {name!r}")
-        width, batch, lr, wd, subset, noise = match.groups()
-        return cls(int(width), int(batch), float(lr), float(wd), float(subset), float(noise))
-
-
-AXES = {f.name: f.type for f in fields(Cell)}
-_CASTS = {"width": int, "batch_size": int}
-
-
-def experiment_grid(experiment: Mapping[str, Any], defaults: Mapping[str, Any],
-                    n_train: int | None = None) -> pd.DataFrame:
-    """The cells of one experiment, a row each: ``cell`` (name), ``load``, ``temperature``, ``panel``
-    (NaN without a panel axis) and the ``Cell`` fields.
-
-    ``experiment`` has ``load`` and ``temperature`` (and optionally ``panel``), each ``{axis, values}``
-    with ``axis`` a ``Cell`` field, and ``settings`` overriding ``defaults`` for the fixed fields.
-    ``n_train`` (the training-set size, when known before loading) rejects cells whose data fraction
-    holds fewer samples than one batch.
-    """
-    base = {**defaults, **experiment.get("settings", {})}
-    axes = [(role, experiment[role]) for role in ("load", "temperature", "panel") if role in experiment]
-    rows = []
-    for values in np.array(np.meshgrid(*[a["values"] for _, a in axes], indexing="ij")).reshape(len(axes), -1).T:
-        setting = dict(base)
-        coordinates = {"panel": np.nan}
-        for (role, axis), value in zip(axes, values):
-            setting[axis["axis"]] = _CASTS.get(axis["axis"], float)(value)
-            coordinates[role] = float(value)
-        cell = Cell(**{name: _CASTS.get(name, float)(setting[name]) for name in AXES})
-        _check_cell(cell, n_train)
-        rows.append({"cell": cell.name, **coordinates, **asdict(cell)})
-    return pd.DataFrame(rows)
-
-
-def _check_cell(cell: Cell, n_train: int | None) -> None:
-    problems = [f"{name} must be positive" for name in ("width", "batch_size", "lr") if getattr(cell, name) <= 0]
-    if not 0 < cell.subset <= 1:
-        problems.append("subset must lie in (0, 1]")
-    if not 0 <= cell.label_noise < 1:
-        problems.append("label_noise must lie in [0, 1)")
-    if n_train is not None and int(n_train * cell.subset) < cell.batch_size:
-        problems.append(f"{int(n_train * cell.subset)} training samples are fewer than one batch")
-    if cell.weight_decay < 0:
-        problems.append("weight_decay must not be negative")
-    if problems:
-        raise ValueError(f"cell {cell.name}: {'; '.join(problems)}")
 
 
 # --- data -----------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Hessian epochs; the Goldilocks radius sweep and hyperplane training)."""
 import math
 
 from thermoscape.datasets import FASHION_MNIST_DIR
-from thermoscape.fort import run_name
+from thermoscape.grids import run_name
 
 FORT = config["fort"]
 FG = f"{RESULTS}/fort"
@@ -133,11 +133,13 @@ rule fort_train:
         history=f"{FG}/runs/{{run}}/history.parquet",
         clustering=f"{FG}/runs/{{run}}/clustering.parquet",
         simplex=f"{FG}/runs/{{run}}/simplex.parquet",
+        radius=f"{FG}/runs/{{run}}/radius.parquet",
         checkpoints=f"{FG}/runs/{{run}}/checkpoints.pt",
     params:
         run=lambda wc: FORT_RUNS[wc.run],
         networks=FORT_TRAINING,
         keep=lambda wc: FORT_NETWORKS["hessian"]["epochs"] if FORT_RUNS[wc.run]["hessian"] else [],
+        scales=FORT_NETWORKS["goldilocks"]["scales"],
         library=library_version("fort", "similarity", "random_model", "curvature"),
     threads: 1
     resources:

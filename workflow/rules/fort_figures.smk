@@ -17,6 +17,7 @@ FORT_TABLES = {
     "entropy": [rules.fort_freezing.output.entropy],
     "clustering": _fort_files(FORT_RUNS, "clustering"),
     "history": _fort_files(FORT_RUNS, "history"),
+    "logit_radius": _fort_files(FORT_RUNS, "radius"),
     "simplex_training": _fort_files(FORT_SIMPLEX_RUNS, "simplex"),
     "hessian": _fort_files(FORT_HESSIAN_RUNS, "hessian"),
     "hessian_summary": _fort_files(FORT_HESSIAN_RUNS, "hessian_summary"),
@@ -28,7 +29,7 @@ _snr = (FORT["random_model"]["sigma_c_sqrt_dim"] / FORT["random_model"]["sigma_e
 FORT_FIGURES = {
     "fig1": ("clustering",),
     "fig3": ("simplex_training", "simplex", "entropy"),
-    "fig4": ("history", "radius"),
+    "fig4": ("history", "logit_radius"),
     "fig5": ("spectrum", "summary"),
     "fig6": ("spectrum", "summary"),
     "fig7": ("sweep",),

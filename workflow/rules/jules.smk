@@ -1,7 +1,7 @@
 """Jules et al.: dataset -> Adam -> refined minimum -> Langevin sweep -> fluctuations -> figures."""
 
-from thermoscape.fluctuations import analysis_slices
-from thermoscape.jules import langevin_batches
+from thermoscape.grids import analysis_slices
+from thermoscape.grids import langevin_batches
 
 JULES = config["jules"]
 J = f"{RESULTS}/jules"

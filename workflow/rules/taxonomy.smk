@@ -2,7 +2,7 @@
 experiment tables with phases -> phase diagrams and claims."""
 
 from thermoscape.datasets import FASHION_MNIST_DIR, training_set_size
-from thermoscape.taxonomy import Cell, experiment_grid
+from thermoscape.grids import Cell, experiment_grid
 
 TAXONOMY = config["taxonomy"]
 TX = f"{RESULTS}/taxonomy"

@@ -5,6 +5,7 @@ One module per study (``plots.jules``, ...); this package holds what they share.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +24,16 @@ def save_figure(fig: plt.Figure, pdf: str | Path, png: str | Path) -> None:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, bbox_inches="tight", **kwargs)
     plt.close(fig)
+
+
+def require_columns(table: pd.DataFrame | None, columns: Sequence[str], name: str) -> pd.DataFrame:
+    """``table`` if it has rows and every column, else a ValueError naming the table (``name``)."""
+    if table is None or len(table) == 0:
+        raise ValueError(f"table {name!r} is empty")
+    missing = [c for c in columns if c not in table]
+    if missing:
+        raise ValueError(f"table {name!r} lacks the columns {missing}")
+    return table
 
 
 def thin(table: pd.DataFrame, n: int = 3000) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 from scipy import stats as sps
 
 from thermoscape.flatness import variance_flatness_exponent
-from thermoscape.plots import plain_log_ticks, temperature_colors
+from thermoscape.plots import plain_log_ticks, require_columns, temperature_colors
 from thermoscape.stats import fit_power_law
 from thermoscape.weight_pca import (
     cumulative_variance,
@@ -43,16 +43,6 @@ SHORT_DECADES = 1.5  # log axes spanning fewer decades get 1-2-3-5 labels
 
 # --------------------------------------------------------------------------------------------------
 # helpers
-
-
-def _require(table: pd.DataFrame | None, columns: Sequence[str], name: str) -> pd.DataFrame:
-    """``table`` if it has rows and every column, else a ValueError naming the table (``name``)."""
-    if table is None or len(table) == 0:
-        raise ValueError(f"table {name!r} is empty")
-    missing = [c for c in columns if c not in table]
-    if missing:
-        raise ValueError(f"table {name!r} lacks the columns {missing}")
-    return table
 
 
 def _rank_colors(ranks: Sequence[int]) -> dict[int, tuple]:
@@ -115,7 +105,7 @@ def _variance_flatness_panel(
     low, high = max(min_rank, rank_range[0]), rank_range[1]
     results = []
     for k, (table, label) in enumerate(zip(tables, labels, strict=True)):
-        table = _require(table, ("rank", "variance", "width"), f"flatness ({label})")
+        table = require_columns(table, ("rank", "variance", "width"), f"flatness ({label})")
         color = colors[k] if colors is not None else f"C{k}"
         marker = markers[k] if markers is not None else "o"
         used = table[(table["rank"] >= low) & (table["rank"] <= high)]
@@ -160,7 +150,7 @@ def figure1(
     ``pca``: rank, variance, cumulative; ``components``: pca.pt (``theta`` ``(n_snap, r)``, ``mean``
     ``(n,)``); ``window_epochs``: the window's length, to colour by epochs (else by iteration).
     """
-    pca = _require(pca, ("rank", "variance", "cumulative"), "pca").sort_values("rank")
+    pca = require_columns(pca, ("rank", "variance", "cumulative"), "pca").sort_values("rank")
     theta = np.asarray(components["theta"], dtype=float)
     if theta.ndim != 2 or theta.shape[1] < 50:
         raise ValueError(f"components['theta'] must be (n_snap, >= 50) for Fig. 1D, got {theta.shape}")
@@ -241,10 +231,10 @@ def figure2(
 
     ``profiles``: E1 W2 profiles (rank, offset, loss); ``flatness``: one table per run, E1 first.
     """
-    profiles = _require(profiles, ("rank", "offset", "loss"), "profiles")
+    profiles = require_columns(profiles, ("rank", "offset", "loss"), "profiles")
     if not flatness:
         raise ValueError("figure2 needs at least one flatness table (E1 first)")
-    e1 = _require(flatness[0], ("rank", "variance", "width", "d_plus", "d_minus", "loss0", "c0", "c1", "c2",
+    e1 = require_columns(flatness[0], ("rank", "variance", "width", "d_plus", "d_minus", "loss0", "c0", "c1", "c2",
                                 "width_fit"), "flatness (E1)").sort_values("rank")
     shown = [r for r in ranks if r in set(profiles["rank"]) and r in set(e1["rank"])]
     if not shown:
@@ -319,9 +309,9 @@ def figure3(minibatch: pd.DataFrame, profiles: pd.DataFrame, n_shown: int | None
     """Feng & Tu Fig. 3: (A) ln L_i (red) and minibatch ln L_i^mu (blue dashed) along one direction; (B)
     sigma~_i^2, M^(0)_ii and (M^(0)_ii)^2 sigma~_i^2 (Eqs. 10-12) vs F_i with fitted log-log slopes
     (paper: +2, -2, -2). ``n_shown`` limits the number of minibatch curves (all by default)."""
-    minibatch = _require(minibatch, ("rank", "width", "M0", "sigma_tilde2", "M0_squared_sigma_tilde2"),
+    minibatch = require_columns(minibatch, ("rank", "width", "M0", "sigma_tilde2", "M0_squared_sigma_tilde2"),
                          "minibatch")
-    profiles = _require(profiles, ("rank", "kind", "batch", "offset", "log_loss"), "minibatch_profiles")
+    profiles = require_columns(profiles, ("rank", "kind", "batch", "offset", "log_loss"), "minibatch_profiles")
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(12, 4.8))
 
     full = profiles[profiles["kind"] == "full"].sort_values("offset")
@@ -457,10 +447,10 @@ def figure4(
     Tables are the concatenations over methods and seeds; ``task1`` (rank, width) counts the task-1
     directions with no finite flatness, which have no threshold.
     """
-    curves = _require(curves, ("epoch", "eps1", "eps2", "method", "lam", "n_constrained"), "curves")
-    final = _require(final, ("method", "lam", "n_constrained", "eps1", "eps2", "lambda_sweep",
+    curves = require_columns(curves, ("epoch", "eps1", "eps2", "method", "lam", "n_constrained"), "curves")
+    final = require_columns(final, ("method", "lam", "n_constrained", "eps1", "eps2", "lambda_sweep",
                              "constrained_sweep"), "final")
-    displacements = _require(displacements, ("method", "lam", "n_constrained", "rank", "q", "xi"),
+    displacements = require_columns(displacements, ("method", "lam", "n_constrained", "rank", "q", "xi"),
                              "displacements")
     no_threshold = 0
     if task1 is not None and len(task1) and "width" in task1:
@@ -538,9 +528,9 @@ def figure5(
     ``temperature``: kind (profile | rank | time), epoch, rank, width, offset, temperature; ``history``:
     epoch, loss; ``transition``: an optional (start, end) epoch range shaded in (D) (fast -> exploration).
     """
-    temperature = _require(temperature, ("kind", "epoch", "rank", "width", "offset", "temperature"),
+    temperature = require_columns(temperature, ("kind", "epoch", "rank", "width", "offset", "temperature"),
                            "temperature")
-    history = _require(history, ("epoch", "loss"), "history")
+    history = require_columns(history, ("epoch", "loss"), "history")
     fig, axes = plt.subplots(2, 2, figsize=(11, 9))
     ax_a, ax_b, ax_c, ax_d = axes.ravel()
 
@@ -654,7 +644,7 @@ def figure_s1(
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.6), squeeze=False)
     for k, (ax, (title, runs)) in enumerate(zip(axes[0], panels.items(), strict=True)):
         for index, (label, history) in enumerate(runs.items()):
-            history = _require(history, ("epoch", "loss"), f"history ({label})")
+            history = require_columns(history, ("epoch", "loss"), f"history ({label})")
             finite = history[np.isfinite(history["loss"]) & (history["loss"] > 0)]
             ax.plot(finite["epoch"], finite["loss"], "-", color=f"C{index}", lw=1.3, label=label)
             if "diverged" in history and history["diverged"].any():
@@ -683,9 +673,9 @@ def figure_s2(
     value at 0 (in the legend with beta_k), one series per digit (mean over its samples); (B) ln L_i vs
     dtheta / F_i for ``ranks``, with the dimensionless slope at 0, c1 F_i, of the Eq. 7 fit (only i = 1
     should be far from 0) and the tangent ln L_0 + c1 dtheta of i = 1 (dashed)."""
-    margins = _require(margins, ("digit", "offset", "margin"), "margins")
-    profiles = _require(profiles, ("rank", "offset", "loss"), "profiles")
-    flatness = _require(flatness, ("rank", "width", "c0", "c1", "loss0"), "flatness")
+    margins = require_columns(margins, ("digit", "offset", "margin"), "margins")
+    profiles = require_columns(profiles, ("rank", "offset", "loss"), "profiles")
+    flatness = require_columns(flatness, ("rank", "width", "c0", "c1", "loss0"), "flatness")
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(12, 4.8))
     digit_colors = plt.get_cmap("tab10")
     markers = "os^vD<>ph*"
@@ -759,7 +749,7 @@ def control_figure(
     _variance_flatness_panel(ax_a, flatness, labels, rank_range, colors=colors, markers=["o", "s", "^", "v"],
                              show_psi=False)
     if temperature is not None and len(flatness) > 1:
-        langevin = _require(flatness[-1], ("rank", "width", "loss0"), f"flatness ({labels[-1]})")
+        langevin = require_columns(flatness[-1], ("rank", "width", "loss0"), f"flatness ({labels[-1]})")
         widths = _positive(langevin.loc[langevin["rank"] >= 2, "width"])
         grid = np.geomspace(widths.min(), widths.max(), 40)
         prediction = temperature * grid**2 / (8 * float(langevin["loss0"].iloc[0]))
@@ -769,7 +759,7 @@ def control_figure(
     ax_a.legend(loc="lower right", **LEGEND)
 
     for k, (table, label) in enumerate(zip(pca, labels, strict=True)):
-        table = _require(table, ("rank", "variance"), f"pca ({label})")
+        table = require_columns(table, ("rank", "variance"), f"pca ({label})")
         ax_b.plot(table["rank"], table["variance"], "-", color=colors[k % len(colors)], lw=1.3, label=label)
     ax_b.set(xlabel="rank i", ylabel=r"variance $\sigma_i^2$", title="(B) PCA spectra of the W2 windows")
     _log_axes(ax_b)

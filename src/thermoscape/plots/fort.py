@@ -27,7 +27,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator
 
-from thermoscape.plots import plain_log_ticks
+from thermoscape.plots import plain_log_ticks, require_columns
 
 LEGEND = {"fontsize": 7, "framealpha": 0.85}
 Q_STYLE = {  # Fig. 1 caption: green q^SLSC, red q^SL, blue q^DL
@@ -44,16 +44,6 @@ ENTROPY_COLORS = ("0.15", "tab:green", "tab:brown", "tab:cyan")  # not blue or r
 
 # --------------------------------------------------------------------------------------------------
 # helpers
-
-
-def _require(table: pd.DataFrame | None, columns: Sequence[str], name: str) -> pd.DataFrame:
-    """``table`` if it has rows and every column, else a ValueError naming the table (``name``)."""
-    if table is None or len(table) == 0:
-        raise ValueError(f"table {name!r} is empty")
-    missing = [c for c in columns if c not in table]
-    if missing:
-        raise ValueError(f"table {name!r} lacks the columns {missing}")
-    return table
 
 
 def _log_axes(ax: plt.Axes, axis: str = "both") -> None:
@@ -187,7 +177,7 @@ def figure1(clustering: pd.DataFrame, q_sl_theory: float | None = None) -> plt.F
     ``clustering``: the per-run clustering tables concatenated (stage, q_slsc, q_sl, q_dl and the run
     metadata columns).
     """
-    clustering = _require(clustering, ("stage", *Q_STYLE), "clustering")
+    clustering = require_columns(clustering, ("stage", *Q_STYLE), "clustering")
     keys = [k for k in CONFIG_KEYS if k in clustering]
     table = clustering.assign(stage=clustering["stage"].astype(str))
     groups = table.groupby([*keys, "stage"], sort=False)
@@ -268,12 +258,12 @@ def figure3(
     (panel (a) left out); with several runs, ``run`` (default the first) is drawn. ``simplex_model``:
     sigma_z, example, p1, p2, p3; ``entropy``: n_classes, sigma_z, entropy_bits, entropy_sd.
     """
-    simplex_model = _require(simplex_model, ("sigma_z", "p1", "p2", "p3"), "simplex")
-    entropy = _require(entropy, ("n_classes", "sigma_z", "entropy_bits"), "entropy")
+    simplex_model = require_columns(simplex_model, ("sigma_z", "p1", "p2", "p3"), "simplex")
+    entropy = require_columns(entropy, ("n_classes", "sigma_z", "entropy_bits"), "entropy")
     panels: list[tuple[str, float, pd.DataFrame]] = []
     run_name = ""
     if simplex_training is not None and len(simplex_training):
-        training = _require(simplex_training, ("epoch", "stage", "label", "p1", "p2", "p3"),
+        training = require_columns(simplex_training, ("epoch", "stage", "label", "p1", "p2", "p3"),
                             "simplex_training")
         runs = _runs(training)
         run_name = run if run is not None else runs[0]
@@ -364,8 +354,8 @@ def figure4(histories: pd.DataFrame, radius: pd.DataFrame) -> plt.Figure:
     ``histories``: the runs' history tables concatenated (run, epoch, logit_variance, gradient_length,
     weight_norm); ``radius``: the runs' radius tables (run, scale, radius, logit_variance).
     """
-    histories = _require(histories, ("epoch", "logit_variance", "gradient_length", "weight_norm"), "history")
-    radius = _require(radius, ("radius", "logit_variance"), "radius")
+    histories = require_columns(histories, ("epoch", "logit_variance", "gradient_length", "weight_norm"), "history")
+    radius = require_columns(radius, ("radius", "logit_variance"), "radius")
     runs = sorted(set(_runs(histories)) | set(_runs(radius)))
     colors = _run_colors(runs)
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
@@ -434,8 +424,8 @@ def figure5(spectrum: pd.DataFrame, summary: pd.DataFrame, seed: int | None = No
     ``spectrum``: seed, rank, eigenvalue, eigenvalue_eq16 (per seed); ``summary``: seed, n_classes,
     n_outliers, gap_ratio, bulk_edge (one row per seed).
     """
-    spectrum = _require(spectrum, ("seed", "rank", "eigenvalue"), "spectrum")
-    summary = _require(summary, ("seed", "n_classes", "n_outliers", "gap_ratio"), "summary")
+    spectrum = require_columns(spectrum, ("seed", "rank", "eigenvalue"), "spectrum")
+    summary = require_columns(summary, ("seed", "n_classes", "n_outliers", "gap_ratio"), "summary")
     chosen, rows, info = _first_seed(spectrum, summary, seed)
     c = int(info["n_classes"])
     n_out = int(info["n_outliers"])
@@ -493,8 +483,8 @@ def figure6(spectrum: pd.DataFrame, summary: pd.DataFrame, seed: int | None = No
 
     ``spectrum``: seed, rank, cosine (per seed); ``summary``: seed, n_classes, power_top_c.
     """
-    spectrum = _require(spectrum, ("seed", "rank", "cosine"), "spectrum")
-    summary = _require(summary, ("seed", "n_classes", "power_top_c"), "summary")
+    spectrum = require_columns(spectrum, ("seed", "rank", "cosine"), "spectrum")
+    summary = require_columns(summary, ("seed", "n_classes", "power_top_c"), "summary")
     if seed is None:  # the typical seed: power_top_c closest to the median over seeds
         distance = (summary["power_top_c"] - summary["power_top_c"].median()).abs()
         seed = int(summary.loc[distance.sort_values(kind="stable").index[0], "seed"])
@@ -563,7 +553,7 @@ def figure7(sweep: pd.DataFrame, default_exponent: float | None = 0.25) -> plt.F
 
     ``sweep``: exponent, seed, sigma_z, sigma_c, lambda_max (concatenated over exponents and seeds).
     """
-    sweep = _require(sweep, ("exponent", "seed", "sigma_z", "sigma_c", "lambda_max"), "sweep")
+    sweep = require_columns(sweep, ("exponent", "seed", "sigma_z", "sigma_c", "lambda_max"), "sweep")
     exponents = sorted(sweep["exponent"].unique())
     colors = _exponent_colors(exponents, default_exponent)
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(12.5, 4.9))
@@ -620,7 +610,7 @@ def figure8(sweep: pd.DataFrame, projection_dim: int = 10, default_exponent: flo
 
     ``sweep``: exponent, seed, sigma_z, curvature_ratio, projected_ratio.
     """
-    sweep = _require(sweep, ("exponent", "seed", "sigma_z", "curvature_ratio", "projected_ratio"), "sweep")
+    sweep = require_columns(sweep, ("exponent", "seed", "sigma_z", "curvature_ratio", "projected_ratio"), "sweep")
     exponents = sorted(sweep["exponent"].unique())
     colors = _exponent_colors(exponents, default_exponent)
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(12.5, 4.9))
@@ -700,10 +690,10 @@ def figure_properties(hessian: pd.DataFrame, summary: pd.DataFrame, history: pd.
     run, epoch, n_classes, n_outliers, g_n_outliers, power_top_c_minus_1, power_top_c, power_top_2c,
     lambda_max, g_lambda_max; ``history``: run, epoch, lambda_max.
     """
-    hessian = _require(hessian, ("epoch", "rank", "eigenvalue", "g_eigenvalue", "h_eigenvalue"), "hessian")
-    summary = _require(summary, ("epoch", "n_classes", "n_outliers", "g_n_outliers", "power_top_c_minus_1",
+    hessian = require_columns(hessian, ("epoch", "rank", "eigenvalue", "g_eigenvalue", "h_eigenvalue"), "hessian")
+    summary = require_columns(summary, ("epoch", "n_classes", "n_outliers", "g_n_outliers", "power_top_c_minus_1",
                                  "power_top_c", "power_top_2c", "lambda_max"), "hessian_summary")
-    history = _require(history, ("epoch", "lambda_max"), "history")
+    history = require_columns(history, ("epoch", "lambda_max"), "history")
     runs = sorted(set(_runs(hessian)) | set(_runs(summary)))
     if "run" in history and history["run"].astype(str).isin(runs).any():  # the Hessian runs only
         history = history[history["run"].astype(str).isin(runs)]
@@ -722,7 +712,7 @@ def figure_properties(hessian: pd.DataFrame, summary: pd.DataFrame, history: pd.
     epoch_colors = {e: cmap(0.9 * k / max(1, len(epochs) - 1)) for k, e in enumerate(epochs)}
     for e in epochs:
         rows = spectra[spectra["epoch"] == e].sort_values("rank")
-        stage = f" ({rows['stage'].iloc[0]})" if "stage" in rows else ""
+        stage = f" ({rows['stage'].iloc[0]})" if "stage" in rows and rows["stage"].iloc[0] else ""
         ax_a.plot(rows["rank"], rows["eigenvalue"], "-o", ms=2.5, lw=1.3, color=epoch_colors[e],
                   label=f"epoch {e:g}{stage}")
         ax_a.plot(rows["rank"], rows["g_eigenvalue"], "--", lw=1.0, color=epoch_colors[e])
@@ -807,8 +797,8 @@ def figure_goldilocks(radius: pd.DataFrame, hyperplane: pd.DataFrame, projection
     g_curvature_ratio optional); ``hyperplane``: run, scale, radius, dim, draw, accuracy, projected_ratio.
     ``projection_dim`` marks sqrt(d) in (A); ``n_classes`` marks chance in (B).
     """
-    radius = _require(radius, ("radius", "curvature_ratio", "projected_ratio"), "radius")
-    hyperplane = _require(hyperplane, ("radius", "dim", "accuracy", "projected_ratio"), "hyperplane")
+    radius = require_columns(radius, ("radius", "curvature_ratio", "projected_ratio"), "radius")
+    hyperplane = require_columns(hyperplane, ("radius", "dim", "accuracy", "projected_ratio"), "hyperplane")
     runs = sorted(set(_runs(radius)) | set(_runs(hyperplane)))
     colors = _run_colors(runs)
     fig, (ax_a, ax_b, ax_c) = plt.subplots(1, 3, figsize=(17, 5.6))

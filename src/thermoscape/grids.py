@@ -1,0 +1,181 @@
+"""How the config expands into jobs: the names and grids the workflow needs while it builds the DAG.
+
+Kept free of torch and scipy so that every Snakemake start (each job on a cluster starts it twice) stays
+quick; the study modules import from here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# --- Jules et al.: analysis slices and Langevin jobs ---------------------------------------------------
+
+ALL = "all"
+
+
+def analysis_slices(burn_in: float, duration: float, slice_length: float) -> list[tuple[str, float, float]]:
+    """Consecutive slices ``[burn_in + i * length, burn_in + (i + 1) * length]`` inside the run, plus
+    the whole post-burn-in window named ``"all"``. Names carry the window (``t1000-2000``), so runs with
+    different time steps are compared on the same continuous-time window, never on their own fractions.
+    """
+    if duration <= burn_in:
+        raise ValueError(f"run duration {duration} does not exceed the burn-in {burn_in}")
+    slices = []
+    start = burn_in
+    while start + slice_length <= duration * (1 + 1e-12):
+        end = start + slice_length
+        slices.append((f"t{start:g}-{end:g}", start, end))
+        start = end
+    return slices + [(ALL, burn_in, duration)]
+
+
+@dataclass(frozen=True)
+class LangevinBatch:
+    """Temperatures of one sweep advanced together in one job (with every replica as a chain)."""
+
+    name: str
+    eta: float
+    temperatures: tuple[float, ...]
+    duration: float
+    burn_in: float
+    time_step: str  # the sweep's policy, for grouping in figures: "eta = 0.01" or "eta T = 1e-07"
+    start: str = "minimum"  # "minimum" (the refined minimum, main text) or "init" (Xavier init, Fig. S1)
+
+
+def sweep_time_steps(sweep: dict, index: int, key: str = "jules.langevin.sweeps") -> tuple[list[tuple[float, float]], str]:
+    """``(eta, T)`` pairs of a sweep and its policy label.
+
+    ``eta``: the paper's fixed time step. ``eta_times_T``: eta = c / T, so that eta times the curvature
+    (which scales with T) and the number of steps per correlation time stay constant (beyond the paper).
+    """
+    temperatures = [float(t) for t in sweep["temperatures"]]
+    if ("eta" in sweep) == ("eta_times_T" in sweep):
+        raise ValueError(f"{key}[{index}]: give exactly one of eta and eta_times_T")
+    if "eta" in sweep:
+        return [(float(sweep["eta"]), t) for t in temperatures], f"eta = {float(sweep['eta']):g}"
+    product = float(sweep["eta_times_T"])
+    return [(float(f"{product / t:.12g}"), t) for t in temperatures], f"eta T = {product:g}"
+
+
+def langevin_batches(
+    sweeps: list[dict],
+    default_burn_in: float,
+    temperatures_per_job: int,
+    start: str = "minimum",
+    prefix: str = "",
+    key: str = "jules.langevin.sweeps",
+) -> list[LangevinBatch]:
+    """Split each sweep's temperatures into jobs of ``temperatures_per_job`` (replicas always batched).
+
+    Only temperatures with the same eta share a job (a job's chains share their step count), so an
+    ``eta_times_T`` sweep runs one job per temperature. Names spell the job's eta and temperature range
+    exactly (``eta0.01_T2e-06``, or ``eta0.01_T2e-06_to_2e-05`` for several), after ``prefix`` (runs
+    outside the main grid, e.g. ``init_``). Raises ``ValueError`` naming the sweep (under the config
+    ``key``) for a burn-in not shorter than the run or a repeated (eta, T).
+    """
+    batches, seen = [], set()
+    for index, sweep in enumerate(sweeps):
+        burn_in = float(sweep.get("burn_in", default_burn_in))
+        if burn_in >= sweep["duration"]:
+            raise ValueError(f"{key}[{index}]: burn-in {burn_in} (its burn_in or "
+                             f"jules.analysis.burn_in) must be shorter than its duration {sweep['duration']}")
+        runs, label = sweep_time_steps(sweep, index, key)
+        for run in runs:
+            if run in seen:
+                raise ValueError(f"{key}[{index}]: (eta, T) = {run} appears twice")
+            seen.add(run)
+        for eta, group in itertools.groupby(runs, key=lambda run: run[0]):
+            temperatures = [t for _, t in group]
+            for first in range(0, len(temperatures), temperatures_per_job):
+                chunk = tuple(temperatures[first : first + temperatures_per_job])
+                name = f"{prefix}eta{eta!r}_T{chunk[0]!r}" + (f"_to_{chunk[-1]!r}" if len(chunk) > 1 else "")
+                batches.append(LangevinBatch(name, eta, chunk, float(sweep["duration"]), burn_in, label, start))
+    return batches
+
+
+# --- Yang et al.: phase-diagram cells -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training configuration of a phase diagram; every experiment axis is one of these fields."""
+
+    width: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    subset: float = 1.0  # fraction of the training set: its first samples (brief 2.3)
+    label_noise: float = 0.0  # fraction of training labels changed
+
+    @property
+    def name(self) -> str:
+        """A file-name-safe, round-trip exact name: ``w16_b32_lr0.05_wd0.0005_s1.0_n0.0``."""
+        return (f"w{self.width}_b{self.batch_size}_lr{float(self.lr)!r}_wd{float(self.weight_decay)!r}"
+                f"_s{float(self.subset)!r}_n{float(self.label_noise)!r}")
+
+    @classmethod
+    def from_name(cls, name: str) -> Cell:
+        match = re.fullmatch(r"w(\d+)_b(\d+)_lr([^_]+)_wd([^_]+)_s([^_]+)_n([^_]+)", name)
+        if match is None:
+            raise ValueError(f"not a taxonomy cell name: {name!r}")
+        width, batch, lr, wd, subset, noise = match.groups()
+        return cls(int(width), int(batch), float(lr), float(wd), float(subset), float(noise))
+
+
+AXES = {f.name: f.type for f in fields(Cell)}
+_CASTS = {"width": int, "batch_size": int}
+
+
+def experiment_grid(experiment: Mapping[str, Any], defaults: Mapping[str, Any],
+                    n_train: int | None = None) -> pd.DataFrame:
+    """The cells of one experiment, a row each: ``cell`` (name), ``load``, ``temperature``, ``panel``
+    (NaN without a panel axis) and the ``Cell`` fields.
+
+    ``experiment`` has ``load`` and ``temperature`` (and optionally ``panel``), each ``{axis, values}``
+    with ``axis`` a ``Cell`` field, and ``settings`` overriding ``defaults`` for the fixed fields.
+    ``n_train`` (the training-set size, when known before loading) rejects cells whose data fraction
+    holds fewer samples than one batch.
+    """
+    base = {**defaults, **experiment.get("settings", {})}
+    axes = [(role, experiment[role]) for role in ("load", "temperature", "panel") if role in experiment]
+    rows = []
+    for values in np.array(np.meshgrid(*[a["values"] for _, a in axes], indexing="ij")).reshape(len(axes), -1).T:
+        setting = dict(base)
+        coordinates = {"panel": np.nan}
+        for (role, axis), value in zip(axes, values):
+            setting[axis["axis"]] = _CASTS.get(axis["axis"], float)(value)
+            coordinates[role] = float(value)
+        cell = Cell(**{name: _CASTS.get(name, float)(setting[name]) for name in AXES})
+        _check_cell(cell, n_train)
+        rows.append({"cell": cell.name, **coordinates, **asdict(cell)})
+    return pd.DataFrame(rows)
+
+
+def _check_cell(cell: Cell, n_train: int | None) -> None:
+    problems = [f"{name} must be positive" for name in ("width", "batch_size", "lr") if getattr(cell, name) <= 0]
+    if not 0 < cell.subset <= 1:
+        problems.append("subset must lie in (0, 1]")
+    if not 0 <= cell.label_noise < 1:
+        problems.append("label_noise must lie in [0, 1)")
+    if n_train is not None and int(n_train * cell.subset) < cell.batch_size:
+        problems.append(f"{int(n_train * cell.subset)} training samples are fewer than one batch")
+    if cell.weight_decay < 0:
+        problems.append("weight_decay must not be negative")
+    if problems:
+        raise ValueError(f"cell {cell.name}: {'; '.join(problems)}")
+
+
+# --- Fort & Ganguli: real-network runs ---------------------------------------------------------------------
+
+
+def run_name(run: dict) -> str:
+    """``{dataset}_{arch}_{activation}_{preprocess}[_c{classes}]_s{seed}``, e.g. ``digits_mlp_relu_unit_s0``."""
+    classes = f"_c{''.join(map(str, run['classes']))}" if run.get("classes") else ""
+    return f"{run['dataset']}_{run['arch']}_{run['activation']}_{run['preprocess']}{classes}_s{run['seed']}"
