@@ -127,6 +127,16 @@ def test_load_data_records_and_applies_the_preprocessing():
         fort.load_data("digits", 100, 100, "centred")
 
 
+def test_load_data_reads_a_user_supplied_idx_directory(tmp_path):
+    from test_datasets import write_idx_dir  # MNIST-format files, as Debian's Fashion-MNIST package has them
+
+    write_idx_dir(tmp_path, n_train=12, n_test=6)
+    data = fort.load_data("fashion_mnist", 10, 6, "unit", path=str(tmp_path))
+    assert data.x_train.shape == (10, 784) and data.x_test.shape == (6, 784) and data.n_classes == 10
+    assert 0 <= float(data.x_train.min()) and float(data.x_train.max()) <= 1
+    assert fort.build_network("cnn", "relu", (784,), 10, [8], [4, 4], 0)(data.x_train).shape == (10, 10)
+
+
 def test_networks_have_the_documented_sizes():
     mlp = fort.build_network("mlp", "relu", (64,), 10, [32, 32], [16, 32, 32], 0)
     assert sum(p.numel() for p in mlp.parameters()) == 3466  # brief 5.3: 64-32-32-10

@@ -192,9 +192,9 @@ def test_sweep_scales_with_sigma_c_squared_and_the_ratio_is_schedule_free():
     Tr/||H|| does not depend on the schedule (Sec. 4 (4))."""
     sigma_zs = [0.01, 1.0, 30.0]
     args = (40, 4, 50, sigma_zs)
-    flat = rm.sigma_z_sweep(*args, 0.0, 0.1, 0.07, 0.95, 3, 3, 5)
-    grow = rm.sigma_z_sweep(*args, 0.5, 0.1, 0.07, 0.95, 3, 3, 5)
-    assert list(flat.columns) == SWEEP_COLUMNS and len(flat) == 3
+    sweep = rm.sigma_z_sweep(*args, [0.0, 0.5], 0.1, 0.07, 0.95, 3, 3, 5)
+    assert list(sweep.columns) == SWEEP_COLUMNS and len(sweep) == 6
+    flat, grow = (sweep[sweep["exponent"] == a].reset_index(drop=True) for a in (0.0, 0.5))
     assert np.allclose(grow["sigma_c"], 0.1 * np.sqrt(np.array(sigma_zs) / 15.0))
     assert np.allclose(grow["sigma_e"] / grow["sigma_c"], 0.7)
     assert np.allclose(grow["lambda_max"] / flat["lambda_max"], (grow["sigma_c"] / 0.1) ** 2)
@@ -204,3 +204,8 @@ def test_sweep_scales_with_sigma_c_squared_and_the_ratio_is_schedule_free():
     point = rm.sweep_point(rm.draw(40, 4, 50, 1.0, 0.1, 0.07, 0.95, 3), 3, 5,
                            torch.Generator().manual_seed(derive_seed(3, "projections")))
     assert point == {k: v for k, v in flat.iloc[1].items() if k != "exponent"}
+    # the schedule by rescaling equals a point drawn at the grown sigma_c itself
+    grown = rm.sweep_point(rm.draw(40, 4, 50, 30.0, grow["sigma_c"][2], grow["sigma_e"][2], 0.95, 3), 3, 5,
+                           torch.Generator().manual_seed(derive_seed(3, "projections")))
+    assert grown["lambda_max"] == pytest.approx(grow["lambda_max"][2], rel=1e-9)
+    assert grown["projected_ratio"] == pytest.approx(grow["projected_ratio"][2], rel=1e-9)

@@ -3,7 +3,7 @@
 
 Inputs (named lists of Parquet paths; a missing name or an empty list leaves out the claims on it):
     summary          random_model/summary_s{seed}.parquet
-    sweep            random_model/sweep_a{exponent}_s{seed}.parquet
+    sweep            random_model/sweep_s{seed}.parquet (every exponent)
     entropy          freezing/entropy.parquet
     clustering       runs/{run}/clustering.parquet
     history          runs/{run}/history.parquet

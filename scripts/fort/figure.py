@@ -10,7 +10,7 @@ tables their seed and exponent columns). The names per figure:
                 (a) is then left out), simplex (freezing/simplex.parquet), entropy (freezing/entropy.parquet)
     fig4        history (runs/{run}/history.parquet), logit_radius (runs/{run}/radius.parquet)
     fig5, fig6  spectrum (random_model/spectrum_s{seed}.parquet), summary (random_model/summary_s{seed})
-    fig7, fig8  sweep (random_model/sweep_a{exponent}_s{seed}.parquet, every exponent and seed)
+    fig7, fig8  sweep (random_model/sweep_s{seed}.parquet: every exponent, every seed)
     properties  hessian (runs/{run}/hessian.parquet), hessian_summary (runs/{run}/hessian_summary.parquet),
                 history (runs/{run}/history.parquet)
     goldilocks  radius (goldilocks/radius_{run}.parquet), hyperplane (goldilocks/hyperplane_{run}.parquet)

@@ -8,7 +8,7 @@ Tables. Every function takes the measurement tables of the workflow as arguments
 either one ``pandas`` frame (the per-file tables concatenated) or a sequence of frames, concatenated here
 (a frame of a real network without a ``run`` column is then named ``table {i}``). ``None`` or an empty
 table leaves out the claims made on it; a table too short for a claim gives an ``undetermined`` row.
-Column names are those of the shared spec (``random_model/summary_s*``, ``random_model/sweep_a*_s*``,
+Column names are those the workflow writes (``random_model/summary_s*``, ``random_model/sweep_s*``,
 ``freezing/entropy``, ``runs/*/clustering``, ``runs/*/history``, ``runs/*/hessian_summary``,
 ``goldilocks/radius_*``, ``goldilocks/hyperplane_*``).
 

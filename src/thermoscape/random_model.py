@@ -27,6 +27,7 @@ so the same seed gives the same numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -305,7 +306,7 @@ def sigma_z_sweep(
     n_classes: int,
     dim: int,
     sigma_zs: ArrayLike,
-    exponent: float,
+    exponents: Sequence[float],
     sigma_c_reference: float,
     sigma_e_reference: float,
     accuracy: float,
@@ -314,24 +315,33 @@ def sigma_z_sweep(
     projection_dim: int,
     reference_sigma_z: float = 15.0,
 ) -> pd.DataFrame:
-    """The sweep table ``random_model/sweep_a{exponent}_s{seed}.parquet`` (Figs. 7, 8): one ``sweep_point``
-    per ``sigma_z``, with ``sigma_c = sigma_c_schedule(sigma_z, exponent, reference_sigma_z,
+    """The sweep table ``random_model/sweep_s{seed}.parquet`` (Figs. 7, 8): a row per ``sigma_z`` and
+    schedule exponent ``a``, with ``sigma_c = sigma_c_schedule(sigma_z, a, reference_sigma_z,
     sigma_c_reference)`` and ``sigma_E = sigma_c * sigma_e_reference / sigma_c_reference`` (``sigma_c /
     sigma_E`` fixed, Fig. 7 caption).
 
     Every point draws with the same ``seed`` (common random numbers: the same standard normals, rescaled)
     and projects onto the same hyperplanes (generator seeded with ``derive_seed(seed, "projections")``),
-    so the curve is smooth in sigma_z. Columns: exponent, seed, sigma_z, sigma_c, sigma_e, lambda_max,
-    curvature_ratio, trace_over_top, projected_ratio, projected_ratio_sd, mean_max_p, entropy_bits.
+    so the curve is smooth in sigma_z. With ``sigma_E / sigma_c`` fixed the logit gradients scale with
+    ``sigma_c``, so H = sigma_c^2 H(sigma_c = 1): each ``sweep_point`` is computed once at
+    ``sigma_c_reference`` and every schedule follows exactly, ``lambda_max`` times
+    ``(sigma_c / sigma_c_reference)^2``, every ratio unchanged. Columns: exponent, seed, sigma_z, sigma_c,
+    sigma_e, lambda_max, curvature_ratio, trace_over_top, projected_ratio, projected_ratio_sd, mean_max_p,
+    entropy_bits.
     """
     ratio = sigma_e_reference / sigma_c_reference
     unit = draw(n, n_classes, dim, 1.0, 1.0, 1.0, accuracy, seed)
-    rows = []
+    points = []
     for sigma_z in np.asarray(sigma_zs, dtype=float).ravel():
-        sigma_c = float(sigma_c_schedule(sigma_z, exponent, reference_sigma_z, sigma_c_reference))
-        model = rescale(unit, float(sigma_z), sigma_c, sigma_c * ratio)
+        model = rescale(unit, float(sigma_z), sigma_c_reference, sigma_e_reference)
         generator = torch.Generator().manual_seed(derive_seed(seed, "projections"))
-        rows.append({"exponent": float(exponent), **sweep_point(model, projections, projection_dim, generator)})
+        points.append(sweep_point(model, projections, projection_dim, generator))
+    rows = []
+    for exponent in exponents:
+        for point in points:
+            sigma_c = float(sigma_c_schedule(point["sigma_z"], exponent, reference_sigma_z, sigma_c_reference))
+            rows.append({"exponent": float(exponent), **point, "sigma_c": sigma_c, "sigma_e": sigma_c * ratio,
+                         "lambda_max": point["lambda_max"] * (sigma_c / sigma_c_reference) ** 2})
     return pd.DataFrame(rows)
 
 

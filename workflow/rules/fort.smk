@@ -18,7 +18,6 @@ FORT_MODEL = {key: _model[key] for key in ("n_examples", "n_classes", "dim", "si
     "sigma_e": _model["sigma_e_sqrt_dim"] / math.sqrt(_model["dim"])}
 FORT_SEEDS = list(range(_model["seeds"]))
 FORT_SWEEP_SEEDS = list(range(FORT["sweep"]["seeds"]))
-FORT_EXPONENTS = [wildcard_number(a) for a in FORT["sweep"]["exponents"]]
 FORT_RUNS = {run_name(run): dict(sorted(run.items())) for entry in FORT_NETWORKS["runs"]
              for run in [entry | {"seed": seed, "classes": entry.get("classes")} for seed in FORT_NETWORKS["seeds"]]}
 FORT_HESSIAN_RUNS = [name for name, run in FORT_RUNS.items() if run["hessian"]]
@@ -93,19 +92,19 @@ rule fort_random_model:
 
 rule fort_random_model_sweep:
     output:
-        f"{FG}/random_model/sweep_a{{exponent}}_s{{seed}}.parquet",
+        f"{FG}/random_model/sweep_s{{seed}}.parquet",
     params:
         model=FORT_MODEL,
+        exponents=FORT["sweep"]["exponents"],
         sweep={key: FORT["sweep"][key] for key in ("sigma_z_min", "sigma_z_max", "points", "reference_sigma_z")},
         library=library_version("random_model", "spectrum", "similarity"),
     wildcard_constraints:
         seed=r"\d+",
-        exponent=r"[0-9.e+-]+",
     threads: 1
     resources:
         **SMALL,
     log:
-        log_path("fort_random_model_sweep", "a{exponent}_s{seed}"),
+        log_path("fort_random_model_sweep", "s{seed}"),
     script:
         "../../scripts/fort/random_model_sweep.py"
 
@@ -140,7 +139,7 @@ rule fort_train:
         networks=FORT_TRAINING,
         keep=lambda wc: FORT_NETWORKS["hessian"]["epochs"] if FORT_RUNS[wc.run]["hessian"] else [],
         scales=FORT_NETWORKS["goldilocks"]["scales"],
-        library=library_version("fort", "similarity", "random_model", "curvature"),
+        library=library_version("fort", "similarity", "curvature", "grids"),
     threads: 1
     resources:
         mem_mb=3000,
@@ -162,7 +161,7 @@ rule fort_hessian:
         run=lambda wc: FORT_RUNS[wc.run],
         networks=FORT_TRAINING,
         hessian=FORT_NETWORKS["hessian"],
-        library=library_version("fort", "spectrum", "curvature", "random_model"),
+        library=library_version("fort", "spectrum", "curvature"),
     threads: 1
     resources:
         mem_mb=4000,

@@ -12,7 +12,7 @@ def _fort_files(runs, table):
 FORT_TABLES = {
     "spectrum": [f"{FG}/random_model/spectrum_s{s}.parquet" for s in FORT_SEEDS],
     "summary": [f"{FG}/random_model/summary_s{s}.parquet" for s in FORT_SEEDS],
-    "sweep": [f"{FG}/random_model/sweep_a{a}_s{s}.parquet" for a in FORT_EXPONENTS for s in FORT_SWEEP_SEEDS],
+    "sweep": [f"{FG}/random_model/sweep_s{s}.parquet" for s in FORT_SWEEP_SEEDS],
     "simplex": [rules.fort_freezing.output.simplex],
     "entropy": [rules.fort_freezing.output.entropy],
     "clustering": _fort_files(FORT_RUNS, "clustering"),
