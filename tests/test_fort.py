@@ -43,8 +43,8 @@ def test_g_term_plus_h_term_is_the_autograd_hessian(arch):
     logits_fn, theta, x, y = tiny(arch)
     full = hessian(fort.loss_fn(logits_fn, x, y))(theta)
     eye = torch.eye(theta.numel(), dtype=torch.float64)
-    g_term = torch.stack([fort.ggn_vector_product(logits_fn, theta, x, v) for v in eye])
-    h_term = torch.stack([fort.h_term_vector_product(logits_fn, theta, x, y, v) for v in eye])
+    g_term = torch.stack([fort.ggn_operator(logits_fn, theta, x)(v) for v in eye])
+    h_term = torch.stack([fort.h_term_operator(logits_fn, theta, x, y)(v) for v in eye])
     torch.testing.assert_close(g_term, explicit_g_term(logits_fn, theta, x))
     torch.testing.assert_close(g_term + h_term, full)
     assert h_term.abs().max() > 1e-3 * full.abs().max()  # the H-term is not trivially zero here

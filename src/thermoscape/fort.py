@@ -5,7 +5,8 @@ Hessian (Eq. 9) and the Goldilocks measurements (Tr(H)/||H|| versus the initiali
 random affine hyperplanes; the paper's Sec. 1 property 4 and refs. [16, 17]).
 
 Everything is a function of a flat float64 parameter vector ``theta`` through ``logits_fn(theta, x)``
-(``networks.functional_logits``), so ``torch.func`` gives per-example logit Jacobians, HVPs and Hessians.
+(``networks.functional_logits``), so ``torch.func`` gives HVPs and GGN-vector products; per-example logit
+Jacobians come from torch's per-sample gradients of the module.
 The paper gives no training details; the defaults follow the brief (Sec. 4 E4-E6, Sec. 5.3).
 """
 
@@ -163,6 +164,10 @@ def logit_variance(logits: Tensor) -> float:
     return float(logits.var(dim=1, unbiased=False).mean())
 
 
+def accuracy_percent(logits: Tensor, y: Tensor) -> float:
+    return 100.0 * float((logits.argmax(dim=1) == y).double().mean())
+
+
 def mean_max_probability(logits: Tensor) -> float:
     """The average highest softmax probability (the paper's "p = 0.94" at sigma_z = 15)."""
     return float(torch.softmax(logits, dim=1).max(dim=1).values.mean())
@@ -238,8 +243,8 @@ def _epoch_row(model: nn.Module, theta: Tensor, data: Data, n_stats: int, track_
         lam = top_eigenvalue(loss_fn(logits_fn, x, y), theta, generator=generator)[0]
     return {
         "loss": float(F.cross_entropy(logits, y)),
-        "accuracy": 100.0 * float((logits.argmax(1) == y).double().mean()),
-        "test_accuracy": 100.0 * float((test_logits.argmax(1) == data.y_test).double().mean()),
+        "accuracy": accuracy_percent(logits, y),
+        "test_accuracy": accuracy_percent(test_logits, data.y_test),
         "logit_variance": logit_variance(logits),
         "gradient_length": stats.gradient_length,
         "weight_norm": float(theta.norm()),
@@ -286,19 +291,18 @@ def train(model: nn.Module, data: Data, training: Training, seed: int, checkpoin
 # --- Hessian structure at a checkpoint (the four properties) ---------------------------------------------
 
 
-def full_hessian(loss: Callable[[Tensor], Tensor], theta: Tensor, chunk: int = 256) -> Tensor:
-    """The explicit ``(D, D)`` Hessian from D HVPs, ``chunk`` at a time (bounded memory)."""
-    eye = torch.eye(theta.numel(), dtype=theta.dtype)
-    return vmap(lambda v: hvp(loss, theta, v), chunk_size=chunk)(eye)
-
-
-def ggn_vector_product(logits_fn: LogitsFn, theta: Tensor, x: Tensor, v: Tensor) -> Tensor:
-    """G v = (1/N) sum_mu J^mu^T P^mu (J^mu v) (Eq. 9's G-term) by one jvp and one vjp, matrix-free."""
+def ggn_operator(logits_fn: LogitsFn, theta: Tensor, x: Tensor) -> Callable[[Tensor], Tensor]:
+    """``v -> G v`` with G = (1/N) sum_mu J^mu^T P^mu J^mu (Eq. 9's G-term; P^mu of Eq. 7), matrix-free by
+    one jvp and one vjp per product; the probabilities are computed once, at ``theta``."""
     fn = lambda t: logits_fn(t, x)
-    logits, jv = jvp(fn, (theta,), (v,))
-    p = torch.softmax(logits.detach(), dim=1)
-    pjv = p * jv - p * (p * jv).sum(dim=1, keepdim=True)
-    return vjp(fn, theta)[1](pjv)[0] / x.shape[0]
+    with torch.no_grad():
+        p = torch.softmax(fn(theta), dim=1)
+
+    def product(v: Tensor) -> Tensor:
+        jv = jvp(fn, (theta,), (v,))[1]
+        return vjp(fn, theta)[1](p * jv - p * (p * jv).sum(dim=1, keepdim=True))[0] / x.shape[0]
+
+    return product
 
 
 def hutchinson_curvature(product: Callable[[Tensor], Tensor], theta: Tensor, probes: int,
@@ -316,13 +320,15 @@ def block_product(product: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Ten
     return lambda block: vmap(product, in_dims=1, out_dims=1)(block)
 
 
-def h_term_vector_product(logits_fn: LogitsFn, theta: Tensor, x: Tensor, y: Tensor, v: Tensor) -> Tensor:
-    """Eq. 9's H-term times v: (1/N) sum_mu sum_k (p_k - y_k) (d^2 z_k^mu/dW^2) v, as the HVP of the surrogate
-    theta -> (1/N) sum (p - y) . z(theta) with p held fixed (Eq. 6 with the corrected sign p - y)."""
+def h_term_operator(logits_fn: LogitsFn, theta: Tensor, x: Tensor, y: Tensor) -> Callable[[Tensor], Tensor]:
+    """``v -> `` Eq. 9's H-term times v, (1/N) sum_mu sum_k (p_k - y_k) (d^2 z_k^mu/dW^2) v, as HVPs of the
+    surrogate theta -> (1/N) sum (p - y) . z(theta) with p held at ``theta`` (Eq. 6 with the corrected sign
+    p - y); the residual p - y is computed once."""
     with torch.no_grad():
-        residual = torch.softmax(logits_fn(theta, x), dim=1) - F.one_hot(y, logits_fn(theta, x[:1]).shape[1])
+        logits = logits_fn(theta, x)
+        residual = torch.softmax(logits, dim=1) - F.one_hot(y, logits.shape[1])
     surrogate = lambda t: (residual * logits_fn(t, x)).sum() / x.shape[0]
-    return hvp(surrogate, theta, v)
+    return lambda v: hvp(surrogate, theta, v)
 
 
 def hessian_structure(logits_fn: LogitsFn, theta: Tensor, x: Tensor, y: Tensor, max_rank: int, probes: int,
@@ -341,8 +347,8 @@ def hessian_structure(logits_fn: LogitsFn, theta: Tensor, x: Tensor, y: Tensor, 
         raise ValueError(f"max_rank must exceed 2C = {2 * n_classes} to count outliers, got {max_rank}")
     loss = loss_fn(logits_fn, x, y)
     h_product = lambda v: hvp(loss, theta, v)
-    g_product = lambda v: ggn_vector_product(logits_fn, theta, x, v)
-    r_product = lambda v: h_term_vector_product(logits_fn, theta, x, y, v)
+    g_product = ggn_operator(logits_fn, theta, x)
+    r_product = h_term_operator(logits_fn, theta, x, y)
     values, vectors = lanczos_eigenpairs(h_product, dim, max_rank, "LA", generator)
     g_values = lanczos_eigenpairs(g_product, dim, max_rank, "LA", generator)[0]
     h_values = lanczos_eigenpairs(r_product, dim, max_rank, "LA", generator)[0]
@@ -383,7 +389,7 @@ def init_radius_row(logits_fn: LogitsFn, theta: Tensor, x: Tensor, y: Tensor, pr
         logits = logits_fn(theta, x)
     loss = loss_fn(logits_fn, x, y)
     h_product = lambda v: hvp(loss, theta, v)
-    g_product = lambda v: ggn_vector_product(logits_fn, theta, x, v)
+    g_product = ggn_operator(logits_fn, theta, x)
     trace, ratio = hutchinson_curvature(h_product, theta, probes, generator)
     projected, projected_sd = projected_curvature_ratio(block_product(h_product), projection_dim, projections,
                                                         generator, dim=theta.numel())
@@ -408,8 +414,8 @@ def hyperplane_training(logits_fn: LogitsFn, anchor: Tensor, basis: Tensor, data
         w = anchor + basis @ theta_d
         logits, test_logits = logits_fn(w, data.x_train), logits_fn(w, data.x_test)
     return {"loss": float(F.cross_entropy(logits, data.y_train)),
-            "accuracy": 100.0 * float((logits.argmax(1) == data.y_train).double().mean()),
-            "test_accuracy": 100.0 * float((test_logits.argmax(1) == data.y_test).double().mean())}
+            "accuracy": accuracy_percent(logits, data.y_train),
+            "test_accuracy": accuracy_percent(test_logits, data.y_test)}
 
 
 def hyperplane_row(logits_fn: LogitsFn, anchor: Tensor, data: Data, dim: int, steps: int, lr: float,
