@@ -21,6 +21,8 @@ include: "workflow/rules/fengtu.smk"
 include: "workflow/rules/fengtu_figures.smk"
 include: "workflow/rules/fort.smk"
 include: "workflow/rules/fort_figures.smk"
+include: "workflow/rules/bradley.smk"
+include: "workflow/rules/bradley_figures.smk"
 
 
 rule all:
@@ -37,3 +39,4 @@ rule all:
         rules.taxonomy.input,
         rules.fengtu.input,
         rules.fort.input,
+        rules.bradley.input,

@@ -132,7 +132,7 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     assert_figures_written(results, "jules", FIGURES)
     claims = pd.read_csv(results / "claims.csv")
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
-    assert set(claims["study"]) == {"jules", "yang", "fengtu", "fort"}
+    assert set(claims["study"]) == {"jules", "yang", "fengtu", "fort", "bradley"}
     claims = claims[claims["study"] == "jules"]
     assert set(claims["claim"]) == {"a", "b", "c", "d", "e", "eta T"}
     slices = set(pd.read_parquet(results / "jules" / "tables" / "fluctuations.parquet")["slice"])
@@ -322,6 +322,52 @@ def test_bad_fort_config_fails_naming_the_key(tmp_path, override, named):
     assert result.returncode != 0 and named in result.stderr + result.stdout
 
 
+BRADLEY_FIGURES = ("fig1", "fig2", "fig4", "fig5", "fig6", "langevin")
+
+
+def test_bradley_builds_its_figures_tables_and_claims(default_run):
+    results = default_run / "results"
+    assert_figures_written(results, "bradley", BRADLEY_FIGURES)
+    smoke = yaml.safe_load(SMOKE.read_text())["bradley"]
+    tables = results / "bradley" / "tables"
+    basins = pd.read_parquet(tables / "basins.parquet")
+    total = basins.groupby(["case", "T"])["probability"].sum()
+    assert set(basins["case"]) == {"fig4_left", "fig4_right", "fig6_left", "fig6_right"} and np.allclose(total, 1)
+    summary = pd.read_parquet(tables / "shift_curvature.parquet")
+    assert sorted(summary["T"]) == sorted(smoke["shift_curvature"]["temperatures"]) and summary["finite"].all()
+    assert (summary["shift_norm"] > 0).all() and np.allclose(summary["lr"], summary["T"] * 100)  # T = lr / B
+    lines = pd.read_parquet(tables / "lines.parquet")
+    assert len(lines) == len(summary) * smoke["shift_curvature"]["line"]["points"]
+    sweep = pd.read_parquet(tables / "sweep.parquet")
+    stage2 = smoke["sweep"]["stage2"]
+    assert len(sweep) == len(stage2["batch_sizes"]) * len(stage2["temperatures"])
+    assert len(pd.read_parquet(tables / "shuffle.parquet")) == smoke["sweep"]["shuffles"]
+    claims = pd.read_parquet(results / "bradley" / "tables" / "claims.parquet")
+    assert set(claims["study"]) == {"bradley"} and set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
+    assert {"Laplace weights (Eq. 6) match the basin integrals", "E[U_test] has an interior minimum with T",
+            "shift-curvature s C_test s decreases with T",
+            "test loss collapses across batch sizes at equal T = lr/B"} <= set(claims["claim"])
+
+
+def test_bradley_line_setting_reruns_the_line_not_training(default_run, tmp_path):
+    changed = write_override(tmp_path / "fit.yaml", {"bradley": {"shift_curvature": {"fit": {"offset": True}}}})
+    rules = {rule for rule, _ in planned_jobs(default_run, "--configfile", str(SMOKE), str(changed))}
+    assert "bradley_line" in rules and "bradley_claims" in rules
+    assert not rules & {"bradley_sgd", "bradley_minimum", "bradley_stage1", "bradley_stage2", "bradley_basins"}
+
+
+def test_bad_bradley_config_fails_naming_every_key(tmp_path):
+    bad = write_override(tmp_path / "bad.yaml", {"bradley": {
+        "basins": {"langevin_check": {"diffusion": {"base": 0.5, "amplitude": 0.6}}, "cases": {"odd": {"minima": [0.0, 1.0], "weights": [0.1],
+                                                                          "sigmas": [0.1], "c": 0.0, "shift": 0.1}}},
+        "networks": {"data": {"n_train": 5000}},
+        "shift_curvature": {"network": {"arch": "resnet10"}}}})
+    result = snakemake(tmp_path, "bradley", "-n", "--configfile", str(SMOKE), str(bad), check=False)
+    for named in ("bradley.basins.langevin_check.diffusion.amplitude", "bradley.basins.cases.odd",
+                  "bradley.networks.data.n_train: 5000 images, but mnist5k", "bradley.shift_curvature.network.arch"):
+        assert result.returncode != 0 and named in result.stderr + result.stdout, named
+
+
 def test_figure_only_setting_rerenders_only_that_figure(smoke_run, tmp_path):
     override = yaml.safe_load(SMOKE.read_text())
     override["jules"]["fig2"] = {"slice": "t4-8"}
@@ -340,7 +386,8 @@ def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run,
     assert {rule for rule, _ in jobs} == {"jules_hessian", "jules_fig3", "jules_claims", "claims", "all",
                                           "taxonomy_measure", "taxonomy_aggregate", "taxonomy_diagram",
                                           "taxonomy_figure", "taxonomy_claims", "fort_train", "fort_hessian",
-                                          "fort_radius", "fort_figure", "fort_claims"}
+                                          "fort_radius", "fort_figure", "fort_claims", "bradley_line",
+                                          "bradley_table", "bradley_figure", "bradley_claims"}
     assert sum(rule == "taxonomy_measure" for rule, _ in jobs) == len(taxonomy_cells(smoke_run))
 
 

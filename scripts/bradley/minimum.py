@@ -1,0 +1,29 @@
+"""Bradley et al. stage B (rule bradley_minimum; Figs. 1-3): from theta_SGD, low-temperature descent on one
+split (train: theta_tr, test: theta_test) with fixed cyclic batches (brief 4.B).
+
+params.settings: dict(data, network, minima {lr, batch_size (None: full batch), epochs, weight_decay});
+    wildcards.split (train | test), wildcards.seed. input.sgd: stage A's torch file.
+Output (torch): {"theta", "finite", "grad_norm"} (gradient norm of CE + L2 on the split at theta).
+"""
+
+import math
+
+from thermoscape import shift_curvature as sc
+from thermoscape.bradley_networks import experiment_network, stored_data
+from thermoscape.io import load_tensors, save_tensors
+from thermoscape.jobs import start_job
+
+device = start_job(snakemake)
+settings, split = snakemake.params.settings, snakemake.wildcards.split
+minima = settings["minima"]
+data = stored_data(load_tensors(snakemake.input.dataset), device)
+model = experiment_network(settings["network"], data, int(snakemake.wildcards.seed))
+start = load_tensors(snakemake.input.sgd, device)
+x, y = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
+result = {"theta": start["theta"].cpu(), "finite": False, "grad_norm": math.nan}  # a diverged stage A
+if start["finite"]:
+    run = sc.sgd(model, x, y, minima["lr"], minima["batch_size"], minima["epochs"], minima["weight_decay"],
+                 shuffle=False, drop_last=False, theta0=start["theta"].to(x.dtype))
+    norm = sc.gradient_norm(model, run.theta, x, y, minima["weight_decay"]) if run.finite else math.nan
+    result = {"theta": run.theta.cpu(), "finite": run.finite, "grad_norm": norm}
+save_tensors(result, snakemake.output[0])
