@@ -29,3 +29,16 @@ F64 = torch.float64
 def gen(seed: int) -> torch.Generator:
     """A seeded CPU generator: every random draw in the tests is reproducible."""
     return torch.Generator().manual_seed(seed)
+
+
+LONGEST_FIRST = ("test_workflow.py", "test_slurm.py")  # the slowest files start first under pytest-xdist
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the slowest test files first (stable otherwise): xdist hands files out in collection order, and a
+    long file handed out last would set the suite's wall time alone."""
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
