@@ -42,3 +42,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure a test opened (plot tests use it through ``pytestmark``)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture
+def no_tight_layout(monkeypatch):
+    """Skip Figure.tight_layout, most of the drawing time, in plot tests that do not save; the workflow's
+    figure rules render every figure with it."""
+    from matplotlib.figure import Figure
+
+    monkeypatch.setattr(Figure, "tight_layout", lambda self, *args, **kwargs: None)

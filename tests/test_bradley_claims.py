@@ -37,8 +37,8 @@ def basin_results():
     for case, (minima, weights, sigmas, shift) in CASES.items():
         tables = basin_tables(BasinLoss(minima, weights, sigmas, 0.001, shift), np.geomspace(1e-4, 1e-1, 13),
                               points=20_001)
-        for name in parts:
-            parts[name].append(tables[name].assign(case=case))
+        for name, frames in parts.items():
+            frames.append(tables[name].assign(case=case))
     return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
 

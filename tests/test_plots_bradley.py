@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 
 from thermoscape.plots import bradley, save_figure
 
+pytestmark = pytest.mark.usefixtures("close_figures")
+
 CASES = {  # brief 3.1, the paper's parameter table (c: confining quadratic, D = 1)
     "fig4_left": {"minima": [-1.0, 1.0], "weights": [0.021, 0.1], "sigmas": [0.1, 0.5], "shift": 0.1},
     "fig4_right": {"minima": [-1.0, 1.0], "weights": [0.019, 0.1], "sigmas": [0.1, 0.5], "shift": 0.1},
@@ -21,19 +23,6 @@ CASES = {  # brief 3.1, the paper's parameter table (c: confining quadratic, D =
 }
 PLOT_TEMPERATURES = (1e-3, 1e-2, 1e-1)
 SHIFT_TEMPERATURES = (1e-4, 2e-4, 4e-4, 8e-4, 1.6e-3)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture
-def no_tight_layout(monkeypatch):
-    """Skip Figure.tight_layout (most of the drawing time); the tests that save (Fig. 1, Euler-Maruyama check)
-    keep it. Every figure is also rendered to PDF and PNG by the workflow's figure rule."""
-    monkeypatch.setattr(Figure, "tight_layout", lambda self, *args, **kwargs: None)
 
 
 def panels(fig: Figure) -> list[plt.Axes]:

@@ -10,13 +10,9 @@ from matplotlib.figure import Figure
 
 from thermoscape.plots import fengtu as ft
 
+pytestmark = pytest.mark.usefixtures("close_figures")
+
 RANKS = [1, 2, 3, 5, 10, 20, 30, 49, 50, 100]
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def labelled(ax: plt.Axes) -> bool:

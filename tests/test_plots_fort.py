@@ -12,19 +12,9 @@ from matplotlib.figure import Figure
 
 from thermoscape.plots import fort, save_figure
 
+pytestmark = pytest.mark.usefixtures("close_figures")
+
 RUNS = ("digits_mlp_relu_unit_s0", "digits_mlp_tanh_zscore_s0")
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture
-def no_tight_layout(monkeypatch):
-    """Skip Figure.tight_layout (most of the drawing time); test_figure1 and test_figure5 keep it."""
-    monkeypatch.setattr(Figure, "tight_layout", lambda self, *args, **kwargs: None)
 
 
 def labelled(ax: plt.Axes) -> bool:

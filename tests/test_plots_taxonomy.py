@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +12,8 @@ from matplotlib.patches import Rectangle
 
 from thermoscape.plots import save_figure
 from thermoscape.plots import taxonomy as tx
+
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 WIDTHS = (4, 16, 64, 256)
 BATCHES = (16, 64, 256)
@@ -54,12 +55,6 @@ def meshes(fig: Figure, metric: str | None = None) -> list:
     """(axes, mesh) of the phase-diagram panels (colorbar meshes excluded via the gid)."""
     found = [(ax, c) for ax in fig.axes for c in ax.collections if str(c.get_gid()).startswith("taxonomy:")]
     return [(ax, c) for ax, c in found if metric is None or c.get_gid() == f"taxonomy:{metric}"]
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def test_phase_diagram_panels_and_axes():

@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
@@ -50,3 +51,16 @@ def plain_log_ticks(ax: plt.Axes, axis: str = "x") -> None:
     """Label only the decades of log axes (minor labels collide over a short range); axis x, y or both."""
     for name in ("x", "y") if axis == "both" else (axis,):
         getattr(ax, f"{name}axis").set_minor_formatter(NullFormatter())
+
+
+def spearman(x, y) -> float:
+    """Spearman rank correlation of the finite pairs (NaN with fewer than 3 or a constant series), for
+    annotations; scipy is not imported by the figure jobs for this."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3:
+        return float("nan")
+    rx, ry = (pd.Series(v[keep]).rank().to_numpy() for v in (x, y))
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
-from thermoscape.plots import plain_log_ticks, require_columns, temperature_colors, thin
+from thermoscape.plots import plain_log_ticks, require_columns, spearman, temperature_colors, thin
 
 LEGEND = {"fontsize": 7, "framealpha": 0.85}
 TRAIN_COLOR, TEST_COLOR = "tab:blue", "tab:orange"
@@ -109,18 +109,6 @@ def _errorbar(ax: plt.Axes, stats: pd.DataFrame, x: str, label: str, **style):
     ax.fill_between(stats[x], stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=line.get_color(),
                     alpha=0.12, lw=0)
     return line
-
-
-def _spearman(x, y) -> float:
-    """Spearman rank correlation of the finite pairs (NaN with fewer than 3 or a constant series)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y)
-    if keep.sum() < 3:
-        return float("nan")
-    rx, ry = (pd.Series(v[keep]).rank().to_numpy() for v in (x, y))
-    if rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def _finite_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -411,7 +399,7 @@ def figure1(lines: pd.DataFrame, summary: pd.DataFrame, seed: int) -> plt.Figure
 
 def _trend(table: pd.DataFrame, column: str) -> str:
     stats = _mean_std(table, "T", column)
-    rho = _spearman(stats["T"], stats["mean"])
+    rho = spearman(stats["T"], stats["mean"])
     return f"Spearman ρ(T) = {rho:+.2f}" if np.isfinite(rho) else "Spearman ρ(T): n/a"
 
 

@@ -27,7 +27,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator
 
-from thermoscape.plots import plain_log_ticks, require_columns
+from thermoscape.plots import plain_log_ticks, require_columns, spearman
 
 LEGEND = {"fontsize": 7, "framealpha": 0.85}
 Q_STYLE = {  # Fig. 1 caption: green q^SLSC, red q^SL, blue q^DL
@@ -134,18 +134,6 @@ def draw_simplex(ax: plt.Axes, labels: Sequence[str] = ("$p_1$ = 1", "$p_2$ = 1"
            ylabel="softmax output ($p_1$, $p_2$, $p_3$)")
     for side in ax.spines.values():
         side.set_visible(False)
-
-
-def _spearman(x, y) -> float:
-    """Spearman rank correlation of the finite pairs (NaN with fewer than 3 or a constant series)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y)
-    if keep.sum() < 3:
-        return float("nan")
-    rx, ry = (pd.Series(v[keep]).rank().to_numpy() for v in (x, y))
-    if rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def _entropy_bits(p: np.ndarray) -> np.ndarray:
@@ -863,7 +851,7 @@ def figure_goldilocks(radius: pd.DataFrame, hyperplane: pd.DataFrame, projection
     for d in dims:
         these = hyperplane[hyperplane["dim"] == d]
         ok = np.isfinite(these["projected_ratio"]) & np.isfinite(these["accuracy"])
-        rho = _spearman(these["projected_ratio"], these["accuracy"])
+        rho = spearman(these["projected_ratio"], these["accuracy"])
         ax_c.scatter(these["projected_ratio"], these["accuracy"], s=16, color=dim_colors[d], alpha=0.8,
                      label=f"d = {d}: Spearman ρ = {rho:+.2f} (n = {int(ok.sum())})")
     ax_c.set(xlabel=r"Tr($H_d$) / $\|H_d\|_F$ at θ = 0 on the hyperplane (dimensionless)",
