@@ -156,6 +156,30 @@ def test_sgd_killed_run_resumes_to_identical_results(tmp_path):
     assert not torch.equal(other.theta, whole.theta)
 
 
+def test_adam_matches_torch_optim_adam_and_resumes_after_a_kill(tmp_path):
+    """E6: the trainer's Adam step equals torch.optim.Adam (default betas and eps) on the same minibatches,
+    and a killed Adam run resumes with its moments to the same result."""
+    data = toy_data()
+    run = SGDRun(lr=1e-2, batch_size=20, epochs=3, window=1, optimizer="adam")
+    outcome = _sgd(data, run)
+    spec = mlp_spec(12, [8, 6], 4)
+    task = MLPTask(spec, data.x, data.y)
+    theta = uniform_init(spec, 2).clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([theta], lr=1e-2)
+    for epoch in range(3):
+        for index in epoch_order(task.n_samples, 20, 9, epoch):
+            optimizer.zero_grad()
+            theta.grad = task.batch_loss_and_grad(theta.detach(), index)[1]
+            optimizer.step()
+    torch.testing.assert_close(outcome.theta, theta.detach(), rtol=1e-12, atol=1e-14)
+    assert not torch.allclose(outcome.theta, _sgd(data, SGDRun(lr=1e-2, batch_size=20, epochs=3, window=1)).theta)
+    with pytest.raises(KeyboardInterrupt):
+        _sgd(data, run, tmp_path / "state.pt", stop=2)
+    torch.testing.assert_close(_sgd(data, run, tmp_path / "state.pt").theta, outcome.theta, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="optimizer"):
+        SGDRun(lr=1e-2, batch_size=20, epochs=3, window=1, optimizer="rmsprop")
+
+
 def test_sgd_divergence_is_recorded_not_raised():
     data = toy_data()
     spec = mlp_spec(12, [8, 6], 4)

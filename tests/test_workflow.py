@@ -249,7 +249,10 @@ def test_fengtu_builds_its_figures_tables_and_claims(default_run):
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"} and set(claims["study"]) == {"fengtu"}
     assert {"spectrum power law (Fig. 1A)", "inverse variance-flatness relation (Fig. 2, Eq. 8)",
             "MLF curvature (Fig. 3B)", "active temperature anisotropic (Fig. 5B)", "LDC beats EWC (Fig. 4E)",
-            "Langevin noise flips the relation (control C1, Eq. 16)"} <= set(claims["claim"])
+            "Langevin noise flips the relation (control C1, Eq. 16)",
+            "inverse variance-flatness relation (E6, Adam, Eq. 8)"} <= set(claims["claim"])
+    adam = pd.read_parquet(results / "fengtu" / "runs" / "adam_lr0.001_B50_s0" / "history.parquet")
+    assert adam["finite"].all() and adam["loss"].iloc[-1] < adam["loss"].iloc[0]  # E6: trained with Adam
 
 
 def test_fengtu_flatness_setting_rescans_without_retraining(default_run, tmp_path):

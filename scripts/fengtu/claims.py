@@ -26,6 +26,9 @@ rows = spectrum_claims({name: read_table(path) for name, path in zip(params.runs
 rows += flatness_claims(flatness, psi, criteria)
 rows += flatness_claims({name: read_table(path) for name, path in zip(params.deep, inputs.deep)}, psi, criteria,
                         figure="Fig. S3, MLP-4", general=True)
+adam = inputs.adam if isinstance(inputs.adam, list) else [inputs.adam]
+rows += flatness_claims({name: read_table(path) for name, path in zip(params.adam, adam)}, psi, criteria,
+                        figure="E6, Adam", general=True)
 rows += minibatch_claims(read_table(inputs.minibatch), criteria)
 rows += temperature_claims(read_table(inputs.temperature), read_table(inputs.history), criteria)
 rows += drift_claims(read_table(inputs.motion), read_table(inputs.margins))

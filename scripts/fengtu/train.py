@@ -20,7 +20,7 @@ settings = snakemake.params.run
 data = split_tensors(read_split(snakemake.input.dataset), device)
 task, theta0, slices = build_task(settings, data, snakemake.params.seed)
 run = SGDRun(settings["lr"], settings["batch_size"], settings["epochs"], settings["window"],
-             settings["momentum"], tuple(settings["checkpoints"]))
+             settings["momentum"], tuple(settings["checkpoints"]), settings["optimizer"])
 outcome = train_with_snapshots(theta0, task.batch_loss_and_grad, task.n_samples, run,
                                derive_seed(snakemake.params.seed, "sgd", settings["seed"]), evaluator(task, data), slices,
                                state_path=snakemake.params.state)

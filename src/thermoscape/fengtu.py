@@ -39,7 +39,9 @@ from thermoscape.seeds import derive_seed
 from thermoscape.sgd import epoch_batches
 
 HISTORY_COLUMNS = ["epoch", "loss", "train_error", "test_error", "finite"]
-_STATE_FORMAT = "fengtu_sgd/1"
+_STATE_FORMAT = "fengtu_sgd/2"
+OPTIMIZERS = ("sgd", "adam")
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # PyTorch's defaults (brief E6: "default betas")
 
 _log = logging.getLogger(__name__)
 
@@ -160,10 +162,13 @@ class SGDRun:
     window: int
     momentum: float = 0.0
     checkpoint_epochs: tuple[int, ...] = ()
+    optimizer: str = "sgd"  # "adam": Adam with ADAM_BETAS, ADAM_EPS (E6; momentum unused)
 
     def __post_init__(self) -> None:
         if not 0 <= self.window <= self.epochs:
             raise ValueError(f"window ({self.window} epochs) must lie in [0, epochs={self.epochs}]")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
 
     @property
     def window_start(self) -> int:
@@ -182,8 +187,10 @@ class SGDOutcome:
 @dataclass
 class _SGDState:
     theta: Tensor
-    velocity: Tensor
+    velocity: Tensor  # momentum buffer, or Adam's first moment
+    second: Tensor  # Adam's second moment (unused by SGD)
     epoch: int = 0
+    steps: int = 0  # iterations so far (Adam's bias correction)
     rows: list[list] = field(default_factory=list)
     snapshots: dict[str, list[np.ndarray]] = field(default_factory=dict)
     checkpoints: dict[int, Tensor] = field(default_factory=dict)
@@ -191,7 +198,8 @@ class _SGDState:
 
     def save(self, path: Path, fingerprint: str) -> None:
         save_tensors({"format": _STATE_FORMAT, "fingerprint": fingerprint, "theta": self.theta,
-                      "velocity": self.velocity, "epoch": self.epoch, "rows": self.rows,
+                      "velocity": self.velocity, "second": self.second, "epoch": self.epoch,
+                      "steps": self.steps, "rows": self.rows,
                       "snapshots": {k: [torch.from_numpy(a) for a in v] for k, v in self.snapshots.items()},
                       "checkpoints": self.checkpoints, "diverged": self.diverged}, path)
 
@@ -203,7 +211,7 @@ class _SGDState:
         if saved.get("format") != _STATE_FORMAT or saved.get("fingerprint") != fingerprint:
             _log.info("ignoring %s: written by another run or format", path)
             return None
-        return cls(saved["theta"], saved["velocity"], saved["epoch"], saved["rows"],
+        return cls(saved["theta"], saved["velocity"], saved["second"], saved["epoch"], saved["steps"], saved["rows"],
                    {k: [t.numpy() for t in v] for k, v in saved["snapshots"].items()},
                    saved["checkpoints"], saved["diverged"])
 
@@ -225,7 +233,8 @@ def train_with_snapshots(
     save_every_s: float = 10.0,
     _stop_after_epochs: int | None = None,
 ) -> SGDOutcome:
-    """Plain SGD (Eq. 2; heavy-ball momentum if ``run.momentum > 0``) from ``theta0``.
+    """Plain SGD (Eq. 2; heavy-ball momentum if ``run.momentum > 0``; Adam if ``run.optimizer`` is ``"adam"``,
+    brief E6) from ``theta0``.
 
     ``evaluate(theta) -> (training loss, training error, test error)`` fills the per-epoch history.
     After every iteration of the last ``run.window`` epochs, ``theta[slice]`` of each ``snapshot_slices``
@@ -239,7 +248,7 @@ def train_with_snapshots(
     path = Path(state_path) if state_path is not None else None
     state = _SGDState.load(path, fingerprint) if path is not None else None
     if state is None:
-        state = _SGDState(theta0.clone(), torch.zeros_like(theta0))
+        state = _SGDState(theta0.clone(), torch.zeros_like(theta0), torch.zeros_like(theta0))
         state.rows.append(_history_row(0, state.theta, evaluate))
         if 0 in run.checkpoint_epochs:
             state.checkpoints[0] = state.theta.clone()
@@ -274,10 +283,14 @@ def _sgd_epoch(state: _SGDState, batch_loss_and_grad: BatchLossAndGrad, n_sample
             _log.warning("SGD diverged in epoch %d (minibatch loss %s)", state.epoch, float(loss))
             state.diverged = True
             break
-        if run.momentum:
-            state.velocity.mul_(run.momentum).add_(grad)
-            grad = state.velocity
-        state.theta.sub_(run.lr * grad)
+        state.steps += 1
+        if run.optimizer == "adam":
+            _adam_step(state, grad, run.lr)
+        else:
+            if run.momentum:
+                state.velocity.mul_(run.momentum).add_(grad)
+                grad = state.velocity
+            state.theta.sub_(run.lr * grad)
         if record:
             for name, s in snapshot_slices.items():
                 epoch_snapshots[name].append(state.theta[s].clone())
@@ -285,6 +298,15 @@ def _sgd_epoch(state: _SGDState, batch_loss_and_grad: BatchLossAndGrad, n_sample
         if rows:
             state.snapshots[name].append(torch.stack(rows).numpy())
     state.epoch += 1
+
+
+def _adam_step(state: _SGDState, grad: Tensor, lr: float) -> None:
+    """One Adam update (Kingma & Ba, torch.optim.Adam without weight decay) of ``state.theta`` in place."""
+    (beta1, beta2), t = ADAM_BETAS, state.steps
+    state.velocity.mul_(beta1).add_(grad, alpha=1 - beta1)
+    state.second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denominator = (state.second / (1 - beta2**t)).sqrt_().add_(ADAM_EPS)
+    state.theta.addcdiv_(state.velocity, denominator, value=-lr / (1 - beta1**t))
 
 
 # -- the landscape of one weight matrix ---------------------------------------------------------------------

@@ -23,10 +23,11 @@ def _fengtu_runs():
              "checkpoints": [0, FENGTU["lenet"]["epochs"]]}
     runs = {}
     for prefix, base, grid in (("mlp2", mlp2, FENGTU["runs"]), ("mlp4", deep, FENGTU["deep"]["runs"]),
-                               ("lenet", lenet, FENGTU["lenet"]["runs"])):
+                               ("lenet", lenet, FENGTU["lenet"]["runs"]),
+                               ("adam", mlp2 | {"optimizer": "adam"}, FENGTU["adam"]["runs"])):
         for run in grid:
             # sorted keys: a param's repr must not depend on the key order of an override file
-            settings = dict(sorted((base | run | {"momentum": 0.0}).items()))
+            settings = dict(sorted(({"optimizer": "sgd"} | base | run | {"momentum": 0.0}).items()))
             hidden = settings["hidden"]
             settings["layers"] = [f"W{l}" for l in range(2, len(hidden) + 1)]
             runs[fengtu_run_name(prefix, run)] = settings
@@ -38,6 +39,7 @@ FENGTU_E1 = fengtu_run_name("mlp2", FENGTU["runs"][0])
 FENGTU_MLP2 = [fengtu_run_name("mlp2", run) for run in FENGTU["runs"]]
 FENGTU_MLP4 = [fengtu_run_name("mlp4", run) for run in FENGTU["deep"]["runs"]]
 FENGTU_LENET = [fengtu_run_name("lenet", run) for run in FENGTU["lenet"]["runs"]]
+FENGTU_ADAM = [fengtu_run_name("adam", run) for run in FENGTU["adam"]["runs"]]  # E6
 for _name, _run in FENGTU_RUNS.items():
     if _run["window"] > _run["epochs"]:
         raise WorkflowError(f"fengtu.training.window: {_run['window']} epochs, longer than run {_name} "
@@ -72,7 +74,7 @@ def fengtu_run_dir(run):
 
 
 wildcard_constraints:
-    ftrun=r"(mlp2|mlp4|lenet)_lr[^_/]+_B\d+_s\d+|langevin",
+    ftrun=r"(mlp2|mlp4|lenet|adam)_lr[^_/]+_B\d+_s\d+|langevin",
     layer=r"W\d+",
     method=r"ldc|ewc",
 
@@ -107,7 +109,7 @@ rule fengtu_train:
         device=DEVICE,
         library=library_version("fengtu", "models", "losses"),
     wildcard_constraints:
-        ftrun=r"(mlp2|mlp4|lenet)_lr[^_/]+_B\d+_s\d+",
+        ftrun=r"(mlp2|mlp4|lenet|adam)_lr[^_/]+_B\d+_s\d+",
     threads: 1
     resources:
         mem_mb=3000,

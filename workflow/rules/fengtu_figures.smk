@@ -75,6 +75,7 @@ rule fengtu_claims:
         pca=[_fengtu_layer_file(n, "W2", "pca") for n in FENGTU_MLP2],
         flatness=[_fengtu_layer_file(n, "W2", "flatness") for n in FENGTU_MLP2],
         deep=[_fengtu_layer_file(n, l, "flatness") for n, l in FENGTU_DEEP_LAYERS],
+        adam=[_fengtu_layer_file(n, "W2", "flatness") for n in FENGTU_ADAM],
         langevin=_fengtu_layer_file(FENGTU_LANGEVIN, "W2", "flatness"),
         minibatch=f"{FT}/e1/minibatch.parquet",
         temperature=f"{FT}/e1/temperature.parquet",
@@ -87,6 +88,7 @@ rule fengtu_claims:
     params:
         runs=FENGTU_MLP2,
         deep=[f"{n} {l}" for n, l in FENGTU_DEEP_LAYERS],
+        adam=FENGTU_ADAM,
         fits=FENGTU["fits"],
         criteria=FENGTU["claims"],
         library=library_version("fengtu_claims", "claims", "flatness", "weight_pca", "forgetting"),
