@@ -3,12 +3,14 @@ reflected fits (App. F), u^T H u against explicit Hessians, the Eq. 3 summary an
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.func import grad
 
 from thermoscape import shift_curvature as sc
@@ -269,6 +271,23 @@ def test_sweep_row_uses_lr_t_times_b_and_the_median_of_the_last_evaluations():
                  theta0=theta)
     assert row["final_test"] == pytest.approx(float(run.history["test_loss"].iloc[-3:].median()), rel=1e-12)
     assert row["final_train"] == pytest.approx(float(run.history["train_loss"].iloc[-3:].median()), rel=1e-12)
+
+
+def test_sweep_rows_restart_from_the_stage1_batch_norm_statistics():
+    """VGG9-like: with batch norm, each temperature starts from stage 1's running statistics, so a row does
+    not depend on the runs before it in the same job."""
+    data = tiny_data()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(data.x_train.shape[1], 8), nn.BatchNorm1d(8), nn.ReLU(),
+                          nn.Linear(8, data.n_classes)).double()
+    sc.sgd(model, data.x_train, data.y_train, 0.1, 6, 3, seed=1)
+    theta, buffers = flat_parameters(model).clone(), sc.model_buffers(model)
+    assert buffers and not torch.equal(buffers["2.running_mean"], torch.zeros(8, dtype=torch.float64))
+    alone = sc.sweep_row(copy.deepcopy(model), data, theta, 0.01, 6, 3, 0.0, 2, seed=2, buffers=buffers)
+    sc.sweep_row(model, data, theta, 0.05, 6, 3, 0.0, 2, seed=2, buffers=buffers)
+    assert sc.sweep_row(model, data, theta, 0.01, 6, 3, 0.0, 2, seed=2, buffers=buffers) == alone
+    sc.sweep_row(model, data, theta, 0.05, 6, 3, 0.0, 2, seed=2, buffers=buffers)
+    assert sc.sweep_row(model, data, theta, 0.01, 6, 3, 0.0, 2, seed=2) != alone  # without: the last run's
 
 
 def test_shuffled_split_keeps_sizes_and_the_multiset_of_samples():

@@ -24,6 +24,7 @@ keys = {"T": T, "seed": seed, "lr": sgd["lr"], "batch": sgd["batch"], "epochs": 
         "sgd_train_loss": sgd["train_loss"], "sgd_test_loss": sgd["test_loss"]}
 line = pd.DataFrame(columns=sc.LINE_COLUMNS)
 if train["finite"] and test["finite"]:
+    sc.load_buffers(model, train["buffers"])  # with batch norm, the train minimum's statistics along the line
     theta_tr, theta_test = train["theta"].to(data.x_train.dtype), test["theta"].to(data.x_train.dtype)
     shape, fit = settings["line"], settings["fit"]
     line = sc.line_losses(model, data, theta_tr, theta_test,

@@ -3,7 +3,7 @@ split (train: theta_tr, test: theta_test) with fixed cyclic batches (brief 4.B).
 
 params.settings: dict(data, network, minima {lr, batch_size (None: full batch), epochs, weight_decay});
     wildcards.split (train | test), wildcards.seed. input.sgd: stage A's torch file.
-Output (torch): {"theta", "finite", "grad_norm"} (gradient norm of CE + L2 on the split at theta).
+Output (torch): {"theta", "buffers" (batch-norm statistics), "finite", "grad_norm"} (gradient norm of CE + L2 on the split at theta).
 """
 
 import math
@@ -20,10 +20,12 @@ data = stored_data(load_tensors(snakemake.input.dataset), device)
 model = experiment_network(settings["network"], data, int(snakemake.wildcards.seed))
 start = load_tensors(snakemake.input.sgd, device)
 x, y = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
-result = {"theta": start["theta"].cpu(), "finite": False, "grad_norm": math.nan}  # a diverged stage A
+result = {"theta": start["theta"].cpu(), "buffers": start["buffers"], "finite": False,
+          "grad_norm": math.nan}  # a diverged stage A
 if start["finite"]:
+    sc.load_buffers(model, start["buffers"])
     run = sc.sgd(model, x, y, minima["lr"], minima["batch_size"], minima["epochs"], minima["weight_decay"],
                  shuffle=False, drop_last=False, theta0=start["theta"].to(x.dtype))
     norm = sc.gradient_norm(model, run.theta, x, y, minima["weight_decay"]) if run.finite else math.nan
-    result = {"theta": run.theta.cpu(), "finite": run.finite, "grad_norm": norm}
+    result = {"theta": run.theta.cpu(), "buffers": sc.model_buffers(model), "finite": run.finite, "grad_norm": norm}
 save_tensors(result, snakemake.output[0])

@@ -3,7 +3,7 @@ E = ceil(epochs_times_T / T) epochs from a seeded initialisation, on the trainin
 
 params.T; params.settings: dict(data, network, sgd {batch_size, epochs_times_T, weight_decay, momentum});
     wildcards.seed. input.dataset: the stored split.
-Output (torch): {"theta": flat parameters, "finite": bool, "lr", "batch", "epochs", "train_loss", "test_loss"}
+Output (torch): {"theta": flat parameters, "buffers" (batch-norm statistics), "finite": bool, "lr", "batch", "epochs", "train_loss", "test_loss"}
     (losses: mean cross-entropy without L2 at theta; NaN if the run diverged).
 """
 
@@ -25,5 +25,6 @@ run = sc.sgd(model, data.x_train, data.y_train, lr, stage["batch_size"], epochs,
              momentum=stage["momentum"])
 losses = [evaluate(model, x, y)[0] if run.finite else math.nan
           for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test))]
-save_tensors({"theta": run.theta.cpu(), "finite": run.finite, "lr": lr, "batch": stage["batch_size"],
+save_tensors({"theta": run.theta.cpu(), "buffers": sc.model_buffers(model), "finite": run.finite, "lr": lr,
+              "batch": stage["batch_size"],
               "epochs": epochs, "train_loss": losses[0], "test_loss": losses[1]}, snakemake.output[0])

@@ -19,7 +19,8 @@ settings, seed, batch = snakemake.params.settings, int(snakemake.wildcards.seed)
 stage = settings["stage2"]
 data = stored_data(load_tensors(snakemake.input.dataset), device)
 model = experiment_network(settings["network"], data, seed)
-start = load_tensors(snakemake.input.stage1, device)["theta"].to(data.x_train.dtype)
+stage1 = load_tensors(snakemake.input.stage1, device)
+start = stage1["theta"].to(data.x_train.dtype)
 rows = [sc.sweep_row(model, data, start, float(T), batch, stage["epochs"], stage["weight_decay"],
-                     stage["final_epochs"], seed) for T in stage["temperatures"]]
+                     stage["final_epochs"], seed, stage1["buffers"]) for T in stage["temperatures"]]
 write_table(pd.DataFrame(rows, columns=sc.SWEEP_COLUMNS), snakemake.output[0])

@@ -376,12 +376,27 @@ def final_losses(run: SGDRun, k: int, n_classes: int) -> dict:
     return finals | {"finite": bool(run.finite and finals["final_train"] < math.log(n_classes))}
 
 
+def model_buffers(model: nn.Module) -> dict[str, Tensor]:
+    """Copies of the model's buffers on the CPU (batch-norm running statistics; empty without BN): they
+    belong to a trained state as much as ``theta`` does."""
+    return {name: buffer.detach().cpu().clone() for name, buffer in model.named_buffers()}
+
+
+def load_buffers(model: nn.Module, buffers: dict[str, Tensor]) -> None:
+    """Restore ``model_buffers`` into ``model`` (on its device)."""
+    own = dict(model.named_buffers())
+    for name, value in buffers.items():
+        own[name].copy_(value)
+
+
 def sweep_row(model: nn.Module, data: Data, theta_stage1: Tensor, T: float, batch: int, epochs: int,
-              weight_decay: float, k: int, seed: int) -> dict:
-    """Fig. 5 stage 2: from the stage-1 weights, SGD at constant ``lr = T B``, momentum 0, ``epochs``
-    regardless of ``B``, full-dataset train and test loss after every epoch; ``final_*`` = median of the
-    last ``k`` evaluations (``final_losses``: a diverged or collapsed run is flagged ``finite`` False)."""
+              weight_decay: float, k: int, seed: int, buffers: dict[str, Tensor] | None = None) -> dict:
+    """Fig. 5 stage 2: from the stage-1 weights (and ``buffers``, the stage-1 batch-norm statistics of
+    VGG9, restored before every run), SGD at constant ``lr = T B``, momentum 0, ``epochs`` regardless of
+    ``B``, full-dataset train and test loss after every epoch; ``final_*`` = median of the last ``k``
+    evaluations (``final_losses``: a diverged or collapsed run is flagged ``finite`` False)."""
     lr = T * batch
+    load_buffers(model, buffers or {})
     run = sgd(model, data.x_train, data.y_train, lr, batch, epochs, weight_decay, seed,
               eval_fn=loss_evaluator(data), theta0=theta_stage1)
     return {"seed": int(seed), "batch": int(batch), "T": float(T), "lr": float(lr),
