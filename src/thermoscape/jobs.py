@@ -8,7 +8,6 @@ costs seconds per job.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,6 @@ def start_job(job: Any) -> torch.device | None:
         sys.stderr = open(job.log[0], "w", buffering=1)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
     if "torch" not in sys.modules:
-        os.environ["OMP_NUM_THREADS"] = str(max(1, int(job.threads)))
         logging.info("rule %s with %d thread(s)", job.rule, job.threads)
         return None
     from thermoscape.device import configure_threads, select_device
