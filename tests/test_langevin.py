@@ -8,7 +8,7 @@ from thermoscape import stats
 from thermoscape.fluctuations import slice_statistics
 from thermoscape.grids import analysis_slices
 from thermoscape.langevin import Chain, Schedule, advance, run_chunked, start_state
-from thermoscape.losses import compiled
+from thermoscape.losses import MixedPrecision, compiled, mixed_precision
 
 
 def run_quadratic(landscape, temperature, eta, n_chains, n_steps, seed=0, record_every=1):
@@ -32,12 +32,17 @@ def test_euler_maruyama_reproduces_the_ou_stationary_variance():
 
 
 @pytest.mark.parametrize(
-    "n_stiff, k_min, k_max", [(6, 1.0, 1.0), (20, 0.5, 5.0)], ids=["Nc6-equal", "Nc20-spread10"]
+    "n_stiff, k_min, k_max, precision",
+    [(6, 1.0, 1.0, "float64"), (20, 0.5, 5.0, "float64"), (20, 0.5, 5.0, "mixed")],
+    ids=["Nc6-equal", "Nc20-spread10", "Nc20-spread10-mixed"],
 )
-def test_quadratic_landscape_gives_gamma_statistics(n_stiff, k_min, k_max):
-    """Sec. I: L ~ Gamma(N_c / 2, 1 / T) on sum_i k_i Theta_i^2 / 2, whatever the stiffnesses."""
+def test_quadratic_landscape_gives_gamma_statistics(n_stiff, k_min, k_max, precision):
+    """Sec. I: L ~ Gamma(N_c / 2, 1 / T) on sum_i k_i Theta_i^2 / 2, whatever the stiffnesses; also with
+    the float32 gradient and float32 noise of ``precision: mixed``."""
     temperature, eta = 1e-3, 2e-3
     landscape = quadratic(n_stiff + 5, np.geomspace(k_min, k_max, n_stiff))
+    if precision == "mixed":
+        landscape = mixed_precision(landscape)
     _, records = run_quadratic(landscape, temperature, eta, n_chains=32, n_steps=40_000, record_every=5)
     steady = records["trajectory"].query("t >= 10")
     alpha, beta = stats.gamma_mle(steady["loss"].to_numpy())
@@ -147,6 +152,47 @@ def test_compiled_gradient_gives_the_eager_trajectory(paper_landscape):
     advance(paper_landscape, eager_state, chains, schedule, 200)
     advance(fast, fast_state, chains, schedule, 200)
     torch.testing.assert_close(fast_state.theta, eager_state.theta, rtol=0, atol=1e-12)
+
+
+def _near_minimum(landscape, n_chains: int, steps: int) -> torch.Tensor:
+    """Chains a few hundred plain gradient steps down from the initialisation."""
+    g = torch.Generator().manual_seed(3)
+    theta = torch.stack([landscape.initial_parameters(g) for _ in range(n_chains)])
+    for _ in range(steps):
+        theta -= 0.5 * landscape.loss_and_grad(theta)[1]
+    return theta
+
+
+def test_mixed_precision_follows_the_float64_trajectory(paper_landscape):
+    """precision: mixed computes the gradient in float32. Given the same (float32-drawn) noise, its chains
+    stay within 5 % of a thermal step of the float64-gradient chains over 2000 steps, so the loss
+    statistics are those of float64; the float32 noise's own law is checked on the quadratic (Gamma test)."""
+    theta = _near_minimum(paper_landscape, 3, steps=3000)  # loss 1e-4 - 1e-3
+    float64_gradient = MixedPrecision(paper_landscape, paper_landscape, compute_dtype=torch.float64)
+    chains = [Chain(10.0**-e, 1e-2, seed) for seed, e in enumerate((4, 5, 6))]
+    schedule = Schedule(n_steps=2000, snapshot_every=1000, chunk_steps=2000)
+    mixed_state, exact_state = start_state(theta, chains), start_state(theta, chains)
+    mixed = advance(mixed_precision(paper_landscape), mixed_state, chains, schedule, 2000)["trajectory"]
+    exact = advance(float64_gradient, exact_state, chains, schedule, 2000)["trajectory"]
+    step = (2 * 1e-2 * 1e-6) ** 0.5  # the smallest thermal step per coordinate
+    assert (mixed_state.theta - exact_state.theta).abs().max() < 0.05 * step
+    assert (mixed_state.theta - theta).abs().max() > 10 * step  # the chains did move
+    np.testing.assert_allclose(mixed["loss"], exact["loss"], rtol=1e-4)
+    np.testing.assert_allclose(mixed["distance"], exact["distance"], rtol=1e-3)
+
+
+def test_mixed_precision_chain_does_not_depend_on_its_batch(paper_landscape):
+    mixed = mixed_precision(paper_landscape)
+    g = torch.Generator().manual_seed(0)
+    theta = torch.stack([paper_landscape.initial_parameters(g) for _ in range(4)])
+    chains = [Chain(10.0 ** -(i + 3), 1e-2, 100 + i) for i in range(4)]
+    schedule = Schedule(n_steps=300, snapshot_every=100, chunk_steps=300, noise_block=64)
+    together = start_state(theta, chains)
+    advance(mixed, together, chains, schedule, 300)
+    for i in (0, 3):
+        alone = start_state(theta[i : i + 1], chains[i : i + 1])
+        advance(mixed, alone, chains[i : i + 1], schedule, 300)
+        torch.testing.assert_close(alone.theta[0], together.theta[i], rtol=0, atol=1e-6)
 
 
 def test_free_diffusion_is_exact_brownian_motion_on_the_quadratic():

@@ -14,7 +14,7 @@ from thermoscape.io import concat_parquet, load_tensors, read_table, write_table
 from thermoscape.jobs import start_job
 from thermoscape.jules import build_landscape, langevin_chains, langevin_schedule
 from thermoscape.langevin import run_chunked
-from thermoscape.losses import compiled
+from thermoscape.losses import compiled, mixed_precision
 from thermoscape.seeds import derive_seed
 
 device = start_job(snakemake)
@@ -32,6 +32,8 @@ chains = [
     for chain in langevin_chains(seed, replicas, temperature, params.eta, schedule, params.burn_in,
                                  params.langevin["param_snapshots"])
 ]
+if params.langevin["precision"] == "mixed":
+    landscape = mixed_precision(landscape)
 if params.langevin["compile"]:
     landscape = compiled(landscape, theta0)
 

@@ -14,6 +14,9 @@ step's noise is multiplied elementwise by it, evaluated at ``theta_s`` before th
 ``T = T_SGD / 2`` this is Bradley et al.'s Eq. 11 discretised, ``theta - eta U' + sqrt(eta T_SGD D) xi``
 (``thermoscape.basins``). Landscapes without the method run exactly as before.
 
+Noise precision: a landscape with an attribute ``noise_dtype`` has its normals drawn in that dtype and
+then scaled in the state's dtype (``losses.MixedPrecision`` draws float32 normals, ~4x cheaper on a CPU).
+
 The run advances in chunks: ``run_chunked`` writes each chunk's records to Parquet parts and a checkpoint,
 so a killed run resumes from its last chunk and produces the same files as an uninterrupted one.
 """
@@ -82,17 +85,15 @@ def start_state(theta0: Tensor, chains: list[Chain]) -> EngineState:
     return EngineState(theta0.clone(), theta0.clone(), 0, generators, [None] * len(chains))
 
 
-def _draw_noise(state: EngineState, n: int, scale: Tensor) -> Tensor:
-    """Noise ``(n, K, N)`` already multiplied by ``sqrt(2 eta T)``; one RNG call per chain."""
+def _draw_noise(state: EngineState, n: int, scale: Tensor, dtype: torch.dtype) -> Tensor:
+    """Noise ``(n, K, N)`` drawn in ``dtype``, multiplied by ``sqrt(2 eta T)`` in the state's dtype; one RNG
+    call per chain."""
     k, dim = state.theta.shape
     noise = torch.stack(
-        [
-            torch.randn(n, dim, generator=g, dtype=state.theta.dtype, device=state.theta.device)
-            for g in state.generators
-        ],
+        [torch.randn(n, dim, generator=g, dtype=dtype, device=state.theta.device) for g in state.generators],
         dim=1,
     )
-    return noise.mul_(scale.view(1, k, 1))
+    return noise.to(state.theta.dtype).mul_(scale.view(1, k, 1))
 
 
 def advance(
@@ -130,9 +131,10 @@ def advance(
     par_rows: list[tuple[int, int, Tensor]] = []
     record = 0
     amplitude = getattr(landscape, "noise_amplitude", None)
+    noise_dtype = getattr(landscape, "noise_dtype", theta.dtype)
     for block_start in range(first, last, schedule.noise_block):
         block = min(schedule.noise_block, last - block_start)
-        noise = _draw_noise(state, block, noise_scale)
+        noise = _draw_noise(state, block, noise_scale, noise_dtype)
         for j in range(block):
             s = block_start + j
             if s % schedule.snapshot_every == 0:

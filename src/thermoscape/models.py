@@ -71,14 +71,11 @@ def mlp_forward(theta: Tensor, x: Tensor, spec: MLPSpec) -> tuple[Tensor, list[T
     activations = [h]
     layers = unflatten(theta, spec)
     for index, (weight, bias) in enumerate(layers):
-        if h.dim() == 2:  # (K, out, d) @ (d, D): one GEMM for every chain
-            z = torch.matmul(weight, h)
-            if bias is not None:
-                z = z + bias.unsqueeze(2)
-        elif bias is None:
-            z = torch.bmm(weight, h)
-        else:
-            z = torch.baddbmm(bias.unsqueeze(2), weight, h)
+        # (K, out, d) @ (d, D) for the shared input: one GEMM for every chain. The bias is added apart
+        # (not baddbmm) so that torch.compile fuses it into the ReLU pass instead of copying it first.
+        z = torch.matmul(weight, h)
+        if bias is not None:
+            z = z + bias.unsqueeze(2)
         if index == len(layers) - 1:
             return z.transpose(1, 2), activations
         h = torch.relu(z)
