@@ -1,4 +1,7 @@
-"""Full Hessian eigenvalues (float64, torch.func) at every parameter snapshot of one (eta, T) run (Fig. 3a)."""
+"""Full Hessian eigenvalues (float64) at every parameter snapshot of one (eta, T) run (Fig. 3a).
+
+The MLP's Hessian is the exact closed form of thermoscape.mlp_hessian; the quadratic's goes through torch.func.
+"""
 
 import logging
 
@@ -6,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from thermoscape.curvature import batched_hessian_eigenvalues
+from thermoscape.curvature import landscape_hessian_eigenvalues
 from thermoscape.io import read_table, write_table
 from thermoscape.jobs import start_job
 from thermoscape.jules import build_landscape
@@ -19,8 +22,8 @@ snapshots = read_table(snakemake.input.params, filters=[("chain", "in", status.i
 snapshots = snapshots.sort_values(["chain", "step"], ignore_index=True)
 thetas = torch.tensor(np.stack(snapshots["theta"].to_numpy()), dtype=torch.float64, device=device)
 logging.info("%d Hessians of %d parameters", len(thetas), thetas.shape[1])
-eigenvalues = batched_hessian_eigenvalues(lambda theta: landscape.loss(theta.unsqueeze(0))[0], thetas,
-                                          chunk_size=1, compile=snakemake.params.compile).cpu().numpy()
+eigenvalues = landscape_hessian_eigenvalues(landscape, thetas, chunk_size=1,
+                                            compile=snakemake.params.compile).cpu().numpy()
 n_points, n_params = eigenvalues.shape
 write_table(
     pd.DataFrame({

@@ -259,7 +259,7 @@ rule jules_hessian:
     output:
         f"{J}/hessian/eta{{eta}}_T{{T}}.parquet",
     params:
-        library=library_version("curvature", "losses", "models"),
+        library=library_version("curvature", "losses", "models", "mlp_hessian"),
         study=JULES_STUDY,
         compile=JULES["langevin"]["compile"],
         device=DEVICE,
