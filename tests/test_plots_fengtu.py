@@ -261,6 +261,19 @@ def test_figure_s3_one_series_per_layer():
     assert len(fig.axes[0].get_legend().get_texts()) == 3
 
 
+def test_figure_s3_with_lenet_cifar_adds_the_schematic_and_the_conv_panel():
+    fig = ft.figure_s3([flatness_table(4.0), flatness_table(3.5)], ["W2", "W3"], conv=[
+        flatness_table(3.0), flatness_table(2.0)], conv_labels=["conv1 (run)", "conv2 (run)"])
+    assert [ax.get_title().split(")")[0] for ax in fig.axes] == ["(S3B", "(S3C", "(S3D"]
+    model, conv = fig.axes[1], fig.axes[2]
+    boxes = [t.get_text() for t in model.texts]
+    assert any(t.startswith("conv1") and "450 weights" in t for t in boxes)
+    assert any(t.startswith("conv2") and "2,400 weights" in t for t in boxes)
+    assert labelled(conv) and "flatness" in conv.get_xlabel()
+    legend = [t.get_text() for t in conv.get_legend().get_texts()]
+    assert len(legend) == 2 and legend[0].startswith("conv1 (run): ψ = 3.00") and "ρ = -1.00" in legend[0]
+
+
 def test_figure_s3_label_mismatch_raises():
     with pytest.raises(ValueError, match="labels"):
         ft.figure_s3([flatness_table()], ["W2", "W3"])

@@ -1,4 +1,4 @@
-"""Feng & Tu's claims table (brief 5.2): spectrum, variance-flatness, MLF theory, temperature, drift,
+"""Feng & Tu's claims table (brief 5.2): spectrum, variance-flatness (MLP-2, MLP-4, Adam, LeNet-CIFAR), MLF theory, temperature, drift,
 forgetting and the Langevin control, each with a verdict."""
 
 import pandas as pd
@@ -7,6 +7,7 @@ from thermoscape.claims import COLUMNS
 from thermoscape.fengtu_claims import (
                                        Criteria,
                                        control_claims,
+                                       conv_flatness_claims,
                                        drift_claims,
                                        flatness_claims,
                                        forgetting_claims,
@@ -29,6 +30,8 @@ rows += flatness_claims({name: read_table(path) for name, path in zip(params.dee
 adam = inputs.adam if isinstance(inputs.adam, list) else [inputs.adam]
 rows += flatness_claims({name: read_table(path) for name, path in zip(params.adam, adam)}, psi, criteria,
                         figure="E6, Adam", general=True)
+cifar = inputs.cifar if isinstance(inputs.cifar, list) else [inputs.cifar]
+rows += conv_flatness_claims({name: read_table(path) for name, path in zip(params.cifar, cifar)}, psi, criteria)
 rows += minibatch_claims(read_table(inputs.minibatch), criteria)
 rows += temperature_claims(read_table(inputs.temperature), read_table(inputs.history), criteria)
 rows += drift_claims(read_table(inputs.motion), read_table(inputs.margins))

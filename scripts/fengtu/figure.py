@@ -1,4 +1,5 @@
-"""Feng & Tu figures (rule fengtu_figure): Figs. 1-5, S1, S2, S3B and control C1, one per `figure` wildcard.
+"""Feng & Tu figures (rule fengtu_figure): Figs. 1-5, S1, S2, S3B (S3C-D with the optional input "conv", the
+LeNet-CIFAR conv1/conv2 flatness tables) and control C1, one per `figure` wildcard.
 
 Inputs are named lists (see the rule); params.labels holds display labels per list and params.settings the
 fit ranges and shown values. Optional settings: fig1 "window_epochs" (colour the trajectories by epochs),
@@ -79,8 +80,10 @@ elif figure == "figS2":
                           settings.get("ranks", (1, 2, 10, 50, 100)))
 elif figure == "figS3":
     flatness = tables("flatness")
+    has_conv = "conv" in inputs.keys()  # noqa: SIM118 (Namedlist: `in` tests the files, not the names)
+    conv = tables("conv") if has_conv else None
     fig = plots.figure_s3(flatness, labels.get("flatness", [f"layer {k}" for k in range(len(flatness))]),
-                          pair("psi", (2, 500)))
+                          pair("psi", (2, 500)), conv, labels.get("conv"))
 elif figure == "control":
     fig = plots.control_figure(tables("flatness"), tables("pca"), labels.get("flatness", ["SGD", "Langevin"]),
                                pair("psi", (2, 500)), settings.get("temperature"))

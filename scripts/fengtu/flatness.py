@@ -8,17 +8,16 @@ import pandas as pd
 import torch
 
 from thermoscape.datasets import read_split
-from thermoscape.fengtu import network_landscape, split_tensors
+from thermoscape.fengtu import run_landscape, split_tensors
 from thermoscape.flatness import crossing_widths, quadratic_log_fit, scan_ranks
 from thermoscape.io import load_tensors, read_table, write_table
 from thermoscape.jobs import start_job
 
 device = start_job(snakemake)
 settings = snakemake.params.flatness
-layer = int(snakemake.wildcards.layer.removeprefix("W"))
 data = split_tensors(read_split(snakemake.input.dataset), device)
 theta = load_tensors(snakemake.input.checkpoints, device)["theta"]
-landscape, w0 = network_landscape(data, snakemake.params.hidden, theta, layer)
+landscape, w0 = run_landscape(snakemake.params.arch, snakemake.params.hidden, data, theta, snakemake.wildcards.layer)
 components = load_tensors(snakemake.input.components, device)
 variances = read_table(snakemake.input.pca)["variance"].to_numpy()
 n_available = int(np.sum(variances > 0))

@@ -1,4 +1,5 @@
-"""One SGD run (Eq. 2) with per-iteration snapshots of its hidden-to-hidden matrices; resumes after a kill."""
+"""One SGD run (Eq. 2) with per-iteration snapshots of its analysed layers (an MLP's hidden-to-hidden matrices,
+LeNet-CIFAR's conv1 and conv2); resumes after a kill."""
 
 import logging
 
@@ -27,7 +28,6 @@ outcome = train_with_snapshots(theta0, task.batch_loss_and_grad, task.n_samples,
 logging.info("final: %s%s", outcome.history.iloc[-1].to_dict(), " (diverged)" if outcome.diverged else "")
 write_table(outcome.history.assign(lr=run.lr, batch_size=run.batch_size, diverged=outcome.diverged),
             snakemake.output.history)
-write_snapshots({name: outcome.snapshots[name] for name in slices if name.startswith("W")},
-                snakemake.output.snapshots)
+write_snapshots({name: outcome.snapshots[name] for name in settings["layers"]}, snakemake.output.snapshots)
 save_tensors({"theta": outcome.theta.cpu(), "checkpoints": {e: t.cpu() for e, t in outcome.checkpoints.items()},
               "hidden": list(settings["hidden"]), "diverged": outcome.diverged}, snakemake.output.checkpoints)

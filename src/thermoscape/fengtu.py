@@ -1,6 +1,8 @@
 """Feng & Tu, "How neural networks find generalizable solutions: self-tuned annealing in deep learning":
 the networks, plain SGD with a snapshot of chosen weight matrices after every iteration, and the loss
-as a function of one weight matrix with every other layer fixed (the landscape scanned in Eq. 6).
+as a function of one weight matrix with every other layer fixed (the landscape scanned in Eq. 6): an MLP's
+(:class:`LayerLandscape`) or any module's, e.g. LeNet-CIFAR's convolutions for Fig. S3D
+(:class:`ModuleLayerLandscape`).
 
 Networks (paper, Methods): bias-free ReLU MLPs ``784-50-50-10`` (MLP-2) and ``784-50-50-50-50-10``
 (MLP-4) on a flat float64 parameter vector, forward and backward from :mod:`thermoscape.models`
@@ -34,7 +36,7 @@ from torch.nn import functional as F
 from thermoscape.io import InputFileError, atomic_path, load_tensors, save_tensors
 from thermoscape.losses import cross_entropy_per_sample
 from thermoscape.models import MLPSpec, mlp_backward, mlp_forward, unflatten
-from thermoscape.networks import flat_parameters, functional_logits
+from thermoscape.networks import flat_parameters, functional_logits, set_flat_parameters
 from thermoscape.seeds import derive_seed
 from thermoscape.sgd import epoch_batches
 
@@ -387,6 +389,95 @@ class LayerLandscape:
         raise NotImplementedError("a LayerLandscape is explored from a trained network's weights")
 
 
+@dataclass
+class ModuleLayerLandscape:
+    """The loss as a function of one parameter tensor of an ``nn.Module`` (a LeNet's convolution weights, Fig.
+    S3D), every other parameter fixed: :class:`LayerLandscape`'s interface for any network.
+
+    Each evaluation runs the whole network (``torch.func.functional_call`` with the parameter ``name``
+    replaced, ``torch.vmap`` over the points); nothing is cached. Points are flattened parameters ``(G, n)``;
+    evaluations run ``chunk`` points on ``sample_chunk`` samples at a time to bound memory. The defaults suit
+    a CPU, where float64 convolutions on small batches avoid the page faults of large im2col buffers (on 2
+    cores: ~0.3 ms per image and point for LeNet-CIFAR's conv1); :func:`lenet_landscape` takes bigger
+    sample chunks on a GPU.
+    """
+
+    model: nn.Module
+    name: str  # the parameter, e.g. "features.0.weight"
+    x: Tensor  # (M, ...) inputs as the model takes them
+    labels: Tensor  # (M,)
+    chunk: int = 16
+    sample_chunk: int = 32
+    _fixed: dict[str, Tensor] = field(init=False, repr=False)
+    _shape: torch.Size = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        parameters = dict(self.model.named_parameters())
+        if self.name not in parameters:
+            raise ValueError(f"the model has no parameter {self.name!r}; it has {', '.join(parameters)}")
+        self._shape = parameters[self.name].shape
+        self._fixed = {k: p.detach() for k, p in parameters.items() if k != self.name}
+        self._fixed.update(dict(self.model.named_buffers()))
+        self.model.eval()
+
+    @property
+    def n_params(self) -> int:
+        return math.prod(self._shape)
+
+    @property
+    def n_samples(self) -> int:
+        return self.x.shape[0]
+
+    def _one(self, w: Tensor, x: Tensor) -> Tensor:
+        return torch.func.functional_call(self.model, self._fixed | {self.name: w.view(self._shape)}, (x,))
+
+    def _chunks(self, index: Tensor | None) -> list[tuple[Tensor, Tensor]]:
+        x, labels = (self.x, self.labels) if index is None else (self.x[index], self.labels[index])
+        return list(zip(x.split(self.sample_chunk), labels.split(self.sample_chunk), strict=True))
+
+    def logits(self, points: Tensor, index: Tensor | None = None) -> Tensor:
+        """Logits ``(G, M, C)`` (of the samples ``index`` only, if given)."""
+        batched = torch.vmap(self._one, in_dims=(0, None))
+        return torch.cat([torch.cat([batched(p, x) for x, _ in self._chunks(index)], dim=1)
+                          for p in points.split(self.chunk)])
+
+    def per_sample_loss(self, points: Tensor, index: Tensor | None = None) -> Tensor:
+        """Per-sample cross-entropy ``(G, M)`` (Eq. S1); differentiable in ``points``."""
+        batched = torch.vmap(self._one, in_dims=(0, None))
+        return torch.cat([torch.cat([cross_entropy_per_sample(batched(p, x), y)[0] for x, y in self._chunks(index)],
+                                    dim=1) for p in points.split(self.chunk)])
+
+    def loss(self, points: Tensor) -> Tensor:
+        """Full training loss ``L`` (Eq. 1) at every point ``(G,)``."""
+        return self.per_sample_loss(points).mean(dim=1)
+
+    def _loss_and_grad(self, points: Tensor, index: Tensor | None) -> tuple[Tensor, Tensor]:
+        with torch.enable_grad():
+            points = points.detach().requires_grad_(True)
+            loss = self.per_sample_loss(points, index).mean(dim=1)
+            (grad,) = torch.autograd.grad(loss.sum(), points)
+        return loss.detach(), grad
+
+    def loss_and_error(self, w: Tensor) -> tuple[float, float]:
+        """Mean cross-entropy and error fraction at one point ``w`` ``(n,)``."""
+        with torch.no_grad():
+            logits = self.logits(w[None])[0]
+            loss = float(cross_entropy_per_sample(logits, self.labels)[0].mean())
+            return loss, float((logits.argmax(dim=-1) != self.labels).double().mean())
+
+    def batch_loss_and_grad(self, w: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
+        """Minibatch loss (Eq. 3) and its gradient with respect to the parameter only."""
+        loss, grad = self._loss_and_grad(w[None], index)
+        return loss[0], grad[0]
+
+    def loss_and_grad(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """Full-batch loss ``(K,)`` and gradient ``(K, n)``: the Langevin engine's landscape interface."""
+        return self._loss_and_grad(points, None)
+
+    def initial_parameters(self, generator: torch.Generator) -> Tensor:
+        raise NotImplementedError("a ModuleLayerLandscape is explored from a trained network's weights")
+
+
 def layer_landscape(spec: MLPSpec, theta: Tensor, layer: int, x: Tensor, labels: Tensor) -> LayerLandscape:
     """:class:`LayerLandscape` of ``W_layer`` (1-based) at ``theta`` on ``(x, labels)``."""
     if spec.bias:
@@ -435,6 +526,12 @@ def build_lenet(variant: str, seed: int) -> LeNet:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return LeNet(variant).double()
+
+
+def lenet_layers(model: nn.Module) -> dict[str, str]:
+    """The convolution weights by layer name: ``conv1``, ``conv2`` -> the parameter's name in ``model``."""
+    names = [name for name, _ in model.named_parameters() if name.startswith("features") and name.endswith("weight")]
+    return {f"conv{i}": name for i, name in enumerate(names, 1)}
 
 
 def parameter_slices(model: nn.Module) -> dict[str, slice]:
@@ -490,9 +587,8 @@ def build_task(settings: dict, data: Tensors, seed: int) -> tuple[MLPTask | Modu
         return MLPTask(spec, data.x, data.y), uniform_init(spec, init_seed).to(data.x.device), snapshots
     if settings["arch"].startswith("lenet_"):
         model = build_lenet(settings["arch"].removeprefix("lenet_"), init_seed).to(data.x.device)
-        convolutions = [s for name, s in parameter_slices(model).items()
-                        if name.startswith("features") and name.endswith("weight")]
-        snapshots = {f"conv{i}": s for i, s in enumerate(convolutions, 1)}
+        slices = parameter_slices(model)
+        snapshots = {layer: slices[name] for layer, name in lenet_layers(model).items()}
         return ModuleTask(model, data.x, data.y), flat_parameters(model).detach().double(), snapshots
     raise ValueError(f"unknown architecture {settings['arch']!r}; valid: mlp, lenet_mnist, lenet_cifar")
 
@@ -538,3 +634,27 @@ def network_landscape(data: Tensors, hidden: Sequence[int], theta: Tensor, layer
     """The training-set :class:`LayerLandscape` of ``W_layer`` of the MLP ``theta`` and the matrix itself, ``w0``."""
     spec = mlp_spec(data.x.shape[1], hidden, data.n_classes)
     return layer_landscape(spec, theta, layer, data.x, data.y), theta[layer_slices(spec)[layer - 1]]
+
+
+def lenet_landscape(variant: str, data: Tensors, theta: Tensor, layer: str) -> tuple[ModuleLayerLandscape, Tensor]:
+    """The training-set :class:`ModuleLayerLandscape` of the weights of ``layer`` (``conv1``, ``conv2``) of the
+    LeNet ``variant`` with flat parameters ``theta``, and those weights flattened, ``w0``."""
+    model = build_lenet(variant, 0).to(theta.device)
+    set_flat_parameters(model, theta)
+    layers = lenet_layers(model)
+    if layer not in layers:
+        raise ValueError(f"LeNet-{variant} has no layer {layer!r}; valid: {', '.join(layers)}")
+    sample_chunk = 4096 if theta.device.type == "cuda" else ModuleLayerLandscape.sample_chunk
+    landscape = ModuleLayerLandscape(model, layers[layer], data.x, data.y, sample_chunk=sample_chunk)
+    return landscape, theta[parameter_slices(model)[layers[layer]]]
+
+
+def run_landscape(arch: str, hidden: Sequence[int], data: Tensors, theta: Tensor,
+                  layer: str) -> tuple[LayerLandscape | ModuleLayerLandscape, Tensor]:
+    """The landscape of one snapshotted layer of a run (``W2``... of an MLP, ``conv1``/``conv2`` of a LeNet)
+    and the layer's weights at ``theta``."""
+    if arch == "mlp":
+        return network_landscape(data, hidden, theta, int(layer.removeprefix("W")))
+    if arch.startswith("lenet_"):
+        return lenet_landscape(arch.removeprefix("lenet_"), data, theta, layer)
+    raise ValueError(f"unknown architecture {arch!r}; valid: mlp, lenet_mnist, lenet_cifar")

@@ -102,6 +102,20 @@ def flatness_claims(flatness: dict[str, pd.DataFrame], psi_ranks: tuple[int, int
     return rows
 
 
+def conv_flatness_claims(flatness: dict[str, pd.DataFrame], psi_ranks: tuple[int, int], criteria: Criteria) -> Rows:
+    """Fig. S3D: the general check of :func:`flatness_claims` (psi > 0, Spearman <= -0.7) for each convolution
+    layer of each LeNet-CIFAR run; ``flatness`` is keyed ``"<run> <layer>"``. The psi spread compares the runs
+    of one layer (never conv1 with conv2, whose exponents the paper does not equate). No runs, no rows."""
+    layers: dict[str, dict[str, pd.DataFrame]] = {}
+    for name, table in flatness.items():
+        layers.setdefault(name.rsplit(" ", 1)[-1], {})[name] = table
+    rows = []
+    for layer, tables in layers.items():
+        for item in flatness_claims(tables, psi_ranks, criteria, figure="Fig. S3D, LeNet-CIFAR", general=True):
+            rows.append(item | {"slice": f"all runs, {layer}"} if item["slice"] == "all runs" else item)
+    return rows
+
+
 def _slope_row(claim: str, quantity: str, paper: str, x: pd.Series, y: pd.Series, expected: float,
                tolerance: float, slice_name: str) -> dict[str, Any]:
     keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)

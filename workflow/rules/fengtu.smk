@@ -1,4 +1,5 @@
-"""Feng & Tu: dataset -> SGD runs with per-iteration snapshots -> PCA -> flatness (every run and layer);
+"""Feng & Tu: dataset -> SGD runs with per-iteration snapshots -> PCA -> flatness (every run and layer:
+the hidden-to-hidden matrices of the MLPs, conv1 and conv2 of LeNet-CIFAR on user-supplied CIFAR-10);
 for E1 also the minibatch-loss statistics, the active temperature and the drift mode; the Langevin
 control; task 1 -> task 2 with landscape-dependent constraints or EWC (catastrophic forgetting)."""
 
@@ -21,15 +22,20 @@ def _fengtu_runs():
             "window": training["window"], "checkpoints": [0, FENGTU["deep"]["epochs"]]}
     lenet = {"arch": "lenet_mnist", "hidden": [], "epochs": FENGTU["lenet"]["epochs"], "window": 0,
              "checkpoints": [0, FENGTU["lenet"]["epochs"]]}
+    cifar = FENGTU["lenet_cifar"]  # E5, Figs. S3C-D: SGD with momentum, conv1 and conv2 snapshotted
+    lenet_cifar = {"arch": "lenet_cifar", "hidden": [], "epochs": cifar["epochs"], "window": cifar["window"],
+                   "checkpoints": [0, cifar["epochs"]], "momentum": cifar["momentum"]}
     runs = {}
     for prefix, base, grid in (("mlp2", mlp2, FENGTU["runs"]), ("mlp4", deep, FENGTU["deep"]["runs"]),
                                ("lenet", lenet, FENGTU["lenet"]["runs"]),
-                               ("adam", mlp2 | {"optimizer": "adam"}, FENGTU["adam"]["runs"])):
+                               ("adam", mlp2 | {"optimizer": "adam"}, FENGTU["adam"]["runs"]),
+                               ("cifar", lenet_cifar, cifar["runs"])):
         for run in grid:
             # sorted keys: a param's repr must not depend on the key order of an override file
-            settings = dict(sorted(({"optimizer": "sgd"} | base | run | {"momentum": 0.0}).items()))
+            settings = dict(sorted(({"optimizer": "sgd", "momentum": 0.0} | base | run).items()))
             hidden = settings["hidden"]
-            settings["layers"] = [f"W{l}" for l in range(2, len(hidden) + 1)]
+            settings["layers"] = (["conv1", "conv2"] if settings["arch"] == "lenet_cifar"
+                                  else [f"W{l}" for l in range(2, len(hidden) + 1)])
             runs[fengtu_run_name(prefix, run)] = settings
     return runs
 
@@ -40,16 +46,18 @@ FENGTU_MLP2 = [fengtu_run_name("mlp2", run) for run in FENGTU["runs"]]
 FENGTU_MLP4 = [fengtu_run_name("mlp4", run) for run in FENGTU["deep"]["runs"]]
 FENGTU_LENET = [fengtu_run_name("lenet", run) for run in FENGTU["lenet"]["runs"]]
 FENGTU_ADAM = [fengtu_run_name("adam", run) for run in FENGTU["adam"]["runs"]]  # E6
+FENGTU_CIFAR = [fengtu_run_name("cifar", run) for run in FENGTU["lenet_cifar"]["runs"]]  # E5, Figs. S3C-D
 for _name, _run in FENGTU_RUNS.items():
     if _run["window"] > _run["epochs"]:
-        raise WorkflowError(f"fengtu.training.window: {_run['window']} epochs, longer than run {_name} "
+        _key = "fengtu.lenet_cifar.window" if _name in FENGTU_CIFAR else "fengtu.training.window"
+        raise WorkflowError(f"{_key}: {_run['window']} epochs, longer than run {_name} "
                             f"({_run['epochs']} epochs)")
 if max(FENGTU["training"]["checkpoints"]) > FENGTU["training"]["epochs"]:
     raise WorkflowError("fengtu.training.checkpoints: beyond fengtu.training.epochs")
 FENGTU_DATA_SIZE = 5000 - FENGTU["data"]["n_test"] if FENGTU["data"]["name"] == "mnist5k" else None
 if FENGTU_DATA_SIZE is not None:
     for _name, _run in FENGTU_RUNS.items():
-        if _run["batch_size"] > FENGTU_DATA_SIZE:
+        if _name not in FENGTU_CIFAR and _run["batch_size"] > FENGTU_DATA_SIZE:
             raise WorkflowError(f"fengtu: run {_name}: batch_size {_run['batch_size']} exceeds the "
                                 f"{FENGTU_DATA_SIZE} training images")
 # (run, layer) pairs that get a PCA and a flatness scan: every MLP layer snapshot, and the control
@@ -69,13 +77,38 @@ def fengtu_data_source(wildcards):
     return [path] if path else []
 
 
+def fengtu_cifar_source(wildcards):
+    """The user's CIFAR-10 directory; checked when the DAG is built, and only when a LeNet-CIFAR run is needed
+    (a paper-scale config without CIFAR-10 still runs the rest)."""
+    path = FENGTU["lenet_cifar"]["path"]
+    if not path:
+        raise WorkflowError("fengtu.lenet_cifar.path: the LeNet-CIFAR runs (fengtu.lenet_cifar.runs, Figs. S3C-D) "
+                            "need the directory of the user-supplied CIFAR-10 python batches (data_batch_1..5, "
+                            "test_batch); nothing is downloaded")
+    return [path]
+
+
+FENGTU_CIFAR_DATASET = f"{FT}/data/cifar10.parquet"
+
+
+def fengtu_dataset_file(wildcards):
+    """The data set a run trains and is scanned on: CIFAR-10 for LeNet-CIFAR, the study's data set otherwise."""
+    return FENGTU_CIFAR_DATASET if wildcards.ftrun in FENGTU_CIFAR else f"{FT}/data/dataset.parquet"
+
+
+def fengtu_size(small, large):
+    """A resource: ``large`` for the LeNet-CIFAR jobs (50,000 colour images in float64, 10,000 snapshots of
+    2,850 conv weights, full-data losses in the flatness scans)."""
+    return lambda wildcards: large if wildcards.ftrun in FENGTU_CIFAR else small
+
+
 def fengtu_run_dir(run):
     return f"{FT}/runs/{run}"
 
 
 wildcard_constraints:
-    ftrun=r"(mlp2|mlp4|lenet|adam)_lr[^_/]+_B\d+_s\d+|langevin",
-    layer=r"W\d+",
+    ftrun=r"(mlp2|mlp4|lenet|adam|cifar)_lr[^_/]+_B\d+_s\d+|langevin",
+    layer=r"W\d+|conv\d+",
     method=r"ldc|ewc",
 
 
@@ -95,9 +128,26 @@ rule fengtu_dataset:
         "../../scripts/fengtu/dataset.py"
 
 
+rule fengtu_cifar_dataset:
+    input:
+        fengtu_cifar_source,
+    output:
+        FENGTU_CIFAR_DATASET,
+    params:
+        data={"name": "cifar10", "path": FENGTU["lenet_cifar"]["path"]},
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=15,
+    log:
+        log_path("fengtu_cifar_dataset"),
+    script:
+        "../../scripts/fengtu/dataset.py"
+
+
 rule fengtu_train:
     input:
-        dataset=rules.fengtu_dataset.output[0],
+        dataset=fengtu_dataset_file,
     output:
         history=f"{FT}/runs/{{ftrun}}/history.parquet",
         snapshots=f"{FT}/runs/{{ftrun}}/snapshots.parquet",
@@ -109,11 +159,11 @@ rule fengtu_train:
         device=DEVICE,
         library=library_version("fengtu", "models", "losses"),
     wildcard_constraints:
-        ftrun=r"(mlp2|mlp4|lenet|adam)_lr[^_/]+_B\d+_s\d+",
+        ftrun=r"(mlp2|mlp4|lenet|adam|cifar)_lr[^_/]+_B\d+_s\d+",
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=fengtu_size(3000, 8000),
+        runtime=fengtu_size(120, 1440),
     log:
         log_path("fengtu_train", "{ftrun}"),
     script:
@@ -155,7 +205,8 @@ rule fengtu_pca:
         library=library_version("weight_pca"),
     threads: 1
     resources:
-        **SMALL,
+        mem_mb=fengtu_size(SMALL["mem_mb"], 4000),
+        runtime=SMALL["runtime"],
     log:
         log_path("fengtu_pca", "{ftrun}_{layer}"),
     script:
@@ -164,7 +215,7 @@ rule fengtu_pca:
 
 rule fengtu_flatness:
     input:
-        dataset=rules.fengtu_dataset.output[0],
+        dataset=fengtu_dataset_file,
         checkpoints=f"{FT}/runs/{{ftrun}}/checkpoints.pt",
         pca=f"{FT}/runs/{{ftrun}}/{{layer}}/pca.parquet",
         components=f"{FT}/runs/{{ftrun}}/{{layer}}/pca.pt",
@@ -175,12 +226,13 @@ rule fengtu_flatness:
         flatness=FENGTU["flatness"],
         ranks=FENGTU_SHOWN_RANKS,
         hidden=lambda wc: FENGTU_RUNS[wc.ftrun]["hidden"] if wc.ftrun in FENGTU_RUNS else FENGTU["model"]["hidden"],
+        arch=lambda wc: FENGTU_RUNS[wc.ftrun]["arch"] if wc.ftrun in FENGTU_RUNS else "mlp",
         device=DEVICE,
         library=library_version("flatness", "fengtu", "models", "losses"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=fengtu_size(3000, 8000),
+        runtime=fengtu_size(60, 1440),
     log:
         log_path("fengtu_flatness", "{ftrun}_{layer}"),
     script:

@@ -1,4 +1,5 @@
-"""Feng & Tu: Figs. 1-5, S1-S3, the Langevin control and the claims table, from the tables of fengtu.smk."""
+"""Feng & Tu: Figs. 1-5, S1-S3 (S3C-D with LeNet-CIFAR runs), the Langevin control and the claims table, from
+the tables of fengtu.smk."""
 
 localrules:
     fengtu_figure,
@@ -18,6 +19,12 @@ FENGTU_SEEDS = FENGTU["forgetting"]["seeds"]
 FENGTU_FORGETTING = {table: [f"{FT}/forgetting/{m}_s{s}_{table}.parquet" for m in ("ldc", "ewc") for s in FENGTU_SEEDS]
                      for table in ("curves", "final", "displacements")}
 FENGTU_DEEP_LAYERS = [(name, layer) for name in FENGTU_MLP4 for layer in FENGTU_RUNS[name]["layers"]]
+FENGTU_CIFAR_LAYERS = [(name, layer) for name in FENGTU_CIFAR for layer in FENGTU_RUNS[name]["layers"]]
+# Fig. S3C-D (LeNet-CIFAR conv1, conv2: input and labels) when such runs are configured; else panel B only
+FENGTU_S3_CONV = (({"conv": [_fengtu_layer_file(n, l, "flatness") for n, l in FENGTU_CIFAR_LAYERS]},
+                   {"conv": [f"{l} ({_fengtu_label(n)}, momentum {FENGTU_RUNS[n]['momentum']:g})"
+                             for n, l in FENGTU_CIFAR_LAYERS]})
+                  if FENGTU_CIFAR_LAYERS else ({}, {}))
 E1_DIR = fengtu_run_dir(FENGTU_E1)
 
 # figure -> its named inputs, display labels and settings (captions: report/fengtu_figure.rst)
@@ -38,8 +45,8 @@ FENGTU_FIGURES = {
                             + [f"LeNet, {_fengtu_label(n)}" for n in FENGTU_LENET]}, {}),
     "figS2": ({"margins": [f"{FT}/e1/margins.parquet"], "profiles": [f"{E1_DIR}/W2/profiles.parquet"],
                "flatness": [f"{E1_DIR}/W2/flatness.parquet"]}, {}, {}),
-    "figS3": ({"flatness": [_fengtu_layer_file(n, l, "flatness") for n, l in FENGTU_DEEP_LAYERS]},
-              {"flatness": [f"{l} ({_fengtu_label(n)})" for n, l in FENGTU_DEEP_LAYERS]},
+    "figS3": ({"flatness": [_fengtu_layer_file(n, l, "flatness") for n, l in FENGTU_DEEP_LAYERS]} | FENGTU_S3_CONV[0],
+              {"flatness": [f"{l} ({_fengtu_label(n)})" for n, l in FENGTU_DEEP_LAYERS]} | FENGTU_S3_CONV[1],
               {"psi": FENGTU["fits"]["psi"]}),
     "control": ({"flatness": [f"{E1_DIR}/W2/flatness.parquet", _fengtu_layer_file(FENGTU_LANGEVIN, "W2", "flatness")],
                  "pca": [f"{E1_DIR}/W2/pca.parquet", _fengtu_layer_file(FENGTU_LANGEVIN, "W2", "pca")]},
@@ -76,6 +83,7 @@ rule fengtu_claims:
         flatness=[_fengtu_layer_file(n, "W2", "flatness") for n in FENGTU_MLP2],
         deep=[_fengtu_layer_file(n, l, "flatness") for n, l in FENGTU_DEEP_LAYERS],
         adam=[_fengtu_layer_file(n, "W2", "flatness") for n in FENGTU_ADAM],
+        cifar=[_fengtu_layer_file(n, l, "flatness") for n, l in FENGTU_CIFAR_LAYERS],
         langevin=_fengtu_layer_file(FENGTU_LANGEVIN, "W2", "flatness"),
         minibatch=f"{FT}/e1/minibatch.parquet",
         temperature=f"{FT}/e1/temperature.parquet",
@@ -89,6 +97,7 @@ rule fengtu_claims:
         runs=FENGTU_MLP2,
         deep=[f"{n} {l}" for n, l in FENGTU_DEEP_LAYERS],
         adam=FENGTU_ADAM,
+        cifar=[f"{n} {l}" for n, l in FENGTU_CIFAR_LAYERS],
         fits=FENGTU["fits"],
         criteria=FENGTU["claims"],
         library=library_version("fengtu_claims", "claims", "flatness", "weight_pca", "forgetting"),

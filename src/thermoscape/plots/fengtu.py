@@ -1,4 +1,4 @@
-"""Feng & Tu ("Self-tuned annealing in deep learning", arXiv) Figs. 1-5, S1, S2, S3B and control C1.
+"""Feng & Tu ("Self-tuned annealing in deep learning", arXiv) Figs. 1-5, S1, S2, S3B-D and control C1.
 
 Inputs are the tables of the ``fengtu`` rules (one DataFrame per run / layer, see the brief, section 4);
 nothing measured is recomputed here except the fits drawn on the panels (power-law slopes with
@@ -715,17 +715,63 @@ def figure_s2(
     return fig
 
 
+# LeNet-CIFAR (Methods; brief 2.1) for the schematic of Fig. S3C: (text, weights or None, analysed)
+LENET_CIFAR_LAYERS = (
+    ("input 3×32×32", None, False),
+    ("conv1 3×5×5×6 + ReLU", 450, True),
+    ("2×2 max pool → 6×14×14", None, False),
+    ("conv2 6×5×5×16 + ReLU", 2400, True),
+    ("2×2 max pool → 16×5×5", None, False),
+    ("FC 400×120 + ReLU", 48000, False),
+    ("FC 120×84 + ReLU", 10080, False),
+    ("FC 84×10 → softmax", 840, False),
+)
+
+
+def _lenet_schematic(ax: plt.Axes) -> None:
+    """Fig. S3C: LeNet-CIFAR as a column of boxes, top to bottom; the analysed convolutions highlighted."""
+    n = len(LENET_CIFAR_LAYERS)
+    ax.set(xlim=(0, 1), ylim=(-0.5, n - 0.5), xticks=[], yticks=[])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    for k, (text, weights, analysed) in enumerate(LENET_CIFAR_LAYERS):
+        y = n - 1 - k
+        label = text if weights is None else f"{text}\n{weights:,} weights"
+        box = {"boxstyle": "round,pad=0.3", "fc": "#fde0c5" if analysed else "0.93",
+               "ec": "tab:orange" if analysed else "0.5", "lw": 1.4 if analysed else 0.8}
+        ax.text(0.5, y, label, ha="center", va="center", fontsize=7.5, bbox=box,
+                weight="bold" if analysed else "normal")
+        if k < n - 1:
+            ax.annotate("", xy=(0.5, y - 0.62), xytext=(0.5, y - 0.38),
+                        arrowprops={"arrowstyle": "-|>", "color": "0.4", "lw": 0.8})
+    ax.set_title("(S3C) LeNet on CIFAR-10\nSGD + momentum; orange: analysed", fontsize=9)
+
+
 def figure_s3(flatness: Sequence[pd.DataFrame], labels: Sequence[str],
-              psi_range: tuple[int, int] = (2, 500)) -> plt.Figure:
-    """Feng & Tu Fig. S3B: sigma_i^2 vs F_i (Eq. 8) for each (run, layer) of MLP-4 with psi and Spearman."""
+              psi_range: tuple[int, int] = (2, 500), conv: Sequence[pd.DataFrame] | None = None,
+              conv_labels: Sequence[str] | None = None) -> plt.Figure:
+    """Feng & Tu Fig. S3: (B) sigma_i^2 vs F_i (Eq. 8) for each (run, layer) of MLP-4 with psi and Spearman;
+    with LeNet-CIFAR tables (``conv``, ``conv_labels``: conv1 and conv2 of each run) also (C) the network's
+    schematic and (D) the same plot for its convolution layers."""
     if not flatness:
         raise ValueError("figure_s3 needs at least one flatness table")
-    fig, ax = plt.subplots(figsize=(7, 5.5))
     markers = ["o", "s", "^", "v", "D", "<", ">", "p"]
+    if not conv:
+        fig, ax = plt.subplots(figsize=(7, 5.5))
+    else:
+        conv_labels = list(conv_labels) if conv_labels is not None else [f"conv {k}" for k in range(len(conv))]
+        fig, (ax, ax_c, ax_d) = plt.subplots(1, 3, figsize=(17, 5.5), gridspec_kw={"width_ratios": [7, 3, 7]})
     _variance_flatness_panel(ax, flatness, labels, psi_range,
                              markers=[markers[k % len(markers)] for k in range(len(flatness))])
-    ax.set_title(f"(S3B) variance-flatness per layer, fit {max(2, psi_range[0])} ≤ i ≤ {psi_range[1]}")
+    low = max(2, psi_range[0])
+    ax.set_title(f"(S3B) MLP-4 on MNIST, variance-flatness per layer, fit {low} ≤ i ≤ {psi_range[1]}")
     ax.legend(loc="lower left", **LEGEND)
+    if conv:
+        _lenet_schematic(ax_c)
+        _variance_flatness_panel(ax_d, conv, conv_labels, psi_range,
+                                 markers=[markers[k % len(markers)] for k in range(len(conv))])
+        ax_d.set_title(f"(S3D) LeNet on CIFAR-10, conv layers, fit {low} ≤ i ≤ {psi_range[1]}")
+        ax_d.legend(loc="lower left", **LEGEND)
     fig.tight_layout()
     return fig
 
