@@ -73,18 +73,23 @@ def test_aggregates_exclude_diverged_runs_and_count_them():
     assert row["equilibrated"]
 
 
-def test_time_step_comparison_flags_an_eta_effect():
-    def row(eta, mu, std):
-        return {"temperature": 1e-5, "eta": eta, "time_step": f"eta = {eta:g}", "slice": "t0-10", "t_start": 0.0,
-                "t_end": 10.0, "n_runs": 4, "mu_mean": mu, "mu_std": std}
+def test_time_step_comparison_is_paired_by_replica():
+    """Replica minima differ a lot (mu 1, 2, 3, 4), the time step shifts mu by a constant: pairing by replica
+    sees the shift at once, an unpaired test would drown it in the scatter between minima."""
+    def rows(temperature, eta, shift, replicas=range(4), diverged=()):
+        return [{"temperature": temperature, "eta": eta, "time_step": f"eta = {eta:g}", "slice": "t0-10",
+                 "t_start": 0.0, "t_end": 10.0, "replica": r, "diverged": r in diverged,
+                 "mu": 1.0 + r + shift + (0.001 * (-1) ** r if eta == 1e-3 else 0.0)} for r in replicas]
 
-    summary = pd.DataFrame([row(1e-3, 1.0, 0.02), row(1e-2, 1.01, 0.02), row(5e-2, 1.5, 0.02),
-                            row(1e-2, 1.0, 0.1) | {"temperature": 2e-5}])  # alone at its T: not compared
-    table = compare_time_steps(summary, quantities=("mu",)).set_index("eta")
+    runs = pd.DataFrame(rows(1e-5, 1e-3, 0.0) + rows(1e-5, 1e-2, 0.002, diverged=(3,)) + rows(1e-5, 5e-2, 0.5)
+                        + rows(2e-5, 1e-2, 0.0))  # alone at its T: not compared
+    table = compare_time_steps(runs, quantities=("mu",)).set_index("eta")
     assert list(table.index) == [1e-2, 5e-2]
+    assert table.loc[1e-2, "n_pairs"] == 3 and table.loc[5e-2, "n_pairs"] == 4  # the diverged run drops out
     assert table.loc[1e-2, "agree"] and not table.loc[5e-2, "agree"]
-    assert table.loc[5e-2, "rel_diff"] == pytest.approx(0.5)
-    assert table.loc[5e-2, "z"] == pytest.approx(0.5 / (0.02 / 2 * np.sqrt(2)))
+    assert table.loc[5e-2, "rel_diff"] == pytest.approx(0.5 / 2.5)
+    assert abs(table.loc[5e-2, "z"]) > 100  # paired differences 0.5 +- 0.001; between minima std ~1.3
+    assert table.loc[1e-2, "value"] == pytest.approx(2.002)  # replicas 0-2 only
 
 
 def test_init_langevin_statistics_fit_the_power_law_and_eq_s2():

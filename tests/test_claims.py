@@ -103,7 +103,7 @@ def test_free_diffusion_flat_then_rising():
 def test_time_step_and_init_claims():
     check = pd.DataFrame({
         "temperature": [1e-5, 1e-5], "slice": "all", "quantity": ["mu", "alpha"], "time_step": "eta = 0.01",
-        "time_step_ref": "eta = 0.001", "rel_diff": [0.05, 0.5], "z": [0.5, 4.0], "agree": [True, False],
+        "time_step_ref": "eta = 0.001", "rel_diff": [0.05, 0.5], "z": [0.5, 4.0], "agree": [True, False], "n_pairs": 4,
     })
     rows = time_step_claims(check)
     assert [(r["claim"], r["verdict"]) for r in rows] == [("d", HOLDS)] + [("eta T", NA)] * 3

@@ -1,4 +1,4 @@
-"""Do the statistics of a temperature depend on the time step? (fixed eta versus eta = c / T)."""
+"""Do the statistics of a temperature depend on the time step? (fixed eta versus eta = c / T, paired by replica)."""
 
 import logging
 
@@ -7,7 +7,7 @@ from thermoscape.io import read_table, write_table
 from thermoscape.jobs import start_job
 
 start_job(snakemake)
-table = compare_time_steps(read_table(snakemake.input.summary), tuple(snakemake.params.quantities))
+table = compare_time_steps(read_table(snakemake.input.runs), tuple(snakemake.params.quantities))
 if table.empty:
     logging.warning("no temperature was run with two time steps on a common window: nothing to compare")
 else:

@@ -130,7 +130,7 @@ def correlation_length_squared(summary: pd.DataFrame) -> float:
 
 
 def compare_time_steps(
-    summary: pd.DataFrame,
+    runs: pd.DataFrame,
     quantities: tuple[str, ...] = ("mu", "alpha", "tau_half"),
     n_sigma: float = 3.0,
     rel_tol: float = 0.1,
@@ -138,30 +138,36 @@ def compare_time_steps(
     """Validation of a time-step policy: the statistics of one temperature on one continuous-time
     window must not depend on eta (Jules et al., Sec. II: "results must not depend on eta").
 
-    For every ``(T, window)`` measured with several time steps, each quantity is compared with its value
-    at the smallest eta (the most accurate discretisation): relative difference, and
-    ``z = diff / sqrt(se_ref^2 + se^2)`` with ``se = std / sqrt(n_runs)`` over replicas. ``agree`` when
-    ``|z| <= n_sigma`` or ``|rel_diff| <= rel_tol`` (with two replicas the standard errors are rough).
+    ``runs`` holds one row per (replica, T, eta, window) (the per-run table of ``aggregate_runs``). For every
+    ``(T, window)`` measured with several time steps, each quantity is compared with its value at the
+    smallest eta (the most accurate discretisation), *paired by replica*: both time steps start from the
+    same replica minima, so the differences ``d_r = q(eta, r) - q(eta_ref, r)`` are free of the scatter
+    between minima and ``z = mean(d) / (std(d) / sqrt(n_pairs))`` tests the time step alone. ``rel_diff``
+    is ``mean(d) / mean(q_ref)`` over the same pairs. ``agree`` when ``|z| <= n_sigma`` or
+    ``|rel_diff| <= rel_tol``; with fewer than two pairs ``z`` is NaN and only ``rel_diff`` decides.
     """
+    usable = runs[~runs["diverged"].astype(bool)]
     rows = []
-    for (temperature, _, start, end), group in summary.groupby(["temperature", "slice", "t_start", "t_end"]):
-        if group["eta"].nunique() < 2:
+    for (temperature, name, start, end), group in usable.groupby(["temperature", "slice", "t_start", "t_end"]):
+        etas = sorted(group["eta"].unique())
+        if len(etas) < 2:
             continue
-        group = group.sort_values("eta")
-        ref = group.iloc[0]
-        for _, other in group.iloc[1:].iterrows():
+        by_eta = {eta: part.set_index("replica") for eta, part in group.groupby("eta")}
+        ref = by_eta[etas[0]]
+        for eta in etas[1:]:
+            other = by_eta[eta]
             for q in quantities:
-                se_ref = ref[f"{q}_std"] / np.sqrt(max(ref["n_runs"], 1))
-                se = other[f"{q}_std"] / np.sqrt(max(other["n_runs"], 1))
-                diff = other[f"{q}_mean"] - ref[f"{q}_mean"]
-                combined = np.hypot(se_ref, se)
-                z = diff / combined if combined > 0 else np.nan
-                rel = diff / ref[f"{q}_mean"]
+                pairs = pd.concat([ref[q].rename("ref"), other[q].rename("value")], axis=1, join="inner").dropna()
+                diff = pairs["value"] - pairs["ref"]
+                n_pairs = len(pairs)
+                se = diff.std(ddof=1) / np.sqrt(n_pairs) if n_pairs > 1 else np.nan
+                z = diff.mean() / se if se > 0 else np.nan
+                rel = diff.mean() / pairs["ref"].mean() if n_pairs else np.nan
                 rows.append({
-                    "temperature": temperature, "slice": ref["slice"], "t_start": start, "t_end": end,
-                    "quantity": q, "eta_ref": ref["eta"], "time_step_ref": ref["time_step"],
-                    "eta": other["eta"], "time_step": other["time_step"], "value_ref": ref[f"{q}_mean"],
-                    "value": other[f"{q}_mean"], "rel_diff": rel, "z": z,
+                    "temperature": temperature, "slice": name, "t_start": start, "t_end": end,
+                    "quantity": q, "eta_ref": etas[0], "time_step_ref": ref["time_step"].iloc[0],
+                    "eta": eta, "time_step": other["time_step"].iloc[0], "n_pairs": n_pairs,
+                    "value_ref": pairs["ref"].mean(), "value": pairs["value"].mean(), "rel_diff": rel, "z": z,
                     "agree": bool(abs(z) <= n_sigma or abs(rel) <= rel_tol),
                 })
     return pd.DataFrame(rows)

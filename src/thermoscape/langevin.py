@@ -85,15 +85,14 @@ def start_state(theta0: Tensor, chains: list[Chain]) -> EngineState:
     return EngineState(theta0.clone(), theta0.clone(), 0, generators, [None] * len(chains))
 
 
-def _draw_noise(state: EngineState, n: int, scale: Tensor, dtype: torch.dtype) -> Tensor:
-    """Noise ``(n, K, N)`` drawn in ``dtype``, multiplied by ``sqrt(2 eta T)`` in the state's dtype; one RNG
-    call per chain."""
+def _draw_noise(state: EngineState, n: int, dtype: torch.dtype) -> Tensor:
+    """Standard normals ``(K, n, N)`` in ``dtype``: one RNG call per chain, each filling its own contiguous
+    slab (no stacking, casting or scaling pass over the block: the update applies ``sqrt(2 eta T)``)."""
     k, dim = state.theta.shape
-    noise = torch.stack(
-        [torch.randn(n, dim, generator=g, dtype=dtype, device=state.theta.device) for g in state.generators],
-        dim=1,
-    )
-    return noise.to(state.theta.dtype).mul_(scale.view(1, k, 1))
+    noise = torch.empty(k, n, dim, dtype=dtype, device=state.theta.device)
+    for generator, slab in zip(state.generators, noise):
+        slab.normal_(generator=generator)
+    return noise
 
 
 def advance(
@@ -116,7 +115,7 @@ def advance(
     eta = torch.tensor([c.eta for c in chains], dtype=theta.dtype, device=theta.device)
     temperature = torch.tensor([c.temperature for c in chains], dtype=theta.dtype, device=theta.device)
     neg_eta = (-eta).view(k, 1)
-    noise_scale = torch.sqrt(2 * eta * temperature)
+    noise_scale = torch.sqrt(2 * eta * temperature).view(k, 1)
     snapshot_chains: dict[int, list[int]] = {}
     for index, chain in enumerate(chains):
         for s in chain.param_snapshot_steps:
@@ -134,7 +133,7 @@ def advance(
     noise_dtype = getattr(landscape, "noise_dtype", theta.dtype)
     for block_start in range(first, last, schedule.noise_block):
         block = min(schedule.noise_block, last - block_start)
-        noise = _draw_noise(state, block, noise_scale, noise_dtype)
+        noise = _draw_noise(state, block, noise_dtype)
         for j in range(block):
             s = block_start + j
             if s % schedule.snapshot_every == 0:
@@ -143,7 +142,7 @@ def advance(
             for index in snapshot_chains.get(s, ()):
                 par_rows.append((index, s, theta[index].clone()))
             # Ito: the amplitude at theta_s, before the drift update
-            step_noise = noise[j] if amplitude is None else noise[j] * amplitude(theta)
+            step_noise = noise[:, j] if amplitude is None else noise[:, j] * amplitude(theta)
             loss, grad = landscape.loss_and_grad(theta)
             if s % schedule.record_every == 0:
                 rec_loss[record] = loss
@@ -151,7 +150,7 @@ def advance(
                 record += 1
             if schedule.drift:
                 theta.addcmul_(grad, neg_eta)
-            theta.add_(step_noise)
+            theta.addcmul_(step_noise, noise_scale)
         if progress is not None:
             progress(block)
     state.step = last

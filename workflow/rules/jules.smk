@@ -237,7 +237,7 @@ rule jules_aggregate:
 
 rule jules_time_step_check:
     input:
-        summary=rules.jules_aggregate.output.summary,
+        runs=rules.jules_aggregate.output.runs,
     output:
         f"{J}/tables/time_step_check.parquet",
     params:
