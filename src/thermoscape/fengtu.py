@@ -314,8 +314,25 @@ def _adam_step(state: _SGDState, grad: Tensor, lr: float) -> None:
 # -- the landscape of one weight matrix ---------------------------------------------------------------------
 
 
+class _LayerScan:
+    """The gradients shared by :class:`LayerLandscape` and :class:`ModuleLayerLandscape`, both built on their
+    ``_loss_and_grad(points, index)`` (full batch for ``index=None``)."""
+
+    def batch_loss_and_grad(self, w: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
+        """Minibatch loss (Eq. 3) and its gradient with respect to the scanned parameter only."""
+        loss, grad = self._loss_and_grad(w[None], index)
+        return loss[0], grad[0]
+
+    def loss_and_grad(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """Full-batch loss ``(K,)`` and gradient ``(K, n)``: the Langevin engine's landscape interface."""
+        return self._loss_and_grad(points, None)
+
+    def initial_parameters(self, generator: torch.Generator) -> Tensor:
+        raise NotImplementedError(f"a {type(self).__name__} is explored from a trained network's weights")
+
+
 @dataclass
-class LayerLandscape:
+class LayerLandscape(_LayerScan):
     """The loss as a function of one weight matrix ``W_l`` of a bias-free MLP, all other layers fixed.
 
     The activations entering layer ``l`` do not depend on ``W_l``: they are computed once (the brief's
@@ -376,21 +393,10 @@ class LayerLandscape:
                 predicted = allowed[logits[:, allowed].argmax(dim=-1)]
             return loss, float((predicted != self.labels).double().mean())
 
-    def batch_loss_and_grad(self, w: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
-        """Minibatch loss (Eq. 3) and its gradient with respect to ``W_l`` only."""
-        loss, grad = self._loss_and_grad(w[None], index)
-        return loss[0], grad[0]
-
-    def loss_and_grad(self, points: Tensor) -> tuple[Tensor, Tensor]:
-        """Full-batch loss ``(K,)`` and gradient ``(K, n)``: the Langevin engine's landscape interface."""
-        return self._loss_and_grad(points, None)
-
-    def initial_parameters(self, generator: torch.Generator) -> Tensor:
-        raise NotImplementedError("a LayerLandscape is explored from a trained network's weights")
 
 
 @dataclass
-class ModuleLayerLandscape:
+class ModuleLayerLandscape(_LayerScan):
     """The loss as a function of one parameter tensor of an ``nn.Module`` (a LeNet's convolution weights, Fig.
     S3D), every other parameter fixed: :class:`LayerLandscape`'s interface for any network.
 
@@ -465,17 +471,6 @@ class ModuleLayerLandscape:
             loss = float(cross_entropy_per_sample(logits, self.labels)[0].mean())
             return loss, float((logits.argmax(dim=-1) != self.labels).double().mean())
 
-    def batch_loss_and_grad(self, w: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
-        """Minibatch loss (Eq. 3) and its gradient with respect to the parameter only."""
-        loss, grad = self._loss_and_grad(w[None], index)
-        return loss[0], grad[0]
-
-    def loss_and_grad(self, points: Tensor) -> tuple[Tensor, Tensor]:
-        """Full-batch loss ``(K,)`` and gradient ``(K, n)``: the Langevin engine's landscape interface."""
-        return self._loss_and_grad(points, None)
-
-    def initial_parameters(self, generator: torch.Generator) -> Tensor:
-        raise NotImplementedError("a ModuleLayerLandscape is explored from a trained network's weights")
 
 
 def layer_landscape(spec: MLPSpec, theta: Tensor, layer: int, x: Tensor, labels: Tensor) -> LayerLandscape:
