@@ -240,16 +240,26 @@ def test_divergence_is_flagged_not_raised_and_eval_fn_is_recorded():
     assert run.history["test_loss"].iloc[-1] == pytest.approx(float(final), rel=1e-12)
 
 
-def test_shift_curvature_run_end_to_end_and_when_stage_a_diverges():
+def run_stages(model, data, T):
+    """Stage A -> stage B on train and test -> line and summary, as the workflow's three rules chain them."""
+    start = sc.stage_a(model, data, T, 0, batch=4, epochs_times_T=0.02)
+    train, test = (sc.stage_b(model, start, x, y, 0.1, None, 20, 1e-5)
+                   for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)))
+    return start, train, test, *sc.line_summary(model, data, T, 0, start, train, test, sc.line_fractions(-1, 2, 13))
+
+
+def test_stages_end_to_end_and_when_stage_a_diverges():
     data = tiny_data()
-    settings = sc.ShiftSettings(batch=4, ET=0.02, minima_lr=0.1, minima_epochs=20, line_n=13, line_lo=-1,
-                                line_hi=2)
-    row, line = sc.shift_curvature_run(tiny_model(), data, 5e-3, 0, settings)
+    start, train, test, row, line = run_stages(tiny_model(), data, 5e-3)
     assert list(row) == sc.SUMMARY_COLUMNS and row["finite"] and len(line) == 13
     assert (row["lr"], row["epochs"]) == pytest.approx((0.02, 4))
     assert row["test_at_train"] == line["test_loss"].iloc[4] and row["shift_norm"] == line["r"].iloc[8]
-    assert row["grad_norm_train"] > 0 and math.isfinite(row["hvp_test"])
-    row, line = sc.shift_curvature_run(tiny_model("relu"), data, 1e150, 0, settings)
+    assert row["grad_norm_train"] == train["grad_norm"] > 0 and math.isfinite(row["hvp_test"])
+    assert row["shift_norm"] == pytest.approx(float((test["theta"] - train["theta"]).norm()))
+    assert row["sgd_test_loss"] == start["test_loss"] > 0
+    start, train, test, row, line = run_stages(tiny_model("relu"), data, 1e150)
+    assert not start["finite"] and math.isnan(start["train_loss"])
+    assert not train["finite"] and torch.equal(train["theta"], start["theta"])  # passed on, not descended
     assert not row["finite"] and math.isnan(row["c_test"]) and line.empty and list(row) == sc.SUMMARY_COLUMNS
 
 

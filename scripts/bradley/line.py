@@ -18,26 +18,10 @@ device = start_job(snakemake)
 settings, T, seed = snakemake.params.settings, float(snakemake.wildcards.T), int(snakemake.wildcards.seed)
 data = stored_data(load_tensors(snakemake.input.dataset), device)
 model = experiment_network(settings["network"], data, seed)
-sgd, train, test = (load_tensors(path, device) for path in (snakemake.input.sgd, snakemake.input.train,
-                                                             snakemake.input.test))
-keys = {"T": T, "seed": seed, "lr": sgd["lr"], "batch": sgd["batch"], "epochs": sgd["epochs"],
-        "sgd_train_loss": sgd["train_loss"], "sgd_test_loss": sgd["test_loss"]}
-line = pd.DataFrame(columns=sc.LINE_COLUMNS)
-if train["finite"] and test["finite"]:
-    sc.load_buffers(model, train["buffers"])  # with batch norm, the train minimum's statistics along the line
-    theta_tr, theta_test = train["theta"].to(data.x_train.dtype), test["theta"].to(data.x_train.dtype)
-    shape, fit = settings["line"], settings["fit"]
-    line = sc.line_losses(model, data, theta_tr, theta_test,
-                          sc.line_fractions(shape["r_min"], shape["r_max"], shape["points"]))
-    shift = theta_test - theta_tr
-    row = sc.shift_row(
-        **keys, line=line, shift_norm=float(shift.norm()),
-        hvp_train=sc.directional_curvature(model, theta_tr, data.x_train, data.y_train, shift),
-        hvp_test=sc.directional_curvature(model, theta_test, data.x_test, data.y_test, shift),
-        grad_norm_train=train["grad_norm"], grad_norm_test=test["grad_norm"], offset=fit["offset"],
-        half=fit["restricted_range"])
-else:
-    row = sc.shift_row(**keys, line=None, finite=False)
+shape, fit = settings["line"], settings["fit"]
+row, line = sc.line_summary(model, data, T, seed, *(load_tensors(path) for path in (
+    snakemake.input.sgd, snakemake.input.train, snakemake.input.test)),
+    sc.line_fractions(shape["r_min"], shape["r_max"], shape["points"]), fit["offset"], fit["restricted_range"])
 line.insert(0, "seed", seed)
 line.insert(0, "T", T)
 write_table(line, snakemake.output.line)

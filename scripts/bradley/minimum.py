@@ -6,8 +6,6 @@ params.settings: dict(data, network, minima {lr, batch_size (None: full batch), 
 Output (torch): {"theta", "buffers" (batch-norm statistics), "finite", "grad_norm"} (gradient norm of CE + L2 on the split at theta).
 """
 
-import math
-
 from thermoscape import shift_curvature as sc
 from thermoscape.bradley_networks import experiment_network, stored_data
 from thermoscape.io import load_tensors, save_tensors
@@ -18,14 +16,6 @@ settings, split = snakemake.params.settings, snakemake.wildcards.split
 minima = settings["minima"]
 data = stored_data(load_tensors(snakemake.input.dataset), device)
 model = experiment_network(settings["network"], data, int(snakemake.wildcards.seed))
-start = load_tensors(snakemake.input.sgd, device)
 x, y = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
-result = {"theta": start["theta"].cpu(), "buffers": start["buffers"], "finite": False,
-          "grad_norm": math.nan}  # a diverged stage A
-if start["finite"]:
-    sc.load_buffers(model, start["buffers"])
-    run = sc.sgd(model, x, y, minima["lr"], minima["batch_size"], minima["epochs"], minima["weight_decay"],
-                 shuffle=False, drop_last=False, theta0=start["theta"].to(x.dtype))
-    norm = sc.gradient_norm(model, run.theta, x, y, minima["weight_decay"]) if run.finite else math.nan
-    result = {"theta": run.theta.cpu(), "buffers": sc.model_buffers(model), "finite": run.finite, "grad_norm": norm}
-save_tensors(result, snakemake.output[0])
+save_tensors(sc.stage_b(model, load_tensors(snakemake.input.sgd), x, y, minima["lr"], minima["batch_size"],
+                        minima["epochs"], minima["weight_decay"]), snakemake.output[0])

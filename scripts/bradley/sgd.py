@@ -7,24 +7,15 @@ Output (torch): {"theta": flat parameters, "buffers" (batch-norm statistics), "f
     (losses: mean cross-entropy without L2 at theta; NaN if the run diverged).
 """
 
-import math
-
 from thermoscape import shift_curvature as sc
 from thermoscape.bradley_networks import experiment_network, stored_data
 from thermoscape.io import load_tensors, save_tensors
 from thermoscape.jobs import start_job
-from thermoscape.networks import evaluate
 
 device = start_job(snakemake)
 settings, T, seed = snakemake.params.settings, float(snakemake.params.T), int(snakemake.wildcards.seed)
 stage = settings["sgd"]
 data = stored_data(load_tensors(snakemake.input.dataset), device)
 model = experiment_network(settings["network"], data, seed)
-lr, epochs = sc.stage_a_schedule(T, stage["batch_size"], stage["epochs_times_T"])
-run = sc.sgd(model, data.x_train, data.y_train, lr, stage["batch_size"], epochs, stage["weight_decay"], seed,
-             momentum=stage["momentum"])
-losses = [evaluate(model, x, y)[0] if run.finite else math.nan
-          for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test))]
-save_tensors({"theta": run.theta.cpu(), "buffers": sc.model_buffers(model), "finite": run.finite, "lr": lr,
-              "batch": stage["batch_size"],
-              "epochs": epochs, "train_loss": losses[0], "test_loss": losses[1]}, snakemake.output[0])
+save_tensors(sc.stage_a(model, data, T, seed, stage["batch_size"], stage["epochs_times_T"], stage["weight_decay"],
+                        stage["momentum"]), snakemake.output[0])

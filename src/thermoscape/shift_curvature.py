@@ -153,28 +153,33 @@ def gradient_norm(model: nn.Module, theta: Tensor, x: Tensor, y: Tensor, weight_
 # --- stages A and B (brief 4.B) ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Minima:
-    theta_sgd: Tensor
-    theta_tr: Tensor
-    theta_test: Tensor
-    grad_norm_train: float  # of CE + L2 on the train set at theta_tr
-    grad_norm_test: float  # of CE + L2 on the test set at theta_test
-    finite: bool
+def stage_a(model: nn.Module, data: Data, T: float, seed: int, batch: int, epochs_times_T: float,
+            weight_decay: float = 0.0, momentum: float = 0.0) -> dict:
+    """Stage A (brief 4.B): SGD at ``T = lr / B`` (Eq. 9) for ``E = ceil(ET / T)`` epochs from the model's
+    parameters, on the training set. Returns ``{"theta", "buffers"`` (batch-norm statistics), ``"finite",
+    "lr", "batch", "epochs", "train_loss", "test_loss"}`` (mean cross-entropy without L2 at ``theta``; NaN
+    if the run diverged), on the CPU."""
+    lr, epochs = stage_a_schedule(T, batch, epochs_times_T)
+    run = sgd(model, data.x_train, data.y_train, lr, batch, epochs, weight_decay, seed, momentum=momentum)
+    train_loss, test_loss = (evaluate(model, x, y)[0] if run.finite else math.nan
+                             for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)))
+    return {"theta": run.theta.cpu(), "buffers": model_buffers(model), "finite": run.finite, "lr": lr,
+            "batch": batch, "epochs": epochs, "train_loss": train_loss, "test_loss": test_loss}
 
 
-def find_minima(model: nn.Module, data: Data, theta_sgd: Tensor, lr: float, batch_size: int | None,
-                epochs: int, weight_decay: float) -> Minima:
-    """Stage B: from ``theta_SGD``, low-temperature descent (fixed cyclic batches, no shuffling, no
-    dropping) on the train set (``theta_tr``) and, separately, on the test set (``theta_test``)."""
-    runs = {}
-    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
-        runs[split] = sgd(model, x, y, lr, batch_size, epochs, weight_decay, shuffle=False, drop_last=False,
-                          theta0=theta_sgd)
-    finite = runs["train"].finite and runs["test"].finite
-    norms = {split: gradient_norm(model, runs[split].theta, x, y, weight_decay) if finite else math.nan
-             for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test))}
-    return Minima(theta_sgd, runs["train"].theta, runs["test"].theta, norms["train"], norms["test"], finite)
+def stage_b(model: nn.Module, start: dict, x: Tensor, y: Tensor, lr: float, batch_size: int | None,
+            epochs: int, weight_decay: float) -> dict:
+    """Stage B on one split (brief 4.B): from stage A's ``start`` (its ``theta`` and batch-norm
+    ``buffers``), low-temperature descent with fixed cyclic batches (no shuffling, no dropping; ``None``:
+    full batch). Returns ``{"theta", "buffers", "finite", "grad_norm"}`` (of CE + L2 on the split), on the
+    CPU; a diverged stage A is passed on as not finite."""
+    if not start["finite"]:
+        return {"theta": start["theta"], "buffers": start["buffers"], "finite": False, "grad_norm": math.nan}
+    load_buffers(model, start["buffers"])
+    run = sgd(model, x, y, lr, batch_size, epochs, weight_decay, shuffle=False, drop_last=False,
+              theta0=start["theta"].to(device=x.device, dtype=x.dtype))
+    norm = gradient_norm(model, run.theta, x, y, weight_decay) if run.finite else math.nan
+    return {"theta": run.theta.cpu(), "buffers": model_buffers(model), "finite": run.finite, "grad_norm": norm}
 
 
 # --- the line (Eq. 31) and the fits (App. F) ---------------------------------------------------------------
@@ -303,56 +308,26 @@ def shift_row(T: float, seed: int, lr: float, batch: int, epochs: int, line: pd.
     return row
 
 
-@dataclass(frozen=True)
-class ShiftSettings:
-    """E2 settings (brief 3.2). Stage A has the paper's values; ``ET`` fixes ``lr n_steps = ET N_train``
-    (paper: 0.02 x 50000 = 1000), so a smaller training set needs a larger ``ET`` (0.25 for 4000 samples).
-    Stage B defaults to full-batch descent at lr 0.2 for 300 epochs (gradient-flow time 60), which got
-    MNIST-5k MLPs to ``|grad U^test| ~ 0.015``; the paper's lr 1e-4 x 10000 epochs is a GPU budget."""
-
-    batch: int = 100
-    weight_decay: float = 1e-5
-    ET: float = 0.02
-    momentum: float = 0.0
-    minima_lr: float = 0.2
-    minima_batch: int | None = None  # None: full batch
-    minima_epochs: int = 300
-    minima_weight_decay: float = 1e-5
-    line_lo: float = -1.0
-    line_hi: float = 2.0
-    line_n: int = 61
-    offset: bool = False
-    half: float = 0.5
-
-
-def shift_curvature_run(model: nn.Module, data: Data, T: float, seed: int,
-                        settings: ShiftSettings = ShiftSettings()) -> tuple[dict, pd.DataFrame]:
-    """One (T, seed) of E2 (brief 4.B-C): stage A at temperature ``T`` from the model's parameters, stage
-    B on train and test, the line, the fits and ``u^T H u``. Returns the summary row and the line table
-    (empty when stage A or B diverged; the row then has ``finite`` False and NaNs)."""
-    lr, epochs = stage_a_schedule(T, settings.batch, settings.ET)
-    stage_a = sgd(model, data.x_train, data.y_train, lr, settings.batch, epochs, settings.weight_decay, seed,
-                  momentum=settings.momentum)
-    row_keys = {"T": T, "seed": seed, "lr": lr, "batch": settings.batch, "epochs": epochs}
-    if not stage_a.finite:
-        return shift_row(**row_keys, line=None, finite=False), pd.DataFrame(columns=LINE_COLUMNS)
-    sgd_train_loss = evaluate(model, data.x_train, data.y_train)[0]
-    sgd_test_loss = evaluate(model, data.x_test, data.y_test)[0]
-    minima = find_minima(model, data, stage_a.theta, settings.minima_lr, settings.minima_batch,
-                         settings.minima_epochs, settings.minima_weight_decay)
-    if not minima.finite:
-        return (shift_row(**row_keys, line=None, sgd_train_loss=sgd_train_loss, sgd_test_loss=sgd_test_loss,
-                          finite=False), pd.DataFrame(columns=LINE_COLUMNS))
-    shift = minima.theta_test - minima.theta_tr
-    line = line_losses(model, data, minima.theta_tr, minima.theta_test,
-                       line_fractions(settings.line_lo, settings.line_hi, settings.line_n))
+def line_summary(model: nn.Module, data: Data, T: float, seed: int, start: dict, train: dict, test: dict,
+                 fractions: Tensor, offset: bool = False, half: float = 0.5) -> tuple[dict, pd.DataFrame]:
+    """The line between stage B's minima (Eq. 31) at ``fractions`` of ``|s|``, the reflected fits (App. F),
+    ``u^T H u`` by HVP and the Eq. 3 summary row of one ``(T, seed)``, from the results of ``stage_a``
+    (``start``) and ``stage_b`` on the train and test sets. Returns the row and the line table (empty, with
+    ``finite`` False and NaNs in the row, when a stage diverged)."""
+    keys = {"T": T, "seed": seed, "lr": start["lr"], "batch": start["batch"], "epochs": start["epochs"],
+            "sgd_train_loss": start["train_loss"], "sgd_test_loss": start["test_loss"]}
+    if not (train["finite"] and test["finite"]):
+        return shift_row(**keys, line=None, finite=False), pd.DataFrame(columns=LINE_COLUMNS)
+    load_buffers(model, train["buffers"])  # with batch norm, the train minimum's statistics along the line
+    theta_tr, theta_test = (m["theta"].to(device=data.x_train.device, dtype=data.x_train.dtype)
+                            for m in (train, test))
+    line = line_losses(model, data, theta_tr, theta_test, fractions)
+    shift = theta_test - theta_tr
     row = shift_row(
-        **row_keys, line=line, shift_norm=float(shift.norm()),
-        hvp_train=directional_curvature(model, minima.theta_tr, data.x_train, data.y_train, shift),
-        hvp_test=directional_curvature(model, minima.theta_test, data.x_test, data.y_test, shift),
-        grad_norm_train=minima.grad_norm_train, grad_norm_test=minima.grad_norm_test,
-        sgd_train_loss=sgd_train_loss, sgd_test_loss=sgd_test_loss, offset=settings.offset,
-        half=settings.half,
+        **keys, line=line, shift_norm=float(shift.norm()),
+        hvp_train=directional_curvature(model, theta_tr, data.x_train, data.y_train, shift),
+        hvp_test=directional_curvature(model, theta_test, data.x_test, data.y_test, shift),
+        grad_norm_train=train["grad_norm"], grad_norm_test=test["grad_norm"], offset=offset, half=half,
     )
     return row, line
 
