@@ -18,14 +18,14 @@ Choices (config ``bradley.claims``, see :class:`Criteria`):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from thermoscape.claims import claims_table, row
+from thermoscape.claims import claims_table, criteria_from, row
 
 STUDY = "bradley"
 Rows = list[dict[str, Any]]
@@ -59,11 +59,7 @@ class Criteria:
 
     @classmethod
     def from_config(cls, overrides: Mapping[str, Any] | None) -> Criteria:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides or {}) - known)
-        if unknown:
-            raise ValueError(f"bradley.claims: unknown keys {unknown}; valid: {sorted(known)}")
-        return cls(**dict(overrides or {}))
+        return criteria_from(cls, overrides, "bradley.claims")
 
 
 def _row(claim: str, quantity: str, paper: str, criterion: str, slice_name: str, **values) -> dict[str, Any]:

@@ -9,8 +9,9 @@ ones, and the table shows that instead of picking a window. Verdicts are ``holds
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,22 @@ from thermoscape import stats
 HOLDS, FAILS, NA = "holds", "fails", "undetermined"  # not "n/a": CSV readers take that for a missing value
 COLUMNS = ["study", "claim", "slice", "quantity", "value", "uncertainty", "n", "paper", "criterion", "verdict",
            "detail"]
+
+
+CriteriaT = TypeVar("CriteriaT")
+
+
+def criteria_from(cls: type[CriteriaT], overrides: Mapping[str, Any] | CriteriaT | None, key: str) -> CriteriaT:
+    """A study's ``Criteria`` dataclass ``cls`` with its defaults overridden by the config mapping at ``key``
+    (lists become tuples); unknown keys raise, naming ``key``."""
+    if isinstance(overrides, cls):
+        return overrides
+    overrides = dict(overrides or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"{key}: unknown keys {unknown}; valid: {sorted(known)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
 
 
 @dataclass(frozen=True)

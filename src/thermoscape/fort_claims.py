@@ -30,14 +30,14 @@ Choices (documented, config ``fort.claims``, see :class:`Criteria`):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from thermoscape.claims import claims_table, row
+from thermoscape.claims import claims_table, criteria_from, row
 
 STUDY = "fort"
 Rows = list[dict[str, Any]]
@@ -102,13 +102,7 @@ class Criteria:
     @classmethod
     def from_dict(cls, criteria: Mapping[str, Any] | Criteria | None) -> Criteria:
         """The defaults overridden by ``criteria`` (a config dict; lists become tuples). Unknown keys raise."""
-        if isinstance(criteria, Criteria):
-            return criteria
-        criteria = dict(criteria or {})
-        unknown = set(criteria) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown Fort & Ganguli claim criteria: {sorted(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in criteria.items()})
+        return criteria_from(cls, criteria, "fort.claims")
 
 
 def _row(*args, **kwargs) -> dict[str, Any]:
