@@ -158,7 +158,7 @@ def fake_cifar(directory: Path, per_batch: int = 12, seed: int = 0) -> Path:
 
 
 def tiny_config(path: Path | None) -> dict:
-    """Smoke's Feng & Tu, shortened further (MLP-4 for panel B), plus one LeNet-CIFAR run on 60 images."""
+    """Smoke's Feng & Tu, shortened further, plus one LeNet-CIFAR run on 60 images."""
     return {"fengtu": {
         "training": {"epochs": 2, "window": 1, "checkpoints": [0, 2]},
         "deep": {"hidden": [50, 50, 50], "epochs": 2, "runs": [{"lr": 0.1, "batch_size": 50, "seed": 0}]},
@@ -171,12 +171,15 @@ def tiny_config(path: Path | None) -> dict:
 
 
 @pytest.mark.workflow
-def test_lenet_cifar_chain_builds_conv_tables_and_figure_s3(tmp_path):
+def test_lenet_cifar_chain_builds_conv_tables(tmp_path):
+    """Data set -> training -> PCA -> flatness of conv1 and conv2 (Fig. S3D's tables; the panels are drawn
+    in test_plots_fengtu, and the figure's wiring is checked by the dry run below)."""
     cifar = fake_cifar(tmp_path / "cifar")
     config = write_override(tmp_path / "cifar.yaml", tiny_config(cifar))
     workdir = tmp_path / "work"
-    snakemake(workdir, "results/figures/fengtu/figS3.png", "--configfile", str(SMOKE), str(config))
     run = workdir / "results" / "fengtu" / "runs" / "cifar_lr0.01_B10_s0"
+    snakemake(workdir, *(str(run.relative_to(workdir) / layer / "flatness.parquet") for layer in ("conv1", "conv2")),
+              "--configfile", str(SMOKE), str(config))
     history = pd.read_parquet(run / "history.parquet")
     assert len(history) == 5 and history["finite"].all()
     snapshots = 3 * (60 // 10)  # one per SGD step of the 3-epoch window
@@ -189,10 +192,6 @@ def test_lenet_cifar_chain_builds_conv_tables_and_figure_s3(tmp_path):
         scan = pd.read_parquet(run / layer / "flatness.parquet")
         assert {1, 2, 10}.issubset(scan["rank"]) and (scan["width"] > 0).all()
         assert scan["loss0"].nunique() == 1 and np.isfinite(scan["loss0"]).all()
-    for suffix in ("png", "pdf"):
-        assert (workdir / "results" / "figures" / "fengtu" / f"figS3.{suffix}").stat().st_size > 10_000
-    log = (workdir / "results" / "logs" / "fengtu_figure" / "figS3.log").read_text()
-    assert "Error" not in log
 
 
 @pytest.mark.workflow
@@ -208,3 +207,5 @@ def test_lenet_cifar_run_without_a_path_fails_naming_the_key_and_with_one_feeds_
     conv = sorted(w for rule, w in jobs if rule == "fengtu_flatness" and "cifar" in w)
     assert conv == ["ftrun=cifar_lr0.01_B10_s0, layer=conv1", "ftrun=cifar_lr0.01_B10_s0, layer=conv2"]
     assert ("fengtu_cifar_dataset", "") in jobs
+    figure = planned_jobs(tmp_path, "results/figures/fengtu/figS3.png", "--configfile", str(SMOKE), str(config))
+    assert sorted(w for rule, w in figure if rule == "fengtu_flatness" and "cifar" in w) == conv
