@@ -3,7 +3,7 @@ forgetting and the Langevin control, each with a verdict."""
 
 import pandas as pd
 
-from thermoscape.claims import COLUMNS
+from thermoscape.claims import COLUMNS, criteria_from
 from thermoscape.fengtu_claims import (
                                        Criteria,
                                        control_claims,
@@ -20,18 +20,21 @@ from thermoscape.jobs import start_job
 
 start_job(snakemake)
 params, inputs = snakemake.params, snakemake.input
-criteria = Criteria(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.criteria.items()})
+
+
+def tables(names, files):
+    """``{name: table}`` for a named input's files (Snakemake gives a one-file input as a plain string)."""
+    return {name: read_table(path) for name, path in zip(names, [files] if isinstance(files, str) else files)}
+
+
+criteria = criteria_from(Criteria, params.criteria, "fengtu.claims")
 gamma, psi = tuple(params.fits["gamma"]), tuple(params.fits["psi"])
-flatness = {name: read_table(path) for name, path in zip(params.runs, inputs.flatness)}
-rows = spectrum_claims({name: read_table(path) for name, path in zip(params.runs, inputs.pca)}, gamma, criteria)
+flatness = tables(params.runs, inputs.flatness)
+rows = spectrum_claims(tables(params.runs, inputs.pca), gamma, criteria)
 rows += flatness_claims(flatness, psi, criteria)
-rows += flatness_claims({name: read_table(path) for name, path in zip(params.deep, inputs.deep)}, psi, criteria,
-                        figure="Fig. S3, MLP-4", general=True)
-adam = inputs.adam if isinstance(inputs.adam, list) else [inputs.adam]
-rows += flatness_claims({name: read_table(path) for name, path in zip(params.adam, adam)}, psi, criteria,
-                        figure="E6, Adam", general=True)
-cifar = inputs.cifar if isinstance(inputs.cifar, list) else [inputs.cifar]
-rows += conv_flatness_claims({name: read_table(path) for name, path in zip(params.cifar, cifar)}, psi, criteria)
+rows += flatness_claims(tables(params.deep, inputs.deep), psi, criteria, figure="Fig. S3, MLP-4", general=True)
+rows += flatness_claims(tables(params.adam, inputs.adam), psi, criteria, figure="E6, Adam", general=True)
+rows += conv_flatness_claims(tables(params.cifar, inputs.cifar), psi, criteria)
 rows += minibatch_claims(read_table(inputs.minibatch), criteria)
 rows += temperature_claims(read_table(inputs.temperature), read_table(inputs.history), criteria)
 rows += drift_claims(read_table(inputs.motion), read_table(inputs.margins))
