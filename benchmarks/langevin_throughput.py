@@ -90,28 +90,27 @@ def main() -> None:
     example = torch.zeros(args.chains, landscape.n_params, dtype=torch.float64)
     fast = compiled(landscape, example)  # jules.langevin.compile: true, precision: float64
     mixed = compiled(mixed_precision(landscape), example)  # compile: true, precision: mixed
-    naive, eager, engine64, engine = [], [], [], []
+    chains = f"x{args.chains}"
+    contenders = {  # label -> a timed run; the last is the engine the ratio reports
+        "naive loop": lambda: naive_rate(x, labels, args.seconds),
+        f"eager {chains}": lambda: engine_rate(landscape, args.chains, args.seconds),
+        f"float64 {chains}": lambda: engine_rate(fast, args.chains, args.seconds),
+        f"engine {chains}": lambda: engine_rate(mixed, args.chains, args.seconds),
+    }
+    rounds: dict[str, list[float]] = {label: [] for label in contenders}
     for _ in range(args.rounds):
-        naive.append(naive_rate(x, labels, args.seconds))
-        eager.append(engine_rate(landscape, args.chains, args.seconds))
-        engine64.append(engine_rate(fast, args.chains, args.seconds))
-        engine.append(engine_rate(mixed, args.chains, args.seconds))
-    best_naive, best_eager, best_engine = max(naive), max(eager), max(engine)
-    best_engine64 = max(engine64)
+        for label, run in contenders.items():
+            rounds[label].append(run())
+    best = {label: max(rates) for label, rates in rounds.items()}
     peak = fp64_peak_gflops()
     flops = flops_per_chain_step(len(x))
     print(f"torch {torch.__version__}, 1 thread, float64, paper MLP on 300 points ({flops / 1e6:.2f} MFLOP/chain-step)")
-    print(f"naive loop : {best_naive:8.0f} chain-steps/s  {best_naive * flops / 1e9:6.2f} GFLOP/s  (rounds: "
-          + ", ".join(f"{r:.0f}" for r in naive) + ")")
-    print(f"eager  x{args.chains:<3}: {best_eager:8.0f} chain-steps/s  {best_eager * flops / 1e9:6.2f} GFLOP/s  (rounds: "
-          + ", ".join(f"{r:.0f}" for r in eager) + ")")
-    print(f"float64 x{args.chains:<2}: {best_engine64:8.0f} chain-steps/s  {best_engine64 * flops / 1e9:6.2f} GFLOP/s  (rounds: "
-          + ", ".join(f"{r:.0f}" for r in engine64) + ")")
-    print(f"engine x{args.chains:<3}: {best_engine:8.0f} chain-steps/s  {best_engine * flops / 1e9:6.2f} GFLOP/s  (rounds: "
-          + ", ".join(f"{r:.0f}" for r in engine) + ")")
+    for label, rates in rounds.items():
+        print(f"{label:<11}: {best[label]:8.0f} chain-steps/s  {best[label] * flops / 1e9:6.2f} GFLOP/s  (rounds: "
+              + ", ".join(f"{r:.0f}" for r in rates) + ")")
     print(f"FP64 peak (1024^2 matmul, 1 thread): {peak:.2f} GFLOP/s; the float64 engine reaches "
-          f"{best_engine64 * flops / 1e9 / peak:.0%}")
-    print(f"ratio={best_engine / best_naive:.2f}")
+          f"{best[f'float64 {chains}'] * flops / 1e9 / peak:.0%}")
+    print(f"ratio={best[f'engine {chains}'] / best['naive loop']:.2f}")
 
 
 if __name__ == "__main__":
