@@ -141,8 +141,8 @@ class MixedPrecision:
     Why the statistics do not change: near a minimum the float32 rounding of the gradient (relative
     ~1e-7 of the per-sample terms, and of ``theta`` itself) acts as an extra noise many orders of magnitude
     below the thermal step ``sqrt(2 eta T)``, and float32 normals have the same variance (their tails are
-    cut near 5.6 sigma). ``tests/test_langevin.py`` checks trajectories and loss statistics against
-    float64 runs.
+    cut near 5.6 sigma). ``tests/test_langevin.py`` checks that, with the same noise, the trajectories follow
+    float64-gradient ones, and that the quadratic's loss keeps its Gamma law.
     """
 
     exact: Landscape
