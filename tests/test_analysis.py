@@ -74,22 +74,42 @@ def test_aggregates_exclude_diverged_runs_and_count_them():
 
 
 def test_time_step_comparison_is_paired_by_replica():
-    """Replica minima differ a lot (mu 1, 2, 3, 4), the time step shifts mu by a constant: pairing by replica
-    sees the shift at once, an unpaired test would drown it in the scatter between minima."""
-    def rows(temperature, eta, shift, replicas=range(4), diverged=()):
+    """Replica minima differ a lot (mu 1, 2, 3, 4), the time step scales mu by a constant factor: pairing by
+    replica sees the factor at once, an unpaired test would drown it in the scatter between minima."""
+    def rows(temperature, eta, factor, replicas=range(4), diverged=(), drifting=()):
         return [{"temperature": temperature, "eta": eta, "time_step": f"eta = {eta:g}", "slice": "t0-10",
                  "t_start": 0.0, "t_end": 10.0, "replica": r, "diverged": r in diverged,
-                 "mu": 1.0 + r + shift + (0.001 * (-1) ** r if eta == 1e-3 else 0.0)} for r in replicas]
+                 "equilibrated": r not in drifting,
+                 "mu": (1.0 + r) * factor * (1 + (0.001 * (-1) ** r if eta == 1e-3 else 0.0))} for r in replicas]
 
-    runs = pd.DataFrame(rows(1e-5, 1e-3, 0.0) + rows(1e-5, 1e-2, 0.002, diverged=(3,)) + rows(1e-5, 5e-2, 0.5)
-                        + rows(2e-5, 1e-2, 0.0))  # alone at its T: not compared
+    runs = pd.DataFrame(rows(1e-5, 1e-3, 1.0) + rows(1e-5, 1e-2, 1.002, diverged=(3,)) + rows(1e-5, 5e-2, 1.5)
+                        + rows(1e-5, 0.1, 3.0, drifting=(1, 2, 3))  # one equilibrated pair: not judged
+                        + rows(2e-5, 1e-2, 1.0))  # alone at its T: not compared
     table = compare_time_steps(runs, quantities=("mu",)).set_index("eta")
-    assert list(table.index) == [1e-2, 5e-2]
+    assert list(table.index) == [1e-2, 5e-2, 0.1]
     assert table.loc[1e-2, "n_pairs"] == 3 and table.loc[5e-2, "n_pairs"] == 4  # the diverged run drops out
     assert table.loc[1e-2, "agree"] and not table.loc[5e-2, "agree"]
-    assert table.loc[5e-2, "rel_diff"] == pytest.approx(0.5 / 2.5)
-    assert abs(table.loc[5e-2, "z"]) > 100  # paired differences 0.5 +- 0.001; between minima std ~1.3
-    assert table.loc[1e-2, "value"] == pytest.approx(2.002)  # replicas 0-2 only
+    assert table.loc[5e-2, "rel_diff"] == pytest.approx(0.5, rel=1e-5)
+    assert table.loc[5e-2, "rel_low"] < 0.5 < table.loc[5e-2, "rel_high"] < 0.51
+    assert abs(table.loc[5e-2, "t"]) > 100 and table.loc[5e-2, "p"] < 1e-6  # log ratios ln 1.5 +- 0.001
+    assert table.loc[1e-2, "value"] == pytest.approx(2.004)  # replicas 0-2 only
+    assert table.loc[5e-2, "judged"] and not table.loc[0.1, "judged"]
+    assert table.loc[0.1, "n_equilibrated"] == 1 and table.loc[0.1, "n_pairs"] == 4  # all pairs, for information
+
+
+def test_time_step_comparison_interval_covers_the_true_factor():
+    """Noisy log-normal pairs with a known factor 1.2: the 95 % interval covers it about 95 % of the time."""
+    rng = np.random.default_rng(1)
+    covered = 0
+    for trial in range(200):
+        runs = []
+        for eta, factor in ((1e-3, 1.0), (1e-2, 1.2)):
+            runs += [{"temperature": 1e-5, "eta": eta, "time_step": f"eta = {eta:g}", "slice": ALL, "t_start": 0.0,
+                      "t_end": 1.0, "replica": r, "diverged": False, "equilibrated": True,
+                      "mu": (1.0 + r) * factor * np.exp(0.1 * rng.standard_normal())} for r in range(6)]
+        row = compare_time_steps(pd.DataFrame(runs), quantities=("mu",)).iloc[0]
+        covered += row["rel_low"] <= 0.2 <= row["rel_high"]
+    assert 0.88 <= covered / 200 <= 0.99
 
 
 def test_init_langevin_statistics_fit_the_power_law_and_eq_s2():

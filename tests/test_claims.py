@@ -102,12 +102,16 @@ def test_free_diffusion_flat_then_rising():
 
 def test_time_step_and_init_claims():
     check = pd.DataFrame({
-        "temperature": [1e-5, 1e-5], "slice": "all", "quantity": ["mu", "alpha"], "time_step": "eta = 0.01",
-        "time_step_ref": "eta = 0.001", "rel_diff": [0.05, 0.5], "z": [0.5, 4.0], "agree": [True, False], "n_pairs": 4,
+        "temperature": [1e-5, 1e-5, 2e-6], "slice": "all", "quantity": ["mu", "alpha", "mu"],
+        "time_step": "eta = 0.01", "time_step_ref": "eta = 0.001", "rel_diff": [0.05, 0.5, 0.9],
+        "rel_low": [-0.05, 0.3, 0.1], "rel_high": [0.15, 0.7, 2.0], "p": [0.5, 1e-4, 1e-3],
+        "agree": [True, False, False], "n_pairs": 4, "judged": [True, True, False],
     })
     rows = time_step_claims(check)
     assert [(r["claim"], r["verdict"]) for r in rows] == [("d", HOLDS)] + [("eta T", NA)] * 3
-    policy = check.assign(time_step="eta T = 1e-07", quantity=["mu", "tau_half"])
+    assert rows[0]["value"] == 0.05 and rows[0]["uncertainty"] == pytest.approx(0.1)  # the unjudged 0.9 is skipped
+    assert "1 comparison(s) without 2 equilibrated pairs not judged" in rows[0]["detail"]
+    policy = check.assign(time_step="eta T = 1e-07", quantity=["mu", "tau_half", "alpha"])
     assert {(r["claim"], r["quantity"].split(":")[0]): r["verdict"] for r in time_step_claims(policy)} == {
         ("d", "mu"): NA, ("eta T", "mu"): HOLDS, ("eta T", "alpha"): NA, ("eta T", "tau_half"): FAILS}
     assert {r["verdict"] for r in time_step_claims(check.iloc[:0])} == {NA}

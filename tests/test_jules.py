@@ -39,6 +39,8 @@ def test_eta_times_T_sweep_gives_each_temperature_its_own_step_and_job():
     assert [(b.eta, b.temperatures) for b in batches] == [(0.5, (2e-7,)), (0.05, (2e-6,)), (0.01, (1e-5,))]
     assert [b.name for b in batches] == ["eta0.5_T2e-07", "eta0.05_T2e-06", "eta0.01_T1e-05"]
     assert {b.time_step for b in batches} == {"eta T = 1e-07"}
+    assert {b.realizations for b in batches} == {1}
+    assert {b.realizations for b in langevin_batches([sweeps[0] | {"realizations": 3}], 5.0, 4)} == {3}
     with pytest.raises(ValueError, match=r"sweeps\[0\]: give exactly one of eta and eta_times_T"):
         langevin_batches([sweeps[0] | {"eta": 0.01}], 5.0, 1)
 

@@ -74,7 +74,10 @@ def test_fig1_target_builds_figure_and_its_data_only(smoke_run):
     smoke = yaml.safe_load(SMOKE.read_text())["jules"]["langevin"]["sweeps"]
     expected = {(s.get("eta", s.get("eta_times_T", 0) / t), t) for s in smoke for t in s["temperatures"]}
     assert set(zip(summary["eta"].round(12), summary["temperature"])) == {(round(e, 12), t) for e, t in expected}
-    assert (summary["n_runs"] == 2).all() and (summary["n_diverged"] == 0).all()
+    runs = {(round(s.get("eta", s.get("eta_times_T", 0) / t), 12), t): 2 * s.get("realizations", 1) for s in smoke
+            for t in s["temperatures"]}  # 2 replicas x noise realizations
+    assert list(summary["n_runs"]) == [runs[round(e, 12), t] for e, t in zip(summary["eta"], summary["temperature"])]
+    assert (summary["n_diverged"] == 0).all()
     whole = summary[summary["slice"] == "all"]
     assert np.all(whole["mu_mean"] > 0) and np.all(whole["alpha_mean"] > 0)
 
@@ -92,6 +95,9 @@ def test_time_step_policies_are_compared_on_common_windows(smoke_run):
     assert pairs == {(1e-4, 0.01, 0.03), (3e-4, 0.001, 0.01)}
     assert set(check["time_step"]) == {"eta T = 3e-06", "eta = 0.01"}
     assert {"mu", "alpha", "tau_half"} <= set(check["quantity"]) and check["agree"].dtype == bool
+    status = pd.read_parquet(smoke_run / "results" / "jules" / "langevin" / "eta0.001_T0.0003" / "status.parquet")
+    assert list(status["replica"]) == [0, 1, 2, 3] and list(status["minimum"]) == [0, 1, 0, 1]  # 2 realizations
+    assert status["seed"].nunique() == 4
 
 
 def test_rerun_with_nothing_changed_does_no_work(smoke_run):

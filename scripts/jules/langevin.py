@@ -21,15 +21,17 @@ device = start_job(snakemake)
 params = snakemake.params
 landscape = build_landscape(params.study, read_table(snakemake.input.dataset), device)
 minima = torch.stack([load_tensors(path, device)["theta"] for path in snakemake.input.models])
-replicas = len(minima)
-theta0 = minima.repeat(len(params.temperatures), 1)  # chain = i_T * replicas + replica
+# runs per temperature: each replica minimum with `realizations` independent noises; run r starts from
+# minimum r % len(minima) and keeps the seed of replica r, so realization 0 is the same chain as without them
+runs = len(minima) * params.realizations
+theta0 = minima.repeat(len(params.temperatures) * params.realizations, 1)  # chain = i_T * runs + run
 schedule = langevin_schedule(params.langevin, params.eta, params.duration)
 # runs from initialisation (Fig. S1) draw noise independent of the grid's runs at the same (eta, T)
 seed = params.seed if params.start == "minimum" else derive_seed(params.seed, params.start)
 chains = [
     chain
     for temperature in params.temperatures
-    for chain in langevin_chains(seed, replicas, temperature, params.eta, schedule, params.burn_in,
+    for chain in langevin_chains(seed, runs, temperature, params.eta, schedule, params.burn_in,
                                  params.langevin["param_snapshots"])
 ]
 if params.langevin["precision"] == "mixed":
@@ -50,7 +52,8 @@ for name in ("trajectory", "samples", "params"):
 status = pd.DataFrame(
     {
         "chain": np.arange(len(chains)),
-        "replica": np.arange(len(chains)) % replicas,
+        "replica": np.arange(len(chains)) % runs,
+        "minimum": np.arange(len(chains)) % runs % len(minima),
         "temperature": [c.temperature for c in chains],
         "eta": [c.eta for c in chains],
         "time_step": params.time_step,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from thermoscape import stats
 from thermoscape.grids import ALL
@@ -134,19 +135,27 @@ def compare_time_steps(
     quantities: tuple[str, ...] = ("mu", "alpha", "tau_half"),
     n_sigma: float = 3.0,
     rel_tol: float = 0.1,
+    level: float = 0.95,
 ) -> pd.DataFrame:
     """Validation of a time-step policy: the statistics of one temperature on one continuous-time
     window must not depend on eta (Jules et al., Sec. II: "results must not depend on eta").
 
     ``runs`` holds one row per (replica, T, eta, window) (the per-run table of ``aggregate_runs``). For every
-    ``(T, window)`` measured with several time steps, each quantity is compared with its value at the
-    smallest eta (the most accurate discretisation), *paired by replica*: both time steps start from the
-    same replica minima, so the differences ``d_r = q(eta, r) - q(eta_ref, r)`` are free of the scatter
-    between minima and ``z = mean(d) / (std(d) / sqrt(n_pairs))`` tests the time step alone. ``rel_diff``
-    is ``mean(d) / mean(q_ref)`` over the same pairs. ``agree`` when ``|z| <= n_sigma`` or
-    ``|rel_diff| <= rel_tol``; with fewer than two pairs ``z`` is NaN and only ``rel_diff`` decides.
+    ``(T, window)`` measured with several time steps, each (positive) quantity is compared with its value at
+    the smallest eta (the most accurate discretisation), *paired by replica*: both time steps start from the
+    same replica minima, so the log ratios ``d_r = ln q(eta, r) - ln q(eta_ref, r)`` are free of the scatter
+    between minima (which is multiplicative: minima differ in N_c and in their curvature scale), and a
+    one-sample t-test of ``d_r`` (``scipy.stats.ttest_1samp``, n - 1 degrees of freedom) tests the time step
+    alone. ``rel_diff = exp(mean d) - 1`` with its ``level`` confidence interval ``[rel_low, rel_high]``.
+
+    Only pairs in which both runs are equilibrated (S3: ``tau_1/2`` short against the window) are
+    *judged*: a drifting run's window statistics depend on the drift that run happened to take. With at
+    least two such pairs the test uses them (``judged``); otherwise all pairs, for information only.
+    ``agree`` when the difference is not significant at ``n_sigma`` (two-sided p of the normal's
+    ``n_sigma``) or ``|rel_diff| <= rel_tol``; with fewer than two pairs only ``rel_diff`` decides.
     """
     usable = runs[~runs["diverged"].astype(bool)]
+    p_min = 2 * scipy_stats.norm.sf(n_sigma)
     rows = []
     for (temperature, name, start, end), group in usable.groupby(["temperature", "slice", "t_start", "t_end"]):
         etas = sorted(group["eta"].unique())
@@ -156,21 +165,35 @@ def compare_time_steps(
         ref = by_eta[etas[0]]
         for eta in etas[1:]:
             other = by_eta[eta]
+            equilibrated = ref["equilibrated"].astype(bool) & other["equilibrated"].astype(bool)
             for q in quantities:
-                pairs = pd.concat([ref[q].rename("ref"), other[q].rename("value")], axis=1, join="inner").dropna()
-                diff = pairs["value"] - pairs["ref"]
-                n_pairs = len(pairs)
-                se = diff.std(ddof=1) / np.sqrt(n_pairs) if n_pairs > 1 else np.nan
-                z = diff.mean() / se if se > 0 else np.nan
-                rel = diff.mean() / pairs["ref"].mean() if n_pairs else np.nan
+                pairs = pd.concat([ref[q].rename("ref"), other[q].rename("value"), equilibrated.rename("eq")],
+                                  axis=1, join="inner")
+                pairs = pairs[(pairs["ref"] > 0) & (pairs["value"] > 0)]
+                judged = int(pairs["eq"].sum()) >= 2
+                used = pairs[pairs["eq"]] if judged else pairs
                 rows.append({
-                    "temperature": temperature, "slice": name, "t_start": start, "t_end": end,
-                    "quantity": q, "eta_ref": etas[0], "time_step_ref": ref["time_step"].iloc[0],
-                    "eta": eta, "time_step": other["time_step"].iloc[0], "n_pairs": n_pairs,
-                    "value_ref": pairs["ref"].mean(), "value": pairs["value"].mean(), "rel_diff": rel, "z": z,
-                    "agree": bool(abs(z) <= n_sigma or abs(rel) <= rel_tol),
-                })
+                    "temperature": temperature, "slice": name, "t_start": start, "t_end": end, "quantity": q,
+                    "eta_ref": etas[0], "time_step_ref": ref["time_step"].iloc[0], "eta": eta,
+                    "time_step": other["time_step"].iloc[0], "n_pairs": len(used),
+                    "n_equilibrated": int(pairs["eq"].sum()), "judged": judged,
+                    "value_ref": used["ref"].mean(), "value": used["value"].mean(),
+                } | _paired_log_ratio(np.log(used["value"] / used["ref"]).to_numpy(), level, p_min, rel_tol))
     return pd.DataFrame(rows)
+
+
+def _paired_log_ratio(log_ratios: np.ndarray, level: float, p_min: float, rel_tol: float) -> dict:
+    """Relative difference ``exp(mean) - 1`` of paired log ratios, its confidence interval, t and p."""
+    if len(log_ratios) == 0:
+        return {"rel_diff": np.nan, "rel_low": np.nan, "rel_high": np.nan, "t": np.nan, "p": np.nan, "agree": False}
+    rel = float(np.expm1(log_ratios.mean()))
+    if len(log_ratios) < 2 or np.ptp(log_ratios) == 0:
+        return {"rel_diff": rel, "rel_low": np.nan, "rel_high": np.nan, "t": np.nan, "p": np.nan,
+                "agree": bool(abs(rel) <= rel_tol)}
+    test = scipy_stats.ttest_1samp(log_ratios, 0.0)
+    low, high = np.expm1(test.confidence_interval(confidence_level=level))
+    return {"rel_diff": rel, "rel_low": float(low), "rel_high": float(high), "t": float(test.statistic),
+            "p": float(test.pvalue), "agree": bool(test.pvalue >= p_min or abs(rel) <= rel_tol)}
 
 
 def init_langevin_statistics(trajectories: pd.DataFrame, t_start: float, t_end: float) -> pd.DataFrame:

@@ -47,6 +47,7 @@ class LangevinBatch:
     burn_in: float
     time_step: str  # the sweep's policy, for grouping in figures: "eta = 0.01" or "eta T = 1e-07"
     start: str = "minimum"  # "minimum" (the refined minimum, main text) or "init" (Xavier init, Fig. S1)
+    realizations: int = 1  # noise realizations per replica minimum: run r starts from minimum r % replicas
 
 
 def sweep_time_steps(sweep: dict, index: int, key: str = "jules.langevin.sweeps") -> tuple[list[tuple[float, float]], str]:
@@ -96,7 +97,8 @@ def langevin_batches(
             for first in range(0, len(temperatures), temperatures_per_job):
                 chunk = tuple(temperatures[first : first + temperatures_per_job])
                 name = f"{prefix}eta{eta!r}_T{chunk[0]!r}" + (f"_to_{chunk[-1]!r}" if len(chunk) > 1 else "")
-                batches.append(LangevinBatch(name, eta, chunk, float(sweep["duration"]), burn_in, label, start))
+                batches.append(LangevinBatch(name, eta, chunk, float(sweep["duration"]), burn_in, label, start,
+                                             int(sweep.get("realizations", 1))))
     return batches
 
 

@@ -182,13 +182,15 @@ rule jules_langevin:
         burn_in=lambda wc: jules_batch(wc).burn_in,
         time_step=lambda wc: jules_batch(wc).time_step,
         start=lambda wc: jules_batch(wc).start,
+        realizations=lambda wc: jules_batch(wc).realizations,
         seed=JULES["seed"],
         device=DEVICE,
         workdir=lambda wc: f"{J}/scratch/langevin/{wc.batch}",
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=lambda wc: max(10, int(len(jules_batch(wc).temperatures) * jules_batch(wc).duration
+        runtime=lambda wc: max(10, int(len(jules_batch(wc).temperatures) * jules_batch(wc).realizations
+                                       * jules_batch(wc).duration
                                        / jules_batch(wc).eta / 1e5)),
         **GPU,
     log:
