@@ -9,6 +9,7 @@ from thermoscape.claims import (
     HOLDS,
     NA,
     Criteria,
+    curvature_scaling_claim,
     fluctuation_claims,
     free_diffusion_claims,
     hessian_claim,
@@ -83,6 +84,13 @@ def test_hessian_collapse_in_lambda_over_t():
     assert raw > 0.9
     assert hessian_claim(hessian_table(True), Criteria(hessian_top=20))["verdict"] == HOLDS
     assert hessian_claim(hessian_table(False), Criteria(hessian_top=20))["verdict"] == FAILS
+
+
+def test_curvature_scaling_claim_fits_lambda_max_against_t():
+    scaling = curvature_scaling_claim(hessian_table(True), Criteria())
+    assert scaling["verdict"] == HOLDS and scaling["value"] == pytest.approx(1.0, abs=0.1)
+    assert scaling["n"] == 4 * 5  # one lambda_max per point
+    assert curvature_scaling_claim(hessian_table(False), Criteria())["verdict"] == FAILS  # slope 0
 
 
 def free_walks(flat_until: float) -> pd.DataFrame:

@@ -145,7 +145,7 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     for name in slices:  # every claim of (a)-(c) in every analysis slice
         assert set(claims.loc[claims["slice"] == name, "quantity"]) >= FLUCTUATION_QUANTITIES, name
     other = claims[~claims["quantity"].isin(FLUCTUATION_QUANTITIES)]
-    assert other.groupby("claim").size().to_dict() == {"c": 3, "d": 2, "e": 2, "eta T": 6}
+    assert other.groupby("claim").size().to_dict() == {"c": 3, "d": 2, "e": 2, "eta T": 7}
     hessian = pd.read_parquet(results / "jules" / "hessian" / "eta0.01_T0.0001.parquet")
     assert len(hessian) == 2 * 2 * 883  # param_snapshots x replicas points, 883 eigenvalues each
     assert "<table" in (results / "claims.html").read_text()

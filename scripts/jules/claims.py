@@ -5,6 +5,7 @@ import logging
 from thermoscape.claims import (
     Criteria,
     claims_table,
+    curvature_scaling_claim,
     fluctuation_claims,
     free_diffusion_claims,
     hessian_claim,
@@ -25,7 +26,7 @@ at_fig3_eta = summary[(summary["slice"] == "all") & (summary["eta"] == snakemake
 length = correlation_length_squared(at_fig3_eta) ** 0.5
 rows = (
     fluctuation_claims(summary, criteria, dataset["n_classes"], n_params, dataset["n_samples"])
-    + [hessian_claim(hessian, criteria)]
+    + [hessian_claim(hessian, criteria), curvature_scaling_claim(hessian, criteria)]
     + free_diffusion_claims(read_table(snakemake.input.free_diffusion), length, n_params, criteria)
     + time_step_claims(read_table(snakemake.input.time_step_check))
     + init_claims(read_table(snakemake.input.init), criteria)

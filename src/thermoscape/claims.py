@@ -182,6 +182,16 @@ def hessian_claim(hessian: pd.DataFrame, criteria: Criteria) -> dict[str, Any]:
                f"in lambda: {raw:.3f}")
 
 
+def curvature_scaling_claim(hessian: pd.DataFrame, criteria: Criteria) -> dict[str, Any]:
+    """The premise of the eta T = const policy (beyond the paper): the largest Hessian eigenvalue at the
+    sampled points scales as T, so eta = c / T keeps eta lambda_max, which sets the discretisation error,
+    constant. Log-log slope of every point's lambda_max against T within 1 +/- the slope tolerance."""
+    top = hessian.groupby(["temperature", "replica", "t"])["eigenvalue"].max().rename("lambda_max").reset_index()
+    return _slope_row("eta T", "slope of log lambda_max vs log T",
+                      "beyond the paper: lambda_max ~ T, so eta = c / T keeps eta lambda_max constant",
+                      top, "lambda_max", 1.0, criteria.slope_tolerance, "all")
+
+
 def free_diffusion_claims(free: pd.DataFrame, length: float, n_params: int, criteria: Criteria) -> list[dict]:
     """Claim (c), Fig. 3b: under free diffusion the loss stays flat up to distance L and rises by
     orders of magnitude beyond (evaluated at 10 sqrt(N) L, brief section 7), relative to the minimum."""
