@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,16 @@ def test_yaml_exponent_strings_become_numbers(default_config):
 
 def test_key_path():
     assert key_path(["jules", "sweeps", 0, "eta"]) == "jules.sweeps[0].eta"
+
+
+def test_every_rule_whose_script_picks_a_device_asks_the_cluster_for_a_gpu():
+    """Under ``device: cuda`` a job without a GPU resource would run on a CPU-only SLURM allocation."""
+    rules_dir = ROOT / "workflow" / "rules"
+    without = []
+    for smk in sorted(rules_dir.glob("*.smk")):
+        for block in re.split(r"\n(?=rule \w+:)", smk.read_text()):
+            rule, script = re.match(r"rule (\w+):", block), re.search(r'script:\s*\n\s*"([^"]+)"', block)
+            picks_device = bool(script) and "device = start_job" in (rules_dir / script.group(1)).read_text()
+            if rule and picks_device and not re.search(r"\*\*\w*GPU\b", block):
+                without.append(rule.group(1))
+    assert without == []

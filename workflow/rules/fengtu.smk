@@ -164,6 +164,7 @@ rule fengtu_train:
     resources:
         mem_mb=fengtu_size(3000, 8000),
         runtime=fengtu_size(120, 1440),
+        **GPU,
     log:
         log_path("fengtu_train", "{ftrun}"),
     script:
@@ -188,6 +189,7 @@ rule fengtu_langevin:
     resources:
         mem_mb=3000,
         runtime=120,
+        **GPU,
     log:
         log_path("fengtu_langevin"),
     script:
@@ -233,6 +235,7 @@ rule fengtu_flatness:
     resources:
         mem_mb=fengtu_size(3000, 8000),
         runtime=fengtu_size(60, 1440),
+        **GPU,
     log:
         log_path("fengtu_flatness", "{ftrun}_{layer}"),
     script:
@@ -262,6 +265,7 @@ rule fengtu_minibatch:
     resources:
         mem_mb=3000,
         runtime=60,
+        **GPU,
     log:
         log_path("fengtu_minibatch"),
     script:
@@ -282,6 +286,7 @@ rule fengtu_temperature:
     resources:
         mem_mb=3000,
         runtime=60,
+        **GPU,
     log:
         log_path("fengtu_temperature"),
     script:
@@ -302,6 +307,7 @@ rule fengtu_drift:
     threads: 1
     resources:
         **SMALL,
+        **GPU,
     log:
         log_path("fengtu_drift"),
     script:
@@ -325,6 +331,7 @@ rule fengtu_task1:
     resources:
         mem_mb=4000,
         runtime=60,
+        **GPU,
     log:
         log_path("fengtu_task1", "s{seed}"),
     script:
@@ -348,6 +355,7 @@ rule fengtu_task2:
     resources:
         mem_mb=4000,
         runtime=60,
+        **GPU,
     log:
         log_path("fengtu_task2", "{method}_s{seed}"),
     script:

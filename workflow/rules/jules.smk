@@ -113,6 +113,7 @@ rule jules_init:
     resources:
         mem_mb=1000,
         runtime=10,
+        **GPU,
     log:
         log_path("jules_init", "r{replica}"),
     script:
@@ -292,6 +293,7 @@ rule jules_free_diffusion:
     resources:
         mem_mb=2000,
         runtime=10,
+        **GPU,
     log:
         log_path("jules_free_diffusion"),
     script:
