@@ -21,6 +21,7 @@ from thermoscape.fengtu import (
     epoch_order,
     layer_landscape,
     layer_slices,
+    lenet_variant,
     mlp_spec,
     read_snapshots,
     task_tensors,
@@ -228,3 +229,10 @@ def test_lenet_has_the_papers_shape_and_trains_through_its_flat_parameters():
     torch.testing.assert_close(grad, torch.cat([p.grad.reshape(-1) for p in model.parameters()]))
     assert task.logits(theta).shape == (40, 10)
     assert build_lenet("cifar", 0)(torch.zeros(2, 3 * 32 * 32, dtype=F64)).shape == (2, 10)
+
+
+def test_architecture_names_dispatch_or_fail_naming_the_valid_ones():
+    assert lenet_variant("mlp") is None
+    assert lenet_variant("lenet_cifar") == "cifar"
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'; valid: mlp, lenet_mnist, lenet_cifar"):
+        lenet_variant("resnet")

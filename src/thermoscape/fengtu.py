@@ -575,17 +575,25 @@ def build_task(settings: dict, data: Tensors, seed: int) -> tuple[MLPTask | Modu
     """The training task of a run (``settings``: ``arch`` mlp | lenet_mnist | lenet_cifar, ``hidden``,
     ``seed``), its initial parameters and the weight matrices it snapshots (``W2``... for an MLP)."""
     init_seed = derive_seed(seed, "init", settings["seed"])
-    if settings["arch"] == "mlp":
+    variant = lenet_variant(settings["arch"])
+    if variant is None:
         spec = mlp_spec(data.x.shape[1], settings["hidden"], data.n_classes)
         slices = layer_slices(spec)
         snapshots = {f"W{layer}": slices[layer - 1] for layer in hidden_layers(spec)}
         return MLPTask(spec, data.x, data.y), uniform_init(spec, init_seed).to(data.x.device), snapshots
-    if settings["arch"].startswith("lenet_"):
-        model = build_lenet(settings["arch"].removeprefix("lenet_"), init_seed).to(data.x.device)
-        slices = parameter_slices(model)
-        snapshots = {layer: slices[name] for layer, name in lenet_layers(model).items()}
-        return ModuleTask(model, data.x, data.y), flat_parameters(model).detach().double(), snapshots
-    raise ValueError(f"unknown architecture {settings['arch']!r}; valid: mlp, lenet_mnist, lenet_cifar")
+    model = build_lenet(variant, init_seed).to(data.x.device)
+    slices = parameter_slices(model)
+    snapshots = {layer: slices[name] for layer, name in lenet_layers(model).items()}
+    return ModuleTask(model, data.x, data.y), flat_parameters(model).detach().double(), snapshots
+
+
+def lenet_variant(arch: str) -> str | None:
+    """``None`` for ``mlp``, the LeNet variant (``mnist``, ``cifar``) for ``lenet_*``; otherwise an error."""
+    if arch == "mlp":
+        return None
+    if arch.startswith("lenet_"):
+        return arch.removeprefix("lenet_")
+    raise ValueError(f"unknown architecture {arch!r}; valid: mlp, lenet_mnist, lenet_cifar")
 
 
 def evaluator(task: MLPTask | ModuleTask, data: Tensors) -> Callable[[Tensor], tuple[float, float, float]]:
@@ -648,8 +656,7 @@ def run_landscape(arch: str, hidden: Sequence[int], data: Tensors, theta: Tensor
                   layer: str) -> tuple[LayerLandscape | ModuleLayerLandscape, Tensor]:
     """The landscape of one snapshotted layer of a run (``W2``... of an MLP, ``conv1``/``conv2`` of a LeNet)
     and the layer's weights at ``theta``."""
-    if arch == "mlp":
+    variant = lenet_variant(arch)
+    if variant is None:
         return network_landscape(data, hidden, theta, int(layer.removeprefix("W")))
-    if arch.startswith("lenet_"):
-        return lenet_landscape(arch.removeprefix("lenet_"), data, theta, layer)
-    raise ValueError(f"unknown architecture {arch!r}; valid: mlp, lenet_mnist, lenet_cifar")
+    return lenet_landscape(variant, data, theta, layer)
