@@ -118,6 +118,9 @@ def test_time_step_and_init_claims():
     rows = time_step_claims(check)
     assert [(r["claim"], r["verdict"]) for r in rows] == [("d", HOLDS)] + [("eta T", NA)] * 3
     assert rows[0]["value"] == 0.05 and rows[0]["uncertainty"] == pytest.approx(0.1)  # the unjudged 0.9 is skipped
+    best = time_step_claims(check.assign(quantity="mu", n_pairs=[8, 4, 4], judged=True))[0]
+    assert best["value"] == 0.05 and best["verdict"] == FAILS  # the 8 pairs give the value; the others fail it
+    assert "largest |difference| of the 3 judged: T = 2e-06" in best["detail"]
     assert "1 comparison(s) without 2 equilibrated pairs not judged" in rows[0]["detail"]
     policy = check.assign(time_step="eta T = 1e-07", quantity=["mu", "tau_half", "alpha"])
     assert {(r["claim"], r["quantity"].split(":")[0]): r["verdict"] for r in time_step_claims(policy)} == {

@@ -218,11 +218,13 @@ def time_step_claims(check: pd.DataFrame) -> list[dict[str, Any]]:
     """Claim (d), mu_L independent of eta (fixed time steps), and the validation of the eta T = const
     policy (beyond the paper) against fixed eta for mu, alpha and tau_1/2, per slice.
 
-    Judged on the comparisons ``compare_time_steps`` could make on equilibrated pairs (S3); the others are
-    counted in the detail. The uncertainty column is the half width of the worst row's 95 % interval.
+    Judged on the comparisons ``compare_time_steps`` could make on equilibrated pairs (S3): holds when none
+    of them differs significantly. The value is the relative difference of the best-sampled comparison
+    (most pairs), the uncertainty the half width of its 95 % interval; the detail adds the largest
+    difference among the others and counts the comparisons that could not be judged.
     """
     rows = []
-    criterion = "every equilibrated comparison agrees (paired t-test on log ratios, p >= 0.0027, or |rel| <= 0.1)"
+    criterion = "no equilibrated comparison differs (paired t-test on log ratios, p >= 0.0027, or |rel| <= 0.1)"
     if check.empty:
         check = pd.DataFrame(columns=["time_step", "time_step_ref", "quantity", "slice", "judged"])
     policy = check["time_step"].str.startswith("eta T") | check["time_step_ref"].str.startswith("eta T")
@@ -230,7 +232,7 @@ def time_step_claims(check: pd.DataFrame) -> list[dict[str, Any]]:
     groups += [("eta T", q, f"{q} with eta = c / T equals fixed eta (beyond the paper)",
                 check[policy & (check["quantity"] == q)]) for q in ("mu", "alpha", "tau_half")]
     for claim, quantity, paper, part in groups:
-        label = f"{quantity}: largest |relative difference|"
+        label = f"{quantity}: relative difference, best-sampled comparison"
         if part.empty:
             rows.append(row(claim, label, paper, criterion,
                             detail="no temperature run with both time steps on a common window"))
@@ -241,13 +243,19 @@ def time_step_claims(check: pd.DataFrame) -> list[dict[str, Any]]:
                 rows.append(row(claim, label, paper, criterion, n=0, slice_name=slice_name,
                                 detail="no comparison with 2 equilibrated pairs" + skipped))
                 continue
-            worst = judged.iloc[int(np.argmax(np.abs(judged["rel_diff"].to_numpy())))]
-            rows.append(row(claim, label, paper, criterion, float(abs(worst["rel_diff"])),
-                            float((worst["rel_high"] - worst["rel_low"]) / 2), len(judged), bool(judged["agree"].all()),
-                            f"worst at T = {worst['temperature']:.2g}, {worst['time_step']} vs {worst['time_step_ref']}: "
-                            f"{worst['rel_diff']:+.1%} [{worst['rel_low']:+.1%}, {worst['rel_high']:+.1%}], "
-                            f"p = {worst['p']:.2g} over {int(worst['n_pairs'])} replica pairs" + skipped, slice_name))
+            ranked = judged.assign(size=judged["rel_diff"].abs()).sort_values(["n_pairs", "size"], ascending=False)
+            best, largest = ranked.iloc[0], judged.iloc[int(np.argmax(judged["rel_diff"].abs().to_numpy()))]
+            rows.append(row(claim, label, paper, criterion, float(best["rel_diff"]),
+                            float((best["rel_high"] - best["rel_low"]) / 2), len(judged), bool(judged["agree"].all()),
+                            f"{_comparison(best)}; largest |difference| of the {len(judged)} judged: "
+                            f"{_comparison(largest)}" + skipped, slice_name))
     return rows
+
+
+def _comparison(check_row: pd.Series) -> str:
+    return (f"T = {check_row['temperature']:.2g}, {check_row['time_step']} vs {check_row['time_step_ref']}: "
+            f"{check_row['rel_diff']:+.1%} [{check_row['rel_low']:+.1%}, {check_row['rel_high']:+.1%}], "
+            f"p = {check_row['p']:.2g}, {int(check_row['n_pairs'])} pairs")
 
 
 def init_claims(init: pd.DataFrame, criteria: Criteria) -> list[dict[str, Any]]:
