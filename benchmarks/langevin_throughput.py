@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from thermoscape.data import gaussian_classification, table_to_tensors
-from thermoscape.langevin import Chain, Schedule, advance, start_state
-from thermoscape.losses import MLPLandscape, compiled, mixed_precision
+from thermoscape.langevin import Chain, Schedule, advance, compiled, start_state
+from thermoscape.losses import MLPLandscape, mixed_precision
 from thermoscape.models import MLPSpec
 
 SPEC = MLPSpec((10, 20, 20, 10, 3))

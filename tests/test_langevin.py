@@ -7,8 +7,16 @@ from conftest import quadratic
 from thermoscape import stats
 from thermoscape.fluctuations import slice_statistics
 from thermoscape.grids import analysis_slices
-from thermoscape.langevin import Chain, Schedule, advance, run_chunked, start_state
-from thermoscape.losses import MixedPrecision, compiled, mixed_precision
+from thermoscape.langevin import (
+    Chain,
+    Schedule,
+    advance,
+    compiled,
+    euler_maruyama_step,
+    run_chunked,
+    start_state,
+)
+from thermoscape.losses import MixedPrecision, mixed_precision
 
 
 def run_quadratic(landscape, temperature, eta, n_chains, n_steps, seed=0, record_every=1):
@@ -138,16 +146,21 @@ def test_divergence_is_recorded_with_its_step(tmp_path):
     assert state.diverged_step == [None, None]
 
 
-def test_compiled_gradient_gives_the_eager_trajectory(paper_landscape):
-    """torch.compile fuses the float64 forward/backward; only the rounding may differ."""
+def test_compiled_step_gives_the_eager_trajectory(paper_landscape):
+    """torch.compile fuses the float64 forward/backward and the update; only the rounding may differ."""
     g = torch.Generator().manual_seed(1)
     theta = torch.stack([paper_landscape.initial_parameters(g) for _ in range(3)])
     fast = compiled(paper_landscape, theta)
-    assert fast is not paper_landscape
+    assert fast is not paper_landscape and not hasattr(paper_landscape, "fused_step")
+    noise = torch.randn(theta.shape, generator=g, dtype=theta.dtype)
+    neg_eta, scale = torch.full((3, 1), -1e-2, dtype=theta.dtype), torch.full((3, 1), 1e-3, dtype=theta.dtype)
+    start = theta + 0.1
+    eager = euler_maruyama_step(paper_landscape, True, theta, start, noise, neg_eta, scale)
     loss, grad = paper_landscape.loss_and_grad(theta)
-    fast_loss, fast_grad = fast.loss_and_grad(theta)
-    torch.testing.assert_close(fast_loss, loss, rtol=1e-13, atol=0)
-    torch.testing.assert_close(fast_grad, grad, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(eager[2], theta - 1e-2 * grad + 1e-3 * noise, rtol=0, atol=1e-15)  # Eq. 7
+    torch.testing.assert_close(eager[1], torch.full((3,), 0.1 * theta.shape[1] ** 0.5, dtype=theta.dtype))
+    for fused, reference in zip(fast.fused_step(theta, start, noise, neg_eta, scale), eager, strict=True):
+        torch.testing.assert_close(fused, reference, rtol=1e-12, atol=1e-15)
     chains = [Chain(1e-5, 1e-2, seed) for seed in range(3)]
     schedule = Schedule(n_steps=200, snapshot_every=100, chunk_steps=200, noise_block=64)
     eager_state, fast_state = start_state(theta, chains), start_state(theta, chains)

@@ -13,8 +13,8 @@ from tqdm import tqdm
 from thermoscape.io import concat_parquet, load_tensors, read_table, write_table
 from thermoscape.jobs import start_job
 from thermoscape.jules import build_landscape, langevin_chains, langevin_schedule
-from thermoscape.langevin import run_chunked
-from thermoscape.losses import compiled, mixed_precision
+from thermoscape.langevin import compiled, run_chunked
+from thermoscape.losses import mixed_precision
 from thermoscape.seeds import derive_seed
 
 device = start_job(snakemake)
