@@ -157,6 +157,7 @@ def test_compiled_step_gives_the_eager_trajectory(paper_landscape):
     start = theta + 0.1
     eager = euler_maruyama_step(paper_landscape, True, theta, start, noise, neg_eta, scale)
     loss, grad = paper_landscape.loss_and_grad(theta)
+    torch.testing.assert_close(eager[0], loss, rtol=0, atol=0)
     torch.testing.assert_close(eager[2], theta - 1e-2 * grad + 1e-3 * noise, rtol=0, atol=1e-15)  # Eq. 7
     torch.testing.assert_close(eager[1], torch.full((3,), 0.1 * theta.shape[1] ** 0.5, dtype=theta.dtype))
     for fused, reference in zip(fast.fused_step(theta, start, noise, neg_eta, scale), eager, strict=True):
