@@ -15,6 +15,7 @@ the same thread, and, last, ``ratio=<engine/naive>``.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -110,6 +111,9 @@ def main() -> None:
               + ", ".join(f"{r:.0f}" for r in rates) + ")")
     print(f"FP64 peak (1024^2 matmul, 1 thread): {peak:.2f} GFLOP/s; the float64 engine reaches "
           f"{best[f'float64 {chains}'] * flops / 1e9 / peak:.0%}")
+    median = {label: statistics.median(rates) for label, rates in rounds.items()}
+    print(f"ratio of the median rounds (machine noise only slows a round down; the best rounds are the ratio): "
+          f"{median[f'engine {chains}'] / median['naive loop']:.2f}")
     print(f"ratio={best[f'engine {chains}'] / best['naive loop']:.2f}")
 
 
