@@ -31,7 +31,7 @@ def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-LONGEST_FIRST = ("test_workflow.py", "test_slurm.py")  # the slowest files start first under pytest-xdist
+LONGEST_FIRST = ("test_workflow.py", "test_slurm.py", "test_workflow_jules_checks.py")  # the slowest files start first under pytest-xdist
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
