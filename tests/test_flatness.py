@@ -17,8 +17,8 @@ from thermoscape.flatness import (
     loss_profile,
     quadratic_log_fit,
     scan_ranks,
-    variance_flatness_exponent,
 )
+from thermoscape.stats import variance_flatness_exponent
 
 F64 = torch.float64
 L0 = 0.37

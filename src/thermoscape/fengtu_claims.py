@@ -14,9 +14,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from thermoscape.claims import row
-from thermoscape.flatness import variance_flatness_exponent
 from thermoscape.forgetting import dominated_area
-from thermoscape.stats import fit_power_law
+from thermoscape.stats import fit_power_law, variance_flatness_exponent
 from thermoscape.weight_pca import n_fraction, spectrum_exponent
 
 STUDY = "fengtu"

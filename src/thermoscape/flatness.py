@@ -22,10 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import Tensor
-
-from thermoscape.stats import fit_power_law
 
 BatchedLoss = Callable[[Tensor], Tensor]
 
@@ -187,29 +184,6 @@ def quadratic_log_fit(offsets: Tensor | np.ndarray, losses: Tensor | np.ndarray)
     r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
     width = 2.0 / math.sqrt(c2) if c2 > 0 else float("nan")
     return QuadraticLogFit(c0=float(c0), c1=float(c1), c2=float(c2), r2=r2, width_fit=width)
-
-
-def variance_flatness_exponent(
-    variances: np.ndarray | Tensor, widths: np.ndarray | Tensor
-) -> tuple[float, float, float, int]:
-    """``(psi, stderr, spearman_rho, n)`` of the inverse variance-flatness relation Eq. 8, ``sigma_i^2 ~ F_i^-psi``.
-
-    ``psi`` is minus the OLS slope of ``log sigma_i^2`` on ``log F_i`` and ``spearman_rho`` the rank correlation
-    of ``sigma_i^2`` with ``F_i`` (``scipy.stats.spearmanr``; paper: ``psi ~ 4``, so ``rho`` near ``-1``). Only
-    pairs with both values finite and positive are used (an ``inf`` width, from a direction that never
-    crosses, drops out); ``n`` is their number, at least 3.
-    """
-    v = _as_array(variances)
-    f = _as_array(widths)
-    if v.shape != f.shape:
-        raise ValueError(f"variances and widths must have the same length, got {v.size} and {f.size}")
-    keep = np.isfinite(v) & np.isfinite(f) & (v > 0) & (f > 0)
-    n = int(keep.sum())
-    if n < 3:
-        raise ValueError(f"variance_flatness_exponent needs >= 3 finite positive (sigma^2, F) pairs, got {n}")
-    _, slope, stderr = fit_power_law(f[keep], v[keep])
-    rho = float(stats.spearmanr(v[keep], f[keep]).statistic)
-    return -slope, stderr, rho, n
 
 
 def scan_ranks(

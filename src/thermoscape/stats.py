@@ -156,3 +156,27 @@ def drift_flag(
     coef, cov = np.polyfit(t, m, 1, w=1.0 / e, cov="unscaled")
     slope, slope_error = float(coef[0]), float(np.sqrt(cov[0, 0]))
     return slope, slope_error, bool(abs(slope) > n_sigma * slope_error)
+
+
+def variance_flatness_exponent(
+    variances: np.ndarray, widths: np.ndarray
+) -> tuple[float, float, float, int]:
+    """``(psi, stderr, spearman_rho, n)`` of Feng & Tu's inverse variance-flatness relation (their Eq. 8),
+    ``sigma_i^2 ~ F_i^-psi``. Here, without torch, so that tables and figures need no torch import.
+
+    ``psi`` is minus the OLS slope of ``log sigma_i^2`` on ``log F_i`` and ``spearman_rho`` the rank correlation
+    of ``sigma_i^2`` with ``F_i`` (``scipy.stats.spearmanr``; paper: ``psi ~ 4``, so ``rho`` near ``-1``). Only
+    pairs with both values finite and positive are used (an ``inf`` width, from a direction that never
+    crosses, drops out); ``n`` is their number, at least 3.
+    """
+    v = np.asarray(variances, dtype=float)
+    f = np.asarray(widths, dtype=float)
+    if v.shape != f.shape:
+        raise ValueError(f"variances and widths must have the same length, got {v.size} and {f.size}")
+    keep = np.isfinite(v) & np.isfinite(f) & (v > 0) & (f > 0)
+    n = int(keep.sum())
+    if n < 3:
+        raise ValueError(f"variance_flatness_exponent needs >= 3 finite positive (sigma^2, F) pairs, got {n}")
+    _, slope, stderr = fit_power_law(f[keep], v[keep])
+    rho = float(stats.spearmanr(v[keep], f[keep]).statistic)
+    return -slope, stderr, rho, n

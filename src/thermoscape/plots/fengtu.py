@@ -3,7 +3,7 @@
 Inputs are the tables of the ``fengtu`` rules (one DataFrame per run / layer, see the brief, section 4);
 nothing measured is recomputed here except the fits drawn on the panels (power-law slopes with
 :func:`thermoscape.stats.fit_power_law`, gamma with :func:`thermoscape.weight_pca.spectrum_exponent`, psi with
-:func:`thermoscape.flatness.variance_flatness_exponent`) and the PCA of the isotropic random walk of control
+:func:`thermoscape.stats.variance_flatness_exponent`) and the PCA of the isotropic random walk of control
 C2 (Fig. 1). Every figure function returns a :class:`matplotlib.figure.Figure`; a required table that is
 empty or lacks a column raises a :class:`ValueError` that names it.
 
@@ -22,9 +22,8 @@ from matplotlib.colors import Normalize
 from matplotlib.ticker import FuncFormatter, LogLocator
 from scipy import stats as sps
 
-from thermoscape.flatness import variance_flatness_exponent
 from thermoscape.plots import plain_log_ticks, require_columns, temperature_colors
-from thermoscape.stats import fit_power_law
+from thermoscape.stats import fit_power_law, variance_flatness_exponent
 from thermoscape.weight_pca import (
     cumulative_variance,
     n_fraction,
