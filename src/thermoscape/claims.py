@@ -243,8 +243,9 @@ def time_step_claims(check: pd.DataFrame) -> list[dict[str, Any]]:
                 rows.append(row(claim, label, paper, criterion, n=0, slice_name=slice_name,
                                 detail="no comparison with 2 equilibrated pairs" + skipped))
                 continue
-            ranked = judged.assign(size=judged["rel_diff"].abs()).sort_values(["n_pairs", "size"], ascending=False)
-            best, largest = ranked.iloc[0], judged.iloc[int(np.argmax(judged["rel_diff"].abs().to_numpy()))]
+            size = judged["rel_diff"].abs()
+            best = judged.assign(size=size).sort_values(["n_pairs", "size"], ascending=False).iloc[0]
+            largest = judged.loc[size.idxmax()]
             rows.append(row(claim, label, paper, criterion, float(best["rel_diff"]),
                             float((best["rel_high"] - best["rel_low"]) / 2), len(judged), bool(judged["agree"].all()),
                             f"{_comparison(best)}; largest |difference| of the {len(judged)} judged: "

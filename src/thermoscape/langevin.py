@@ -104,20 +104,21 @@ def _draw_noise(state: EngineState, n: int, dtype: torch.dtype, capacity: int) -
 
 
 def euler_maruyama_step(
-    landscape: Landscape, drift: bool, theta: Tensor, theta_start: Tensor, noise: Tensor, neg_eta: Tensor,
+    landscape: Landscape, drift: bool, theta: Tensor, theta_start: Tensor | None, noise: Tensor, neg_eta: Tensor,
     noise_scale: Tensor,
-) -> tuple[Tensor, Tensor, Tensor]:
+) -> tuple[Tensor, Tensor | None, Tensor]:
     """One step of Eq. 7 for every chain: ``theta - eta grad L(theta) + sqrt(2 eta T) a(theta) xi``.
 
     ``noise`` holds the standard normals ``xi`` ``(K, N)``, ``neg_eta`` and ``noise_scale`` are ``-eta`` and
     ``sqrt(2 eta T)`` per chain ``(K, 1)``. Returns the loss at ``theta``, the distance ``|theta -
-    theta_start|`` and the next ``theta`` (a new tensor).
+    theta_start|`` (``None`` without ``theta_start``: a step that records nothing) and the next ``theta``
+    (a new tensor).
     """
     loss, grad = landscape.loss_and_grad(theta)
     amplitude = getattr(landscape, "noise_amplitude", None)
     if amplitude is not None:  # Ito: the amplitude at theta_s, before the drift update
         noise = noise * amplitude(theta)
-    distance = torch.linalg.vector_norm(theta - theta_start, dim=1)
+    distance = None if theta_start is None else torch.linalg.vector_norm(theta - theta_start, dim=1)
     moved = theta + grad * neg_eta if drift else theta
     return loss, distance, moved + noise * noise_scale
 
@@ -136,7 +137,7 @@ def compiled(landscape: Landscape, example: Tensor) -> Landscape:
     # the strides of one step's noise in advance's blocks: a compiled graph is specialised to them
     noise = torch.zeros(k, Schedule.noise_block, dim, dtype=getattr(landscape, "noise_dtype", example.dtype),
                         device=example.device)[:, 0]
-    per_chain = torch.zeros(example.shape[0], 1, dtype=example.dtype, device=example.device)
+    per_chain = torch.zeros(k, 1, dtype=example.dtype, device=example.device)
     # distinct tensors for distinct arguments: the graph is specialised to which arguments alias
     fast.fused_step, _ = try_compile(functools.partial(euler_maruyama_step, landscape, True),
                                      example, example.clone(), noise, per_chain, per_chain.clone())
@@ -191,8 +192,10 @@ def advance(
                 snap_losses.append(landscape.per_sample_loss(theta))
             for index in snapshot_chains.get(s, ()):
                 par_rows.append((index, s, theta[index].clone()))
-            loss, distance, theta = step(theta, state.theta_start, noise[:, j], neg_eta, noise_scale)
-            if s % schedule.record_every == 0:
+            recorded = s % schedule.record_every == 0
+            loss, distance, theta = step(theta, state.theta_start if recorded else None, noise[:, j], neg_eta,
+                                         noise_scale)
+            if recorded:
                 rec_loss[record] = loss
                 rec_dist[record] = distance
                 record += 1
