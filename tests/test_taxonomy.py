@@ -207,7 +207,7 @@ def test_claims_hold_on_the_paper_layout_and_fail_when_it_is_broken():
     verdicts = {r["claim"]: r["verdict"] for r in rows}
     assert verdicts["mc small width"] == verdicts["mc hot wide"] == verdicts["best accuracy"] == "fails"
     assert verdicts["cka ordering"] == "undetermined"  # with mc flipped no cell is Phase III
-    assert all(r["study"] == "yang" and r["slice"] == "phase" for r in rows)
+    assert all(r["study"] == "taxonomy" and r["slice"] == "phase" for r in rows)
 
 
 def test_aggregate_takes_replica_means_nan_safe_cka_and_mc_of_the_curve():

@@ -138,7 +138,7 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     assert_figures_written(results, "jules", FIGURES)
     claims = pd.read_csv(results / "claims.csv")
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
-    assert set(claims["study"]) == {"jules", "yang", "fengtu", "fort", "bradley"}
+    assert set(claims["study"]) == {"jules", "taxonomy", "fengtu", "fort", "bradley"}
     claims = claims[claims["study"] == "jules"]
     assert set(claims["claim"]) == {"a", "b", "c", "d", "e", "eta T"}
     slices = set(pd.read_parquet(results / "jules" / "tables" / "fluctuations.parquet")["slice"])

@@ -21,7 +21,7 @@ from thermoscape import stats
 
 HOLDS, FAILS, NA = "holds", "fails", "undetermined"  # not "n/a": CSV readers take that for a missing value
 COLUMNS = ["study", "claim", "slice", "quantity", "value", "uncertainty", "n", "paper", "criterion", "verdict",
-           "detail"]
+           "detail", "fit_range", "regime"]
 
 
 CriteriaT = TypeVar("CriteriaT")
@@ -55,13 +55,18 @@ class Criteria:
 
 def row(claim: str, quantity: str, paper: str, criterion: str, value: float = np.nan, uncertainty: float = np.nan,
         n: int = 0, passed: bool | None = None, detail: str = "", slice_name: str = "all",
-        study: str = "jules") -> dict[str, Any]:
+        study: str = "jules", fit_range: str = "", outside_regime: str = "") -> dict[str, Any]:
     """One claim row; ``passed=None`` gives the verdict ``undetermined``. ``slice_name`` is the part of
-    the data the claim is checked on (an analysis slice, an experiment)."""
+    the data the claim is checked on (an analysis slice, an experiment). ``fit_range`` states the range a
+    fitted law was fitted over; ``outside_regime`` names why the data are not in the paper's regime, which
+    makes the verdict ``undetermined`` whatever ``passed`` says (the value is still shown)."""
+    if outside_regime:
+        passed = None
+        detail = f"outside the regime: {outside_regime}" + (f"; {detail}" if detail else "")
     verdict = NA if passed is None else (HOLDS if passed else FAILS)
     return {"study": study, "claim": claim, "slice": slice_name, "quantity": quantity, "value": value,
             "uncertainty": uncertainty, "n": n, "paper": paper, "criterion": criterion, "verdict": verdict,
-            "detail": detail}
+            "detail": detail, "fit_range": fit_range, "regime": outside_regime}
 
 
 def _slope_row(claim, quantity, paper, table, column, expected, tol, slice_name) -> dict[str, Any]:

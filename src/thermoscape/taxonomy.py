@@ -340,7 +340,7 @@ def taxonomy_claims(cells: pd.DataFrame, rules: PhaseRules, criteria: TaxonomyCr
     """The paper's claims checked on one width x temperature phase diagram (issue 6; brief 4.1)."""
     def claim(name, quantity, paper, criterion, value=np.nan, n=0, passed=None, detail=""):
         return row(name, quantity, paper, criterion, value, np.nan, n, passed, detail, experiment,
-                   study="yang")
+                   study="taxonomy")
 
     cells = cells[np.isfinite(cells["test_accuracy"])]
     hottest = cells["temperature"].min() if temperature_axis == "batch_size" else cells["temperature"].max()
@@ -454,4 +454,4 @@ def double_descent_claim(cells: pd.DataFrame, criteria: TaxonomyCriteria, experi
     return row("double descent", "rows with a test-accuracy dip along width", "test accuracy non-monotone in "
                "width at fixed temperature (a dark band at the interpolation threshold)",
                f"a dip > {criteria.dip:g} pp in at least one row", len(dips), np.nan,
-               cells["temperature"].nunique(), bool(dips), "; ".join(dips), experiment, study="yang")
+               cells["temperature"].nunique(), bool(dips), "; ".join(dips), experiment, study="taxonomy")
