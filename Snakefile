@@ -23,6 +23,7 @@ include: "workflow/rules/fort.smk"
 include: "workflow/rules/fort_figures.smk"
 include: "workflow/rules/bradley.smk"
 include: "workflow/rules/bradley_figures.smk"
+include: "workflow/rules/claims.smk"
 
 
 rule all:

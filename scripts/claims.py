@@ -1,16 +1,21 @@
-"""Every study's claims table in one CSV, and as an HTML table for the Snakemake report."""
+"""Every study's claims table in one CSV with the run's provenance, and the scoreboard page."""
+
+from pathlib import Path
 
 import pandas as pd
 
+from thermoscape import scoreboard
 from thermoscape.io import atomic_path, read_table
 from thermoscape.jobs import start_job
 
 start_job(snakemake)
-table = pd.concat([read_table(path) for path in snakemake.input], ignore_index=True)
+params = snakemake.params
+info = scoreboard.provenance(params.config, params.config_files, params.scale, params.device, params.workflow_dir)
+table = pd.concat([read_table(snakemake.input[study]) for study in params.studies], ignore_index=True)
+table = scoreboard.with_headlines(table, params.headline_slices)
+table = table.assign(**{column: info[column] for column in scoreboard.PROVENANCE_COLUMNS})
 with atomic_path(snakemake.output.csv) as tmp:
     table.to_csv(tmp, index=False, float_format="%.4g")
+figures = Path(snakemake.output.html).parent / "figures"
 with atomic_path(snakemake.output.html) as tmp:
-    styled = table.style.format(precision=3, na_rep="").apply(
-        lambda col: [{"holds": "background-color: #d9f2d9", "fails": "background-color: #f8d7d7"}.get(v, "")
-                     for v in col], subset=["verdict"]).hide(axis="index")
-    tmp.write_text(f"<h2>Claims</h2>\n{styled.to_html()}")
+    tmp.write_text(scoreboard.render(table, info, figures))

@@ -59,9 +59,9 @@ rule bradley_figure:
     input:
         unpack(lambda wc: {name: BR_TABLES[name] for name in BR_FIGURES[wc.figure]}),
     output:
-        pdf=report(f"{RESULTS}/figures/bradley/{{figure}}.pdf", caption="../report/bradley_figure.rst",
+        pdf=f"{RESULTS}/figures/bradley/{{figure}}.pdf",
+        png=report(f"{RESULTS}/figures/bradley/{{figure}}.png", caption="../report/bradley_figure.rst",
                    category="Bradley et al."),
-        png=f"{RESULTS}/figures/bradley/{{figure}}.png",
     params:
         cases=lambda wc: BR_FIGURE_CASES.get(wc.figure, []),
         figure1_seed=BR_SHIFT["figure1_seed"],

@@ -59,9 +59,9 @@ rule fengtu_figure:
     input:
         unpack(lambda wc: FENGTU_FIGURES[wc.figure][0]),
     output:
-        pdf=report(f"{RESULTS}/figures/fengtu/{{figure}}.pdf", caption="../report/fengtu_figure.rst",
+        pdf=f"{RESULTS}/figures/fengtu/{{figure}}.pdf",
+        png=report(f"{RESULTS}/figures/fengtu/{{figure}}.png", caption="../report/fengtu_figure.rst",
                    category="Feng & Tu"),
-        png=f"{RESULTS}/figures/fengtu/{{figure}}.png",
     params:
         labels=lambda wc: FENGTU_FIGURES[wc.figure][1],
         settings=lambda wc: FENGTU_FIGURES[wc.figure][2],

@@ -46,9 +46,9 @@ rule fort_figure:
     input:
         unpack(lambda wc: {name: FORT_TABLES[name] for name in FORT_FIGURES[wc.figure]}),
     output:
-        pdf=report(f"{RESULTS}/figures/fort/{{figure}}.pdf", caption="../report/fort_figure.rst",
+        pdf=f"{RESULTS}/figures/fort/{{figure}}.pdf",
+        png=report(f"{RESULTS}/figures/fort/{{figure}}.png", caption="../report/fort_figure.rst",
                    category="Fort & Ganguli"),
-        png=f"{RESULTS}/figures/fort/{{figure}}.png",
     params:
         settings=FORT_FIGURE_SETTINGS,
         library=library_version("plots", "plots.fort"),

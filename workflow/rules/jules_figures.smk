@@ -11,7 +11,6 @@ localrules:
     jules_figS1,
     jules_figS2,
     jules_claims,
-    claims,
 
 
 def jules_runs_at(eta, batches=None):
@@ -37,8 +36,8 @@ rule jules_fig1:
         train_curve=f"{J}/models/r{JULES['fig1']['replica']}/train_curve.parquet",
         refine_curve=f"{J}/models/r{JULES['fig1']['replica']}/refine_curve.parquet",
     output:
-        pdf=report(f"{RESULTS}/figures/jules/fig1.pdf", caption="../report/jules_fig1.rst", category="Jules et al."),
-        png=f"{RESULTS}/figures/jules/fig1.png",
+        pdf=f"{RESULTS}/figures/jules/fig1.pdf",
+        png=report(f"{RESULTS}/figures/jules/fig1.png", caption="../report/jules_fig1.rst", category="Jules et al."),
     params:
         library=library_version("plots", "plots.jules"),
         fig=JULES["fig1"],
@@ -56,8 +55,8 @@ rule jules_fig2:
         summary=rules.jules_aggregate.output.summary,
         autocorrelation=jules_run_files(f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet", JULES["fig2"]["eta"]),
     output:
-        pdf=report(f"{RESULTS}/figures/jules/fig2.pdf", caption="../report/jules_fig2.rst", category="Jules et al."),
-        png=f"{RESULTS}/figures/jules/fig2.png",
+        pdf=f"{RESULTS}/figures/jules/fig2.pdf",
+        png=report(f"{RESULTS}/figures/jules/fig2.png", caption="../report/jules_fig2.rst", category="Jules et al."),
     params:
         library=library_version("plots", "plots.jules"),
         fig=JULES["fig2"],
@@ -77,8 +76,8 @@ rule jules_fig3:
         free_diffusion=rules.jules_free_diffusion.output[0],
         summary=rules.jules_aggregate.output.summary,
     output:
-        pdf=report(f"{RESULTS}/figures/jules/fig3.pdf", caption="../report/jules_fig3.rst", category="Jules et al."),
-        png=f"{RESULTS}/figures/jules/fig3.png",
+        pdf=f"{RESULTS}/figures/jules/fig3.pdf",
+        png=report(f"{RESULTS}/figures/jules/fig3.png", caption="../report/jules_fig3.rst", category="Jules et al."),
     params:
         library=library_version("plots", "plots.jules"),
         fig=JULES["fig3"],
@@ -97,8 +96,8 @@ rule jules_figS1:
                                if JULES["init_langevin"]["shown_temperature"] in b.temperatures]),
         statistics=rules.jules_init_statistics.output[0],
     output:
-        pdf=report(f"{RESULTS}/figures/jules/figS1.pdf", caption="../report/jules_figS1.rst", category="Jules et al."),
-        png=f"{RESULTS}/figures/jules/figS1.png",
+        pdf=f"{RESULTS}/figures/jules/figS1.pdf",
+        png=report(f"{RESULTS}/figures/jules/figS1.png", caption="../report/jules_figS1.rst", category="Jules et al."),
     params:
         library=library_version("plots", "plots.jules"),
         fig=JULES["init_langevin"],
@@ -116,8 +115,8 @@ rule jules_figS2:
         catapult=f"{J}/langevin/{JULES_FIGS2_BATCHES['catapult'].name}/trajectory.parquet",
         drift=f"{J}/langevin/{JULES_FIGS2_BATCHES['drift'].name}/trajectory.parquet",
     output:
-        pdf=report(f"{RESULTS}/figures/jules/figS2.pdf", caption="../report/jules_figS2.rst", category="Jules et al."),
-        png=f"{RESULTS}/figures/jules/figS2.png",
+        pdf=f"{RESULTS}/figures/jules/figS2.pdf",
+        png=report(f"{RESULTS}/figures/jules/figS2.png", caption="../report/jules_figS2.rst", category="Jules et al."),
     params:
         library=library_version("plots", "plots.jules"),
         fig=JULES["figS2"],
@@ -178,21 +177,3 @@ rule jules_claims:
     script:
         "../../scripts/jules/claims.py"
 
-
-rule claims:
-    input:
-        rules.jules_claims.output,
-        f"{RESULTS}/taxonomy/tables/claims.parquet",
-        f"{RESULTS}/fengtu/tables/claims.parquet",
-        f"{RESULTS}/fort/tables/claims.parquet",
-        f"{RESULTS}/bradley/tables/claims.parquet",
-    output:
-        csv=f"{RESULTS}/claims.csv",
-        html=report(f"{RESULTS}/claims.html", caption="../report/claims.rst", category="Claims"),
-    threads: 1
-    resources:
-        **SMALL,
-    log:
-        log_path("claims"),
-    script:
-        "../../scripts/claims.py"

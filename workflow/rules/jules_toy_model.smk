@@ -34,8 +34,8 @@ rule jules_fig4:
         table=rules.jules_toy_model.output.table,
         density=rules.jules_toy_model.output.density,
     output:
-        pdf=report(f"{RESULTS}/figures/jules/fig4.pdf", caption="../report/jules_fig4.rst", category="Jules et al."),
-        png=f"{RESULTS}/figures/jules/fig4.png",
+        pdf=f"{RESULTS}/figures/jules/fig4.pdf",
+        png=report(f"{RESULTS}/figures/jules/fig4.png", caption="../report/jules_fig4.rst", category="Jules et al."),
     params:
         library=library_version("plots", "plots.toy_model"),
         model=TOY_MODEL,

@@ -30,9 +30,9 @@ rule taxonomy_diagram:
     input:
         cells=f"{TX}/tables/{{experiment}}/cells.parquet",
     output:
-        pdf=report(f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.pdf", caption="../report/taxonomy_diagram.rst",
+        pdf=f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.pdf",
+        png=report(f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png", caption="../report/taxonomy_diagram.rst",
                    category="Yang et al."),
-        png=f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png",
     params:
         axes=lambda wc: taxonomy_axes(wc.experiment),
         library=library_version("plots", "plots.taxonomy"),
@@ -49,9 +49,9 @@ rule taxonomy_figure:
     input:
         unpack(lambda wc: taxonomy_tables(*TAXONOMY_FIGURES[wc.figure])),
     output:
-        pdf=report(f"{RESULTS}/figures/taxonomy/{{figure}}.pdf", caption="../report/taxonomy_figure.rst",
+        pdf=f"{RESULTS}/figures/taxonomy/{{figure}}.pdf",
+        png=report(f"{RESULTS}/figures/taxonomy/{{figure}}.png", caption="../report/taxonomy_figure.rst",
                    category="Yang et al."),
-        png=f"{RESULTS}/figures/taxonomy/{{figure}}.png",
     params:
         experiments=lambda wc: TAXONOMY_FIGURES[wc.figure],
         axes=lambda wc: [taxonomy_axes(e) for e in TAXONOMY_FIGURES[wc.figure]],

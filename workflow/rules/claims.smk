@@ -1,0 +1,55 @@
+"""The scoreboard: every study's claims table in results/claims.csv and results/claims.html, with the
+provenance of the run (config hash, scale, commit, date, device) and the figures as thumbnails."""
+
+localrules:
+    claims,
+
+
+STUDY_CLAIMS = {
+    "jules": rules.jules_claims.output[0],
+    "taxonomy": rules.taxonomy_claims.output[0],
+    "fengtu": rules.fengtu_claims.output[0],
+    "fort": rules.fort_claims.output[0],
+    "bradley": rules.bradley_claims.output[0],
+}
+# the figures each claim line links to (the figures of every study's target)
+SCOREBOARD_FIGURES = [
+    *(rules.jules_fig1.output.png, rules.jules_fig2.output.png, rules.jules_fig3.output.png,
+      rules.jules_figS1.output.png),
+    *(path for target in (rules.taxonomy, rules.fengtu, rules.fort, rules.bradley) for path in target.input
+      if str(path).endswith(".png")),
+]
+
+
+def config_files_for_provenance():
+    """The config files of this run, relative to the workflow when they lie inside it."""
+    base = Path(workflow.basedir).resolve()
+    files = []
+    for path in map(lambda f: Path(f).resolve(), workflow.configfiles):
+        files.append(str(path.relative_to(base)) if path.is_relative_to(base) else str(path))
+    return list(dict.fromkeys(files))
+
+
+rule claims:
+    input:
+        **STUDY_CLAIMS,
+        figures=SCOREBOARD_FIGURES,
+    output:
+        csv=f"{RESULTS}/claims.csv",
+        html=report(f"{RESULTS}/claims.html", caption="../report/claims.rst", category="Claims"),
+    params:
+        studies=list(STUDY_CLAIMS),
+        headline_slices={"jules": JULES["claims"].get("headline_slice", "all")},
+        config=config,
+        config_files=config_files_for_provenance(),
+        scale=config["scale"],
+        device=DEVICE,
+        workflow_dir=workflow.basedir,
+        library=library_version("scoreboard"),
+    threads: 1
+    resources:
+        **SMALL,
+    log:
+        log_path("claims"),
+    script:
+        "../../scripts/claims.py"
