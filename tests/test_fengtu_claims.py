@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from thermoscape.fengtu_claims import (
     Criteria,
@@ -120,3 +121,73 @@ def test_forgetting_claims_compare_frontiers():
 def test_control_claim_needs_opposite_signs():
     assert control_claims(flatness_table(4.0), flatness_table(-2.0), (2, 500))[0]["verdict"] == "holds"
     assert control_claims(flatness_table(4.0), flatness_table(3.0), (2, 500))[0]["verdict"] == "fails"
+
+
+def psi_row(rows, slice_name="a"):
+    return next(r for r in rows if r["quantity"] == "psi" and r["slice"] == slice_name)
+
+
+def test_psi_fit_in_the_regime_states_its_range_and_holds():
+    table = flatness_table(4.0).assign(loss0=0.01)
+    row = psi_row(flatness_claims({"a": table}, (2, 500), CRITERIA))
+    used = RANKS[(RANKS >= 2) & (RANKS <= 500)]
+    assert row["verdict"] == "holds" and row["regime"] == ""
+    assert row["fit_range"] == f"ranks {used.min()}-{used.max()} ({used.size} points)"
+    assert "Spearman(i, F_i) = 1.000" in row["detail"] and "L_0 = 0.01" in row["detail"]
+
+
+def test_psi_fit_over_a_non_monotone_flatness_is_outside_the_regime():
+    """The user's case: F not monotone in the rank over the fit range, only the tail an inverse law."""
+    g = np.random.default_rng(3)
+    width = np.where(RANKS < 100, g.permutation(RANKS**0.5), RANKS**0.5)
+    table = pd.DataFrame({"rank": RANKS, "width": width, "variance": width**-4.0, "loss0": 0.01})
+    rows = flatness_claims({"a": table}, (2, 500), CRITERIA)
+    row = psi_row(rows)
+    assert row["verdict"] == "undetermined"
+    assert row["detail"].startswith("outside the regime: F not increasing")
+    assert "< 0.9 (Fig. 2C)" in row["regime"] and np.isfinite(row["value"])
+    assert row["fit_range"].startswith("ranks 2-")
+    tail = psi_row(flatness_claims({"a": table}, (100, 500), CRITERIA))
+    assert tail["verdict"] == "holds" and tail["value"] == pytest.approx(4.0)
+
+
+def test_psi_fit_of_a_poorly_converged_run_is_outside_the_regime():
+    rows = flatness_claims({"a": flatness_table(4.0).assign(loss0=0.3), "b": flatness_table(4.0, seed=1)},
+                           (2, 500), CRITERIA)
+    row = psi_row(rows)
+    assert row["verdict"] == "undetermined" and "final training loss L_0 = 0.3 > 0.1" in row["regime"]
+    assert psi_row(rows, "b")["verdict"] == "holds"  # no loss0 recorded: no loss check
+    spread = next(r for r in rows if r["slice"] == "all runs")
+    assert spread["verdict"] == "undetermined" and spread["regime"] == "runs a outside the regime of Eq. 8"
+    loose = flatness_claims({"a": flatness_table(4.0).assign(loss0=0.3)}, (2, 500),
+                            Criteria(final_loss_max=0.5))
+    assert psi_row(loose)["verdict"] == "holds"
+
+
+def test_general_psi_check_uses_the_looser_monotonicity_threshold():
+    width = RANKS**0.5 * np.exp(0.6 * np.random.default_rng(1).normal(size=RANKS.size))
+    table = pd.DataFrame({"rank": RANKS, "width": width, "variance": width**-2.0})
+    rho = sps.spearmanr(RANKS[RANKS >= 2], width[RANKS >= 2]).statistic
+    assert 0.7 <= rho < 0.9
+    assert psi_row(flatness_claims({"a": table}, (2, 600), CRITERIA, general=True))["verdict"] == "holds"
+    assert psi_row(flatness_claims({"a": table}, (2, 600), CRITERIA))["verdict"] == "undetermined"
+
+
+def test_gamma_fit_states_its_range_and_checks_the_final_loss():
+    ranks = np.arange(1, 801)
+    pca = {"run": pd.DataFrame({"rank": ranks, "variance": np.where(ranks == 1, 1e3, ranks**-2.6)})}
+    gamma = spectrum_claims(pca, (20, 200), CRITERIA, {"run": 0.01})[0]
+    assert gamma["verdict"] == "holds" and gamma["fit_range"] == "ranks 21-199 (179 points)"
+    hot = spectrum_claims(pca, (20, 200), CRITERIA, {"run": 0.5})[0]
+    assert hot["quantity"] == "gamma" and hot["verdict"] == "undetermined"
+    assert hot["value"] == pytest.approx(2.6)
+    assert "L_0 = 0.5 > 0.1" in hot["regime"]
+
+
+def test_other_fits_state_their_range():
+    width = np.geomspace(0.3, 10, 20)
+    table = pd.DataFrame({"width": width, "M0": 5 * width**-2.0, "sigma_tilde2": 0.1 * width**2.0})
+    table["M0_squared_sigma_tilde2"] = table["M0"] ** 2 * table["sigma_tilde2"]
+    assert {r["fit_range"] for r in minibatch_claims(table, CRITERIA)} == {"F_i in [0.3, 10] (20 ranks)"}
+    control = control_claims(flatness_table(4.0), flatness_table(-2.0), (2, 500))[0]
+    assert control["fit_range"].startswith("Langevin ranks 2-")

@@ -30,7 +30,8 @@ def tables(names, files):
 criteria = criteria_from(Criteria, params.criteria, "fengtu.claims")
 gamma, psi = tuple(params.fits["gamma"]), tuple(params.fits["psi"])
 flatness = tables(params.runs, inputs.flatness)
-rows = spectrum_claims(tables(params.runs, inputs.pca), gamma, criteria)
+final_losses = {name: float(table["loss0"].iloc[0]) for name, table in flatness.items()}  # L(w_0), the regime
+rows = spectrum_claims(tables(params.runs, inputs.pca), gamma, criteria, final_losses)
 rows += flatness_claims(flatness, psi, criteria)
 rows += flatness_claims(tables(params.deep, inputs.deep), psi, criteria, figure="Fig. S3, MLP-4", general=True)
 rows += flatness_claims(tables(params.adam, inputs.adam), psi, criteria, figure="E6, Adam", general=True)
