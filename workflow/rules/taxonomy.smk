@@ -1,7 +1,7 @@
 """Yang et al. taxonomy: dataset -> labels -> SGD replicas per cell -> metrics and curve per cell ->
 experiment tables with phases -> phase diagrams and claims."""
 
-from thermoscape.datasets import FASHION_MNIST_DIR, training_set_size
+from thermoscape.datasets import FASHION_MNIST_DIR, dataset_params, subset_options, training_set_size
 from thermoscape.grids import Cell, experiment_grid
 
 TAXONOMY = config["taxonomy"]
@@ -9,7 +9,8 @@ TX = f"{RESULTS}/taxonomy"
 
 _TAXONOMY_DEFAULTS = {"width": TAXONOMY["model"]["width"], "subset": 1.0, "label_noise": 0.0,
                       **{k: TAXONOMY["training"][k] for k in ("batch_size", "lr", "weight_decay")}}
-_TAXONOMY_N_TRAIN = training_set_size(TAXONOMY["data"]["name"], n_train=TAXONOMY["data"]["n_train"])
+_TAXONOMY_N_TRAIN = training_set_size(TAXONOMY["data"]["name"], TAXONOMY["data"]["path"],
+                                      **subset_options(TAXONOMY["data"]))
 TAXONOMY_GRIDS = {}
 for _name, _experiment in TAXONOMY["experiments"].items():
     try:
@@ -57,7 +58,7 @@ rule taxonomy_dataset:
     output:
         f"{TX}/data/dataset.parquet",
     params:
-        data=TAXONOMY["data"],
+        data=dataset_params(TAXONOMY["data"]),
     threads: 1
     resources:
         **SMALL,
