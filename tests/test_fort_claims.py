@@ -247,3 +247,35 @@ def test_fort_claims_table_criteria_and_inputs():
     assert set(without_column["verdict"]) == {"holds"}
     with pytest.raises(ValueError, match="unknown"):
         fort_claims(summary, criteria={"q_sl_tol": 0.1})
+
+
+def test_sweep_rows_state_their_sigma_z_range():
+    rows = sweep_claims(sweep_table({0.0: FALLING, 0.1: PEAKED}), [0.1], CRITERIA)
+    assert {r["fit_range"] for r in rows[:2]} == {"sigma_z in [0.001, 100] (21 points)"}
+    assert {r["fit_range"] for r in rows[2:]} == {f"sigma_z in [1, 100] ({int((GRID >= 1).sum())} points)"}
+    assert all(r["regime"] == "" for r in rows)
+
+
+def test_a_sweep_short_of_the_paper_range_is_outside_the_regime():
+    """A sweep ending at sigma_z ~ 3 cannot show Fig. 7's decline nor Fig. 8's frozen end: undetermined,
+    where the same curves over the paper's range hold."""
+    short = sweep_table({0.1: PEAKED})
+    short = short[short["sigma_z"] <= 5]
+    rows = sweep_claims(short, [0.1], CRITERIA)
+    assert [r["verdict"] for r in rows] == ["undetermined"] * 3
+    assert "does not extend past the peak window [0.3, 10]" in rows[0]["regime"]
+    assert rows[0]["detail"].startswith("outside the regime: ") and np.isfinite(rows[0]["value"])
+    assert "ends at sigma_z = 3.16 < 100" in rows[1]["regime"]
+    narrow = sweep_claims(short, [0.1], Criteria(peak_sigma_z_range=(0.01, 1.0), curvature_end_sigma_z=3.0))
+    assert [r["regime"] for r in narrow] == ["", "", ""]
+
+
+def test_real_network_rows_state_their_epochs_and_scales():
+    growth = growth_claims([history_table("a"), history_table("b")], CRITERIA)
+    assert growth[0]["fit_range"].startswith("epochs 0-") and growth[0]["fit_range"].endswith("per run")
+    hessian = hessian_claims(hessian_table("r"), history_table("r"), CRITERIA)
+    assert hessian[2]["fit_range"].startswith("epochs 0-")
+    peaked = np.array([0.5, 2.0, 3.0, 2.5, 1.0, 0.2])
+    rows = goldilocks_claims([radius_table("r", peaked)], [hyperplane_table("r", peaked * 10, peaked)],
+                             CRITERIA)
+    assert {r["fit_range"] for r in rows} == {"init scales 0.25-8 (6 radii)"}

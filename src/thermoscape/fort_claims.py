@@ -25,6 +25,10 @@ Choices (documented, config ``fort.claims``, see :class:`Criteria`):
   ``checked_activations`` (default ReLU: brief 5.3 found tanh with z-scored inputs unclustered, with no
   outlier gap); the other runs get informational rows with the measured values.
 * Fig. 4 growth and the Goldilocks checks apply to every run.
+* Every row judged over a range (of sigma_z, epochs or init scales) states it in ``fit_range``. Regime
+  checks where the paper states one: Fig. 7's peak needs a sweep past the brief's peak window on both sides
+  (the paper sweeps 1e-3 to 1e2), Fig. 8's drop a sweep to ``curvature_end_sigma_z``; outside, the row is
+  ``undetermined`` with the reason (``claims.row``'s ``outside_regime``).
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ class Criteria:
         (of the previous value; of ``log2 C`` for the entropy).
       ``curvature_reference_sigma_z`` 1.0: Tr/||H||_F non-increasing from the grid point nearest this.
       ``curvature_drop_min`` 0.25: its relative drop from there to the largest ``sigma_z``.
+      ``curvature_end_sigma_z`` 100.0: the regime of that drop: the sweep reaches this ``sigma_z`` (the
+        paper's sweep ends at 1e2, Sec. 4; brief 5.2 sets the 25 % drop "from sigma_z = 1 to sigma_z = 100"),
+        else the rows are ``undetermined``.
       ``entropy_hot_tolerance`` 0.05: ``|S / log2 C - 1|`` at the smallest ``sigma_z``.
       ``entropy_frozen_fraction`` 0.1: ``S / log2 C`` at the largest ``sigma_z`` at most this.
     Real networks:
@@ -87,6 +94,7 @@ class Criteria:
     monotone_tolerance: float = 0.05
     curvature_reference_sigma_z: float = 1.0
     curvature_drop_min: float = 0.25
+    curvature_end_sigma_z: float = 100.0
     entropy_hot_tolerance: float = 0.05
     entropy_frozen_fraction: float = 0.1
     checked_activations: tuple[str, ...] = ("relu",)
@@ -148,6 +156,23 @@ def _nearest(values: Iterable[float], target: float) -> float:
     """The value nearest ``target`` in log distance (positive values)."""
     values = np.asarray(list(values), dtype=float)
     return float(values[np.argmin(np.abs(np.log(values) - np.log(target)))])
+
+
+def _sigma_range(sigma: np.ndarray | pd.Series) -> str:
+    """The ``sigma_z`` a curve was judged over, e.g. ``sigma_z in [0.001, 100] (21 points)``."""
+    sigma = np.asarray(sigma, dtype=float)
+    return f"sigma_z in [{sigma.min():.3g}, {sigma.max():.3g}] ({sigma.size} points)" if sigma.size else ""
+
+
+def _epoch_range(epochs: np.ndarray | pd.Series) -> str:
+    epochs = np.asarray(epochs, dtype=float)
+    return f"epochs {epochs.min():g}-{epochs.max():g} ({epochs.size} points)" if epochs.size else ""
+
+
+def _scale_range(scales: np.ndarray | pd.Series | pd.Index) -> str:
+    """The init scales (radius / default radius) a Goldilocks statistic was judged over."""
+    scales = np.asarray(scales, dtype=float)
+    return f"init scales {scales.min():g}-{scales.max():g} ({scales.size} radii)"
 
 
 def _checked(activation: str, criteria: Criteria) -> bool:
@@ -223,7 +248,18 @@ def _peak_row(curve: pd.DataFrame, exponent: float, n_seeds: int, criteria: Crit
         fraction < criteria.peak_final_fraction_max
     return _row(*args, float(sigma[i]), n=n_seeds, passed=passed,
                 detail=f"lambda_max(sigma_z = {sigma[-1]:g}) / max = {fraction:.3f}; mean over {n_seeds} seeds",
-                slice_name=name)
+                slice_name=name, fit_range=_sigma_range(sigma), outside_regime=_peak_outside(sigma, criteria))
+
+
+def _peak_outside(sigma: np.ndarray, criteria: Criteria) -> str:
+    """Fig. 7's regime: the paper sweeps sigma_z from 1e-3 to 1e2 (Sec. 4) and brief 5.2 puts the maximum in
+    ``peak_sigma_z_range``; a sweep that does not extend past that window on both sides cannot show "grows,
+    peaks, declines". The reason, or ""."""
+    low, high = criteria.peak_sigma_z_range
+    if sigma.min() < low and sigma.max() > high:
+        return ""
+    return (f"the sweep (sigma_z in [{sigma.min():.3g}, {sigma.max():.3g}]) does not extend past the peak "
+            f"window [{low:g}, {high:g}] on both sides (paper: 1e-3 to 1e2)")
 
 
 def _shape(lam: np.ndarray, tol: float) -> str:
@@ -256,7 +292,7 @@ def _monotone_row(curve: pd.DataFrame, exponent: float, n_seeds: int, largest: f
     passed = None if not direction else bool(
         _worst_step(lam, direction, lam[:-1]) >= -tol and direction * (lam[-1] - lam[0]) > 0)
     return _row(*args, ratio, n=n_seeds, passed=passed, detail=f"shape: {_shape(lam, tol)}; mean over "
-                f"{n_seeds} seeds", slice_name=name)
+                f"{n_seeds} seeds", slice_name=name, fit_range=_sigma_range(curve["sigma_z"]))
 
 
 def _curvature_row(means: pd.DataFrame, column: str, criteria: Criteria, projected: bool) -> dict[str, Any]:
@@ -278,10 +314,15 @@ def _curvature_row(means: pd.DataFrame, column: str, criteria: Criteria, project
     drop = float(1 - ratio[-1] / ratio[0])
     worst = _worst_step(ratio, -1, ratio[:-1])
     passed = drop > 0 if projected else worst >= -tol and drop >= criteria.curvature_drop_min
+    largest = float(part["sigma_z"].iloc[-1])
+    short = "" if largest >= criteria.curvature_end_sigma_z * (1 - 1e-9) else (
+        f"the sweep ends at sigma_z = {largest:.3g} < {criteria.curvature_end_sigma_z:g}, before the frozen "
+        "regime the drop is judged at (paper: sweep to 1e2; brief 5.2)")
     return _row(*args, drop, n=len(part), passed=bool(passed),
                 detail=f"{ratio[0]:.3g} at sigma_z = {reference:g} -> {ratio[-1]:.3g} at "
-                       f"{part['sigma_z'].iloc[-1]:g}; largest step up {max(0.0, -worst):.3f} relative; mean over "
-                       "seeds and schedules", slice_name="random model")
+                       f"{largest:g}; largest step up {max(0.0, -worst):.3f} relative; mean over "
+                       "seeds and schedules", slice_name="random model",
+                fit_range=_sigma_range(part["sigma_z"]), outside_regime=short)
 
 
 def sweep_claims(sweep: Tables, nonmonotone_exponents: Sequence[float], criteria: Criteria) -> Rows:
@@ -322,7 +363,8 @@ def entropy_claims(entropy: Tables, criteria: Criteria) -> Rows:
                          "S(smallest sigma_z) / log2 C", "S ~ log2 C at small sigma_z",
                          f"|ratio - 1| <= {criteria.entropy_hot_tolerance:g}", hot, n=len(part),
                          passed=abs(hot - 1) <= criteria.entropy_hot_tolerance,
-                         detail=f"sigma_z = {part['sigma_z'].iloc[0]:g}, S = {s[0]:.3f} bits", slice_name=name))
+                         detail=f"sigma_z = {part['sigma_z'].iloc[0]:g}, S = {s[0]:.3f} bits",
+                         slice_name=name, fit_range=f"sigma_z = {part['sigma_z'].iloc[0]:.3g}"))
         cold = float(s[-1] / log_c)
         worst = _worst_step(s, -1, log_c)
         passed = len(s) >= 2 and worst >= -criteria.monotone_tolerance and cold <= criteria.entropy_frozen_fraction
@@ -330,7 +372,8 @@ def entropy_claims(entropy: Tables, criteria: Criteria) -> Rows:
                          "S decreasing to 0", f"S non-increasing in sigma_z (steps up <= "
                          f"{criteria.monotone_tolerance:g} log2 C) and ratio <= {criteria.entropy_frozen_fraction:g}",
                          cold, n=len(part), passed=bool(passed),
-                         detail=f"sigma_z = {part['sigma_z'].iloc[-1]:g}, S = {s[-1]:.3f} bits", slice_name=name))
+                         detail=f"sigma_z = {part['sigma_z'].iloc[-1]:g}, S = {s[-1]:.3f} bits",
+                         slice_name=name, fit_range=_sigma_range(part["sigma_z"])))
     return rows
 
 
@@ -374,12 +417,14 @@ def growth_claims(history: Tables, criteria: Criteria) -> Rows:
         return []
     rows = []
     for column, label, panel in GROWTH:
-        ratios, dips = {}, []
+        ratios, dips, spans = {}, [], set()
         for run, part in history.groupby("run", sort=False):
-            values = part.sort_values("epoch")[column].dropna().to_numpy()
+            part = part.sort_values("epoch").dropna(subset=[column])
+            values = part[column].to_numpy()
             if len(values) < 2:
                 continue
             ratios[run] = float(values[-1] / values[0]) if values[0] else np.inf
+            spans.add(f"{part['epoch'].iloc[0]:g}-{part['epoch'].iloc[-1]:g}")
             if values.min() < values[0]:
                 dips.append(run)
         args = (f"{label} grows with training (Fig. 4 {panel})", f"min over runs of {column}(end) / {column}(init)",
@@ -393,7 +438,7 @@ def growth_claims(history: Tables, criteria: Criteria) -> Rows:
             detail += f"; dips below init in {', '.join(map(str, dips))}"
         worst = min(ratios.values())
         rows.append(_row(*args, worst, n=len(ratios), passed=worst > criteria.growth_ratio_min, detail=detail,
-                         slice_name="all runs"))
+                         slice_name="all runs", fit_range=f"epochs {', '.join(sorted(spans))} per run"))
     return rows
 
 
@@ -411,7 +456,8 @@ def _lambda_row(curve: pd.DataFrame, run: str, checked: bool, activation: str, c
     passed = 0 < i < len(lam) - 1 and fraction < 1 - decline
     return _row(*args, fraction, n=len(curve), passed=passed if checked else None,
                 detail=f"init {lam[0]:.3g}, max {lam[i]:.3g} at epoch {epoch[i]:g}, end {lam[-1]:.3g} at epoch "
-                       f"{epoch[-1]:g}" + ("" if checked else _informational(activation)), slice_name=run)
+                       f"{epoch[-1]:g}" + ("" if checked else _informational(activation)), slice_name=run,
+                fit_range=_epoch_range(epoch))
 
 
 def hessian_claims(hessian_summary: Tables, history: Tables, criteria: Criteria,
@@ -485,7 +531,8 @@ def goldilocks_claims(radius: Tables, hyperplane: Tables, criteria: Criteria) ->
                              detail=f"{at_ref:.3g} at scale {reference:g} -> {large:.3g} at scale "
                                     f"{part['scale'].iloc[-1]:g} (radius {part['radius'].iloc[-1]:.3g}); max "
                                     f"{part[column].max():.3g} at scale "
-                                    f"{part.loc[part[column].idxmax(), 'scale']:g}", slice_name=run))
+                                    f"{part.loc[part[column].idxmax(), 'scale']:g}", slice_name=run,
+                             fit_range=_scale_range(part["scale"])))
     groups = hyperplane.groupby(["run", "dim"], sort=False) if not hyperplane.empty else []
     for (run, dim), part in groups:
         means = part.groupby("scale")[["accuracy", "projected_ratio"]].mean()
@@ -502,7 +549,8 @@ def goldilocks_claims(radius: Tables, hyperplane: Tables, criteria: Criteria) ->
             continue
         rho = float(sps.spearmanr(means["accuracy"], means["projected_ratio"]).statistic)
         rows.append(_row(*args, rho, n=len(means), passed=rho > criteria.goldilocks_spearman_min,
-                         detail=f"{detail}; {part['draw'].nunique()} draws per radius", slice_name=name))
+                         detail=f"{detail}; {part['draw'].nunique()} draws per radius", slice_name=name,
+                         fit_range=_scale_range(means.index)))
     return rows
 
 
