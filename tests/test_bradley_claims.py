@@ -149,3 +149,52 @@ def test_claims_table_has_the_shared_columns_and_rejects_unknown_criteria(basin_
     assert list(table.columns) == COLUMNS and set(table["study"]) == {"bradley"}
     with pytest.raises(ValueError, match="bradley.claims: unknown keys"):
         bradley_claims(criteria={"tolerance": 1})
+
+
+def test_trends_and_fits_state_their_range(basin_results):
+    rows = basin_claims(basin_results["basins"], basin_results["expectations"], CRITERIA)
+    trends = {r["fit_range"] for r in rows if r["claim"].startswith("E[U")}
+    assert trends == {"T in [0.0001, 0.1] (13 points)"}
+    laplace = next(r for r in rows if r["claim"].startswith("Laplace"))
+    assert laplace["fit_range"].startswith("T in [0.0001, 0.01") and laplace["fit_range"].endswith("points)")
+    shift = {r["claim"]: r for r in shift_claims(shift_table(), CRITERIA, restricted_range=0.4)}
+    assert shift["test curvature decreases with T"]["fit_range"] == (
+        "T in [0.0004, 0.0064] (5 points); reflected fits over x in [0, |s|] (App. F)")
+    assert shift["U_k^test increases with T"]["fit_range"] == "T in [0.0004, 0.0064] (5 points)"
+    restricted = shift["Taylor prediction (Eq. 3) matches U_test(theta_tr), fit on the restricted range"]
+    assert restricted["fit_range"].startswith("test fit over x in [0, 0.4 |s|]; 15 (T, seed) points")
+    assert all(r["regime"] == "" for r in shift.values())
+
+
+def test_fits_about_points_that_are_not_minima_are_outside_the_regime():
+    """A stage-B end point with a negative reflected curvature is no local minimum along the line (App. F):
+    the fitted rows are undetermined, the trends of the measured losses still judged."""
+    table = shift_table()
+    table.loc[(table["T"] == TEMPERATURES[2]) & (table["seed"] == 1), "c_train"] = -0.01
+    rows = {r["claim"]: r for r in shift_claims(table, CRITERIA)}
+    for claim in ("test curvature decreases with T", "train curvature decreases with T",
+                  "shift-curvature s C_test s decreases with T", "1/2 s C s contributes more than U_k^test",
+                  "Taylor prediction (Eq. 3) matches U_test(theta_tr), fit on the whole side"):
+        assert rows[claim]["verdict"] == "undetermined", claim
+        assert rows[claim]["regime"].startswith("1 of 15 (T, seed) points with a non-positive reflected")
+        assert "T = 0.0016 seed 1" in rows[claim]["detail"]
+    assert rows["test curvature decreases with T"]["value"] == pytest.approx(-1.0)
+    assert rows["U_k^test increases with T"]["verdict"] == "holds"
+
+
+def test_fig5_rows_need_a_converged_stage1():
+    sizes = pd.DataFrame({"sample_size": [1000, 2500, 5000], "seed": 0, "final_train": [0.004, 0.006, 0.2],
+                          "final_test": [0.6, 0.45, 0.35], "finite": True})
+    shuffle = pd.DataFrame({"shuffle": range(3), "final_train": 0.005, "final_test": [0.34, 0.35, 0.36],
+                            "finite": True})
+    stage1 = pd.DataFrame({"final_train": [0.004]})
+    by_slice = {r["slice"]: r for r in sweep_claims(sweep_table(0.001), shuffle, sizes, CRITERIA, stage1)}
+    assert {by_slice[name]["verdict"] for name in ("B=25", "sweep", "shuffle")} == {"holds"}
+    assert by_slice["sweep"]["fit_range"] == "T in [0.0004, 0.0064] (5 points); B in {25, 50, 100}"
+    assert by_slice["sample size"]["fit_range"] == "sample size in [1000, 5000] (3 points)"
+    assert by_slice["sample size"]["verdict"] == "undetermined"
+    assert "subsampled runs' final train loss up to 0.2 > 0.01" in by_slice["sample size"]["regime"]
+    hot = sweep_claims(sweep_table(0.001), None, None, CRITERIA, pd.DataFrame({"final_train": [0.004, 0.05]}))
+    assert {r["verdict"] for r in hot} == {"undetermined"}
+    assert all("stage-1 final train loss up to 0.05 > 0.01" in r["regime"] for r in hot)
+    assert "paper: 0.005, App. G.1" in hot[0]["detail"]

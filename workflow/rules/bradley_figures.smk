@@ -81,10 +81,13 @@ rule bradley_claims:
     input:
         **{name: BR_TABLES[name] for name in ("basins", "expectations", "langevin_check", "shift_curvature",
                                                "sweep", "shuffle", "sample_size")},
+        # the stage-1 final train loss: the regime of Fig. 5
+        stage1=[f"{BR}/sweep/stage1_s{s}.pt" for s in BR_SWEEP_SEEDS],
     output:
         f"{BR}/tables/claims.parquet",
     params:
         criteria=BRADLEY.get("claims", {}),
+        restricted_range=BRADLEY["shift_curvature"]["fit"]["restricted_range"],
         library=library_version("bradley_claims", "claims"),
     threads: 1
     resources:
