@@ -261,3 +261,41 @@ def test_double_descent_claim_finds_a_dip_between_neighbours():
     assert found["verdict"] == "holds" and found["value"] == 1 and "64: width 16 (1.6 pp" in found["detail"]
     monotone = cells[cells["temperature"] == 128]
     assert double_descent_claim(monotone, TaxonomyCriteria())["verdict"] == "fails"
+
+
+def test_claims_state_their_cells_and_need_the_phases_they_are_about():
+    cells = synthetic_cells()
+    cells["phase"] = label_phases(cells, PhaseRules())
+    rows = {r["claim"]: r for r in taxonomy_claims(cells, PhaseRules(), TaxonomyCriteria())}
+    assert rows["best accuracy"]["fit_range"] == "9 cells: width 2-128, batch_size 8-256"
+    assert rows["mc small width"]["fit_range"] == "3 cells: width 2, batch_size 8-256"
+    assert rows["loss drop"]["fit_range"] == "1 of 3 batch_size rows cross training accuracy 99 % along width"
+    assert all(r["regime"] == "" for r in rows.values())
+    # no cell fits the training set: no Phase III/IV, no sharp/flat boundary, nothing to order by phase
+    unfitted = cells.assign(train_accuracy=90.0)
+    unfitted["phase"] = label_phases(unfitted, PhaseRules())
+    rows = {r["claim"]: r for r in taxonomy_claims(unfitted, PhaseRules(), TaxonomyCriteria())}
+    assert rows["loss drop"]["verdict"] == "undetermined"
+    assert rows["loss drop"]["regime"] == "no row crosses the sharp/flat boundary"
+    assert rows["cka ordering"]["regime"] == "a phase group is empty"
+    assert rows["cka ordering"]["detail"].startswith("outside the regime: a phase group is empty; I/II:")
+    # every cell connected but none fitted: Phase I/II only, so the best cell cannot be Phase IV-B
+    barriers = cells.assign(mc=-12.0)
+    barriers["phase"] = label_phases(barriers, PhaseRules())
+    best = taxonomy_claims(barriers, PhaseRules(), TaxonomyCriteria())[0]
+    assert best["verdict"] == "undetermined" and best["regime"].startswith("no Phase IV cell")
+    assert best["value"] == pytest.approx(90.0)
+
+
+def test_double_descent_needs_the_interpolation_threshold():
+    cells = pd.DataFrame({"width": [4, 8, 16, 32] * 2, "temperature": [64] * 4 + [128] * 4,
+                          "test_accuracy": [84.6, 88.2, 86.6, 90.3, 80.0, 82.0, 84.0, 86.0],
+                          "train_accuracy": [80.0, 90.0, 97.5, 100.0] * 2})
+    found = double_descent_claim(cells, TaxonomyCriteria())
+    assert found["fit_range"] == "8 cells: width 4-32, temperature 64-128" and found["regime"] == ""
+    cells["train_accuracy"] = [80.0, 90.0, 95.0, 97.0] * 2  # below 99 % everywhere
+    never_fitted = double_descent_claim(cells, TaxonomyCriteria())
+    assert never_fitted["verdict"] == "undetermined" and never_fitted["value"] == 1
+    assert "no row crosses the interpolation threshold (training accuracy 99 %)" in never_fitted["regime"]
+    lower = double_descent_claim(cells, TaxonomyCriteria(), rules=PhaseRules(interpolation_accuracy=96.0))
+    assert lower["verdict"] == "holds"

@@ -8,8 +8,7 @@ from thermoscape.jobs import start_job
 from thermoscape.taxonomy import PhaseRules, TaxonomyCriteria, double_descent_claim, taxonomy_claims
 
 start_job(snakemake)
-criteria = TaxonomyCriteria(**snakemake.params.criteria)
-rows = taxonomy_claims(read_table(snakemake.input.cells), PhaseRules(**snakemake.params.phases), criteria,
-                       snakemake.params.temperature_axis)
-rows.append(double_descent_claim(read_table(snakemake.input.noise), criteria))
+criteria, rules = TaxonomyCriteria(**snakemake.params.criteria), PhaseRules(**snakemake.params.phases)
+rows = taxonomy_claims(read_table(snakemake.input.cells), rules, criteria, snakemake.params.temperature_axis)
+rows.append(double_descent_claim(read_table(snakemake.input.noise), criteria, rules=rules))
 write_table(pd.DataFrame(rows, columns=COLUMNS), snakemake.output[0])
