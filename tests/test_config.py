@@ -118,6 +118,8 @@ def fashion_run(**extra) -> dict:
          "fengtu.data.n_test: 1000 leaves no training images of the 1000 images of mnist5k in classes [0, 1]"),
         ({"fengtu": {"data": {"classes": [0, 1, 2], "n_test": 100}}},
          "fengtu.forgetting.task2: labels [2, 3] must be below the 3 classes of fengtu.data.classes"),
+        ({"fengtu": {"lenet_cifar": {"path": "{idx}/none"}}},
+         "fengtu.lenet_cifar.path: CIFAR data directory not found: {idx}/none"),
         ({"fort": {"networks": {"paths": {"fashion_mnist": "{idx}"}, "runs": [fashion_run()]}}},
          "fort.networks.n_train: 1000 is larger than the 40 training images of {idx}"),
         ({"fort": {"networks": {"runs": [fashion_run(dataset="digits", classes=[0, 12])]}}},
@@ -128,7 +130,7 @@ def fashion_run(**extra) -> dict:
          "bradley.networks.data.classes: bradley.sweep.network.arch vgg9 has 10 outputs"),
     ],
     ids=["n_train", "absent-class", "missing-path", "cifar-files", "digits-n_train", "pool-classes",
-         "relabelled-tasks", "fort-n_train", "fort-classes", "bradley-path", "bradley-paper-network"],
+         "relabelled-tasks", "lenet-cifar-path", "fort-n_train", "fort-classes", "bradley-path", "bradley-paper-network"],
 )
 def test_bad_data_settings_name_the_key(default_config, idx_dir, override, named):
     text = yaml.safe_dump(override).replace("{idx}", str(idx_dir))

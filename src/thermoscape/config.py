@@ -130,9 +130,6 @@ def _data_blocks(config: dict) -> list[DataBlock]:
     for study in ("taxonomy", "fengtu"):
         if study in config:
             blocks += _study_data(study, config[study]["data"])
-    cifar = config.get("fengtu", {}).get("lenet_cifar", {}).get("path")
-    if cifar:
-        blocks.append(DataBlock("cifar10", cifar, "fengtu.lenet_cifar.path", {}, {}))
     if "fort" in config:
         networks = config["fort"]["networks"]
         sizes = {key: networks[key] for key in ("n_train", "n_test")}
@@ -157,6 +154,15 @@ def _block_problems(block: DataBlock) -> list[str]:
         subset_sizes(inventory, **block.options)
     except SubsetError as error:
         return [f"{block.keys[error.key]}: {error.detail}"]
+    return []
+
+
+def _directory_problems(config: dict) -> list[str]:
+    """Feng & Tu's LeNet-CIFAR data takes no options: its directory must be there (its files are read, and
+    checked, by its dataset job)."""
+    path = config.get("fengtu", {}).get("lenet_cifar", {}).get("path")
+    if path and not Path(path).is_dir():
+        return [f"fengtu.lenet_cifar.path: CIFAR data directory not found: {path}"]
     return []
 
 
@@ -185,7 +191,7 @@ def data_problems(config: dict) -> list[str]:
     subset absent from the data, more images asked for than it holds. Cheap (label files and IDX headers,
     no pixels), so the workflow runs it before any job."""
     problems = [problem for block in _data_blocks(config) for problem in _block_problems(block)]
-    return list(dict.fromkeys(problems + _relabelled_class_problems(config)))
+    return list(dict.fromkeys(problems + _directory_problems(config) + _relabelled_class_problems(config)))
 
 
 def check_data_settings(config: dict) -> None:
