@@ -174,7 +174,7 @@ def subset_sizes(inventory: Inventory, n_train: int | None = None, n_test: int |
 
     Sets with a split (IDX, CIFAR): ``n_train``/``n_test`` images of the training/test part, None for all.
     Pools (digits, mnist5k): a permutation's first ``n_train`` images train and its last ``n_test`` test; a
-    None size takes all the other leaves; both None keep the pool's default test fraction (digits 397 of
+    None size takes what the other leaves; both None keep the pool's default test fraction (digits 397 of
     1797, mnist5k 1000 of 5000).  ``classes`` first keeps only those labels.  Raises :class:`SubsetError`
     naming the option the data cannot satisfy.
     """
@@ -238,7 +238,7 @@ def _split_pool(x: np.ndarray, y: np.ndarray, inventory: Inventory, n_train: int
 
 
 DIGITS_CLASS_COUNTS = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)  # sklearn's digits, labels 0..9
-DIGITS_TEST_FRACTION = Fraction(397, 1797)  # the 1400/397 split every study used before the options
+DIGITS_TEST_FRACTION = Fraction(397, 1797)  # Yang et al.'s default 1400/397 split
 MNIST5K_CLASS_COUNTS = (500,) * 10
 MNIST5K_TEST_FRACTION = Fraction(1, 5)
 
