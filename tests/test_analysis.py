@@ -5,11 +5,15 @@ import pandas as pd
 import pytest
 import torch
 from conftest import quadratic
+from scipy.signal import lfilter
 
+from thermoscape.claims import Criteria, fluctuation_claims
 from thermoscape.fluctuations import (
+    Bootstrap,
     aggregate_runs,
     compare_time_steps,
     init_langevin_statistics,
+    replica_diagnostics,
     slice_statistics,
 )
 from thermoscape.grids import ALL, analysis_slices
@@ -71,6 +75,89 @@ def test_aggregates_exclude_diverged_runs_and_count_them():
     assert row["n_runs"] == 2 and row["n_diverged"] == 1
     assert row["mu_mean"] == 2.0 and row["alpha_max"] == 20.0
     assert row["equilibrated"]
+
+
+def replica_rows(temperature: float, passing: list[bool], drifting=(), slice_name: str = ALL) -> list[dict]:
+    """Four runs of one (T, eta) whose S3 flags are ``passing``: replica r has mu = r + 1 (and alpha = 10 r)."""
+    return [{"temperature": temperature, "eta": 1e-2, "time_step": "eta = 0.01", "slice": slice_name, "t_start": 0.0,
+             "t_end": 10.0, "replica": r, "diverged": False, "equilibrated": ok, "drifting": r in drifting,
+             "mu": temperature * (r + 1), "mu_error": 0.1 * temperature, "alpha": 10.0 * r, "sigma": temperature,
+             "beta_T": 1.0, "n_c": 20.0 * r, "tau_half": 0.01, "rhat": 1.3, "ess_bulk": 50.0}
+            for r, ok in enumerate(passing)]
+
+
+def test_equilibration_is_judged_per_run():
+    """2 of 4 runs pass S3: the point is equilibrated, with statistics over those 2 only; the former rule
+    (every run must pass) rejects it."""
+    runs = pd.DataFrame(replica_rows(1e-5, [True, False, True, False]))
+    row = aggregate_runs(runs).iloc[0]
+    assert (row["n_runs"], row["n_equilibrated"], row["n_used"]) == (4, 2, 2) and row["equilibrated"]
+    assert row["mu_mean"] == pytest.approx(2e-5)  # replicas 0 and 2: mu = 1e-5 and 3e-5
+    assert row["mu_error"] == pytest.approx(np.std([1e-5, 3e-5], ddof=1) / np.sqrt(2))
+    assert row["alpha_max"] == 20.0 and (row["rhat"], row["ess_bulk"]) == (1.3, 50.0)
+    old_rule = aggregate_runs(runs, equilibration="all_runs").iloc[0]
+    assert not old_rule["equilibrated"] and old_rule["n_used"] == 4 and old_rule["mu_mean"] == pytest.approx(2.5e-5)
+    with pytest.raises(ValueError, match="equilibration"):
+        aggregate_runs(runs, equilibration="some_runs")
+
+
+def test_one_passing_run_is_not_enough_and_drifting_runs_can_be_left_out():
+    runs = pd.DataFrame(replica_rows(1e-5, [True, False, False, False]))
+    row = aggregate_runs(runs).iloc[0]
+    assert not row["equilibrated"] and row["n_equilibrated"] == 1
+    assert row["n_used"] == 4 and row["mu_mean"] == pytest.approx(2.5e-5)  # shown beside the flag
+    alone = aggregate_runs(runs, min_equilibrated_runs=1).iloc[0]
+    assert alone["equilibrated"] and alone["n_used"] == 1
+    assert alone["mu_error"] == pytest.approx(1e-6)  # one run: its own error, not a spread of 0
+    assert np.isnan(alone["tau_half_error"])  # no within-run error of tau_1/2: nan, never 0
+    drifting = pd.DataFrame(replica_rows(1e-5, [True, True, True, False], drifting=(0,)))
+    kept = aggregate_runs(drifting).iloc[0]
+    assert kept["n_used"] == 3 and kept["drifting"] and kept["n_drifting"] == 1
+    left_out = aggregate_runs(drifting, exclude_drifting=True).iloc[0]
+    assert left_out["n_used"] == 2 and not left_out["drifting"] and left_out["mu_mean"] == pytest.approx(2.5e-5)
+
+
+def test_claims_use_the_temperatures_with_enough_equilibrated_runs():
+    """T = 3e-5 has one passing run: it is left out of the fits, and the rows say on what they rest."""
+    temperatures = {1e-6: [True, True, False, True], 1e-5: [True, False, True, False], 3e-5: [False, True, False, False]}
+    runs = pd.DataFrame([r for T, passing in temperatures.items() for r in replica_rows(T, passing)])
+    summary = aggregate_runs(runs)
+    assert list(summary["equilibrated"]) == [True, True, False]
+    rows = {r["quantity"]: r for r in fluctuation_claims(summary, Criteria(), 3, 883, 300)}
+    slope = rows["slope of log mu_L vs log T"]
+    assert slope["n"] == 2 and slope["value"] == pytest.approx(np.log(2e-5 / 2.33333e-6) / np.log(10), rel=1e-4)
+    assert "2 of 3 (T, eta) points equilibrated: 2 temperatures, 5 runs" in slope["detail"]
+    assert slope["uncertainty"] > 0  # two points: from the replica errors, not the (zero) residuals
+
+
+def test_replica_diagnostics_see_replicas_that_disagree():
+    rng = np.random.default_rng(5)
+    t = np.arange(4_000) * 0.1
+    chains = [lfilter([1.0], [1.0, -0.9], rng.standard_normal(len(t))) for _ in range(4)]
+    slices = analysis_slices(0.0, 400.0, 100.0)
+    same = replica_diagnostics([(t, 10 + x) for x in chains], slices).set_index("slice")
+    assert np.all(np.abs(same["rhat"] - 1) < 0.05) and same.loc[ALL, "ess_bulk"] > 100
+    shifted = replica_diagnostics([(t, 10 + x + 5 * (i > 1)) for i, x in enumerate(chains)], slices)
+    assert np.all(shifted["rhat"] > 1.1)
+    uneven = replica_diagnostics([(t, 10 + chains[0]), (t[:3_000], 10 + chains[1][:3_000])], slices).set_index("slice")
+    assert np.isnan(uneven.loc["t300-400", "rhat"]) and np.isfinite(uneven.loc[ALL, "rhat"])  # cut to equal length
+    assert np.isnan(replica_diagnostics([(t, 10 + chains[0])], slices)["rhat"]).all()  # one replica: no R-hat
+
+
+def test_bootstrap_errors_match_the_spread_of_independent_runs():
+    """The block-bootstrap error of beta T and sigma of one run is the scatter of those statistics over
+    independent runs of the same process (within 30 %)."""
+    rng = np.random.default_rng(6)
+    dt, n, temperature = 0.1, 10_000, 1e-5
+    t = np.arange(n) * dt
+    tables = [slice_statistics(t, temperature * ar1_gamma_like(n, 0.9, 0.0, rng), np.array([]), np.array([]),
+                               temperature, [(ALL, 0.0, n * dt)], rng=rng) for _ in range(40)]
+    runs = pd.concat(tables)
+    for column in ("beta_T", "sigma", "n_c"):
+        assert runs[f"{column}_error"].mean() == pytest.approx(runs[column].std(ddof=1), rel=0.3)
+    off = slice_statistics(t, temperature * ar1_gamma_like(n, 0.9, 0.0, rng), np.array([]), np.array([]),
+                           temperature, [(ALL, 0.0, n * dt)], bootstrap=Bootstrap(resamples=0))
+    assert off[["sigma_error", "beta_T_error"]].isna().all(axis=None)
 
 
 def test_time_step_comparison_is_paired_by_replica():

@@ -150,3 +150,40 @@ def test_slice_autocorrelations_of_ar1_are_geometric():
 @pytest.mark.parametrize("bad_slice", [(-5.0, -1.0)])
 def test_empty_slices_give_no_rows(bad_slice):
     assert slice_autocorrelations(np.arange(100.0), np.arange(100.0), [("x", *bad_slice)]).empty
+
+
+def test_beta_t_row_shows_the_statistic_it_judges():
+    """Half the points at 0.7-0.75, half at 1.45-1.5: the median beta T is 1.1 (within 0.2 of 1, holds) although
+    the median |beta T - 1| is 0.375; the row must not show one and judge the other."""
+    spread = summary().assign(beta_T_mean=[0.7, 0.75, 1.45, 1.5])
+    beta = {r["quantity"]: r for r in fluctuation_claims(spread, Criteria(), 3, 883, 300)}["beta T"]
+    assert beta["value"] == pytest.approx(1.1) and beta["verdict"] == HOLDS
+    assert "|median beta T - 1|" in beta["criterion"] and "0 of 4 points within 0.2 of 1" in beta["detail"]
+    high = {r["quantity"]: r for r in fluctuation_claims(summary(beta_t=1.3), Criteria(), 3, 883, 300)}["beta T"]
+    assert high["value"] == pytest.approx(1.3) and high["verdict"] == FAILS
+
+
+def with_errors(table: pd.DataFrame, relative: float = 0.05) -> pd.DataFrame:
+    return table.assign(**{f"{c}_error": relative * table[f"{c}_mean"]
+                           for c in ("mu", "sigma", "beta_T", "n_c", "alpha", "phi", "tau_half")})
+
+
+def test_uncertainties_come_from_the_points_errors_never_a_bare_zero():
+    rows = {r["quantity"]: r for r in fluctuation_claims(with_errors(summary()), Criteria(), 3, 883, 300, seed=1)}
+    for quantity in ("beta T", "N_c = 2 alpha", "sigma_L / (sqrt(C_h) T)", "Spearman(phi, alpha)"):
+        assert rows[quantity]["uncertainty"] > 0, quantity
+    one = with_errors(summary().iloc[[1]])  # a single temperature: no spread over T to speak of
+    rows = {r["quantity"]: r for r in fluctuation_claims(one, Criteria(), 3, 883, 300)}
+    assert rows["beta T"]["uncertainty"] == pytest.approx(0.05, rel=0.15)  # the point's own 5 %
+    assert rows["N_c = 2 alpha"]["uncertainty"] == pytest.approx(0.05 * one["n_c_mean"].iloc[0], rel=0.15)
+    assert rows["slope of log mu_L vs log T"]["verdict"] == NA
+    bare = {r["quantity"]: r for r in fluctuation_claims(summary().iloc[[1]], Criteria(), 3, 883, 300)}["beta T"]
+    assert np.isnan(bare["uncertainty"]) and "no uncertainty" in bare["detail"]  # no errors at all: nan and why
+
+
+def test_two_temperature_slopes_take_their_error_from_the_points():
+    two = with_errors(summary().iloc[[0, 3]], relative=0.1)
+    slope = {r["quantity"]: r for r in fluctuation_claims(two, Criteria(), 3, 883, 300)}["slope of log mu_L vs log T"]
+    assert slope["verdict"] == HOLDS and slope["value"] == pytest.approx(1.0)
+    assert slope["uncertainty"] == pytest.approx(np.hypot(0.1, 0.1) / np.log(30), rel=1e-9)
+    assert "uncertainty from the per-point errors" in slope["detail"]

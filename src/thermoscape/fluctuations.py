@@ -2,11 +2,15 @@
 
 Per run and slice: mean and standard deviation of the loss (Eq. 3), the maximum-likelihood Gamma fit
 (Eq. 2; ``N_c = 2 alpha``), the autocorrelation half-time ``tau_1/2`` (Eq. 4), the sparsity ``phi``
-(Eq. 8), the equilibration flag of S3 (``tau_1/2`` at least ``factor`` times shorter than the slice) and,
-across the slices of a run, a drift flag (brief section 7: the statistics drift over long runs).
+(Eq. 8), the equilibration flag of S3 (``tau_1/2`` at least ``factor`` times shorter than the slice),
+block-bootstrap errors of the loss statistics and, across the slices of a run, a drift flag (brief section
+7: the statistics drift over long runs). Across the replicas of a (T, eta): rank-normalised split R-hat
+and bulk ESS of the loss. Over replicas: statistics of the runs that pass S3 (:func:`aggregate_runs`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,6 +18,25 @@ from scipy import stats as scipy_stats
 
 from thermoscape import stats
 from thermoscape.grids import ALL
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """Block bootstrap of a slice's loss series (config ``jules.analysis.bootstrap``).
+
+    Blocks are ``block_factor`` integrated autocorrelation times long (correlations shorter than a block
+    survive the resampling), but at most a tenth of the slice, so that a resample draws at least 10
+    blocks; a slice that short against ``tau_int`` fails S3 anyway. ``resamples = 0`` switches it off.
+    """
+
+    resamples: int = 200
+    block_factor: float = 10.0
+    overlapping: bool = True
+    min_blocks: int = 10
+
+    def block_length(self, n_points: int, tau_int_steps: float) -> int:
+        wanted = int(np.ceil(self.block_factor * tau_int_steps)) if np.isfinite(tau_int_steps) else n_points
+        return int(np.clip(wanted, 1, max(1, n_points // self.min_blocks)))
 
 
 def slice_statistics(
@@ -25,8 +48,15 @@ def slice_statistics(
     slices: list[tuple[str, float, float]],
     equilibration_factor: float = 100.0,
     drift_sigma: float = 3.0,
+    bootstrap: Bootstrap = Bootstrap(),
+    rng: np.random.Generator | None = None,
 ) -> pd.DataFrame:
-    """One row of statistics per slice for one run (loss sampled at times ``t`` with a fixed step)."""
+    """One row of statistics per slice for one run (loss sampled at times ``t`` with a fixed step).
+
+    ``sigma``, ``alpha``, ``beta_T`` and ``n_c`` get block-bootstrap standard errors (``*_error``;
+    ``rng`` defaults to a fixed seed); ``mu_error`` is the error of a correlated mean (``tau_int``).
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
     dt = float(t[1] - t[0]) if len(t) > 1 else float("nan")
     rows = []
     for name, start, end in slices:
@@ -51,9 +81,34 @@ def slice_statistics(
             "phi": float(phi.mean()) if len(phi) else float("nan"),
             "equilibrated": bool(np.isfinite(tau_half) and equilibration_factor * tau_half <= end - start),
         }
+        row |= bootstrap_errors(window, temperature, stats.integrated_time(chi, 1.0), bootstrap, rng, dt)
         rows.append(row)
     table = pd.DataFrame(rows)
     return with_drift(table, drift_sigma)
+
+
+def bootstrap_errors(
+    window: np.ndarray, temperature: float, tau_int_steps: float, bootstrap: Bootstrap, rng: np.random.Generator,
+    dt: float = 1.0,
+) -> dict[str, float]:
+    """Block-bootstrap standard errors of ``sigma_L`` (Eq. 3) and of the gamma fit (Eq. 2: ``alpha``,
+    ``beta T``, ``N_c``) of one slice; ``bootstrap_block`` is the block length in time units.
+
+    The fit needs only the means of ``L`` and ``ln L``, so each replicate is a handful of block sums
+    (:func:`thermoscape.stats.block_bootstrap_means`), not a refit of a resampled series.
+    """
+    names = ("sigma_error", "alpha_error", "beta_T_error", "n_c_error")
+    if bootstrap.resamples < 2:
+        return dict.fromkeys(names + ("bootstrap_block",), np.nan)
+    block = bootstrap.block_length(len(window), tau_int_steps)
+    centred = window - window.mean()  # the variance as a difference of means without cancellation
+    columns = np.column_stack([centred, centred**2, np.log(window)])
+    means = stats.block_bootstrap_means(columns, block, bootstrap.resamples, rng, bootstrap.overlapping)
+    n = len(window)
+    sigma = np.sqrt(np.clip(means[:, 1] - means[:, 0] ** 2, 0, None) * n / (n - 1))
+    alpha, beta = stats.gamma_mle_from_means(window.mean() + means[:, 0], means[:, 2])
+    errors = (np.std(q, ddof=1) for q in (sigma, alpha, beta * temperature, 2 * alpha))
+    return dict(zip(names, map(float, errors))) | {"bootstrap_block": block * dt}
 
 
 def _window(t: np.ndarray, loss: np.ndarray, start: float, end: float) -> np.ndarray:
@@ -94,33 +149,105 @@ def with_drift(table: pd.DataFrame, n_sigma: float = 3.0) -> pd.DataFrame:
     return table.assign(drift_slope=slope, drift_slope_error=slope_error, drifting=flagged)
 
 
-SUMMARY_COLUMNS = ("mu", "sigma", "alpha", "beta_T", "n_c", "tau_half", "phi")
+def replica_diagnostics(
+    runs: list[tuple[np.ndarray, np.ndarray]], slices: list[tuple[str, float, float]]
+) -> pd.DataFrame:
+    """Rank-normalised split R-hat and bulk ESS of the loss across the replicas of one (T, eta), per slice
+    (:func:`thermoscape.stats.split_rhat`, :func:`thermoscape.stats.bulk_ess`; ArviZ).
 
-
-def aggregate_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean, standard deviation, min and max over replicas per ``(T, eta, slice)``.
-
-    Diverged runs are excluded from the statistics and counted in ``n_diverged``; ``equilibrated``
-    holds only if it holds for every included run, ``drifting`` if any included run drifts.
+    ``runs`` holds one ``(t, loss)`` per non-diverged replica; each slice's windows are cut to the shortest
+    one's length (ArviZ wants equal lengths). R-hat well above 1 says the replicas sample different
+    distributions (minima of different depth) or trend. Columns ``slice, rhat, ess_bulk``; ``nan`` where
+    a window has fewer than 4 points or is constant (and R-hat with a single replica).
     """
+    rows = []
+    for name, start, end in slices:
+        windows = [_window(t, loss, start, end) for t, loss in runs]
+        length = min((len(w) for w in windows), default=0)
+        chains = np.stack([w[:length] for w in windows]) if windows else np.empty((0, 0))
+        usable = length >= 4 and np.all(np.isfinite(chains)) and np.all(np.ptp(chains, axis=1) > 0)
+        rows.append({"slice": name, "rhat": stats.split_rhat(chains) if usable and len(chains) > 1 else np.nan,
+                     "ess_bulk": stats.bulk_ess(chains) if usable else np.nan})
+    return pd.DataFrame(rows, columns=["slice", "rhat", "ess_bulk"])
+
+
+SUMMARY_COLUMNS = ("mu", "sigma", "alpha", "beta_T", "n_c", "tau_half", "phi")
+EQUILIBRATION_RULES = ("per_run", "all_runs")
+
+
+def aggregate_runs(
+    runs: pd.DataFrame, equilibration: str = "per_run", min_equilibrated_runs: int = 2,
+    exclude_drifting: bool = False,
+) -> pd.DataFrame:
+    """Statistics over replicas per ``(T, eta, slice)``, judged for equilibration (S3) run by run.
+
+    ``per_run``: a run is used when its own slice passes S3 (``tau_1/2`` at least ``factor`` times shorter
+    than the slice) and, with ``exclude_drifting``, its mean does not drift across its slices; the row is
+    ``equilibrated`` (it enters the claims and the fitted figures) when at least ``min_equilibrated_runs``
+    runs are used, and its statistics are over those runs. Otherwise they are over all non-diverged runs,
+    shown beside the flag. ``all_runs`` (the former rule): equilibrated only if every non-diverged run
+    passes S3, statistics over all of them.
+
+    Columns: ``n_runs`` (non-diverged; diverged runs only count in ``n_diverged``), ``n_equilibrated``
+    (runs passing S3), ``n_drifting``, ``n_used`` (runs behind the statistics); per quantity ``_mean, _std,
+    _min, _max`` and ``_error``, the standard error over the used runs, or with one run its within-run
+    error (block bootstrap; ``tau_int`` for ``mu``); ``rhat`` and ``ess_bulk`` across all non-diverged
+    replicas; ``equilibrated``; ``drifting`` when a used run drifts.
+    """
+    if equilibration not in EQUILIBRATION_RULES:
+        raise ValueError(f"equilibration must be one of {EQUILIBRATION_RULES}, got {equilibration!r}")
     keys = ["temperature", "eta", "time_step", "slice", "t_start", "t_end"]
     rows = []
     for key, group in runs.groupby(keys, sort=True):
-        ok = group[~group["diverged"]]
-        row = dict(zip(keys, key)) | {"n_runs": len(ok), "n_diverged": int(group["diverged"].sum())}
+        ok = group[~group["diverged"].astype(bool)]
+        passing = _flag(ok, "equilibrated")
+        drifting = _flag(ok, "drifting")
+        if equilibration == "all_runs":
+            equilibrated, used = bool(len(ok) and passing.all()), ok
+        else:
+            candidates = ok[passing & ~drifting] if exclude_drifting else ok[passing]
+            equilibrated = len(candidates) >= max(1, min_equilibrated_runs)
+            used = candidates if equilibrated else ok
+        row = dict(zip(keys, key)) | {
+            "n_runs": len(ok), "n_diverged": int(group["diverged"].astype(bool).sum()),
+            "n_equilibrated": int(passing.sum()), "n_drifting": int(drifting.sum()), "n_used": len(used),
+        }
         for column in SUMMARY_COLUMNS:
-            values = ok[column].to_numpy(dtype=float) if column in ok else np.array([])
-            values = values[np.isfinite(values)]
-            row |= {
-                f"{column}_mean": values.mean() if len(values) else np.nan,
-                f"{column}_std": values.std(ddof=1) if len(values) > 1 else np.nan,
-                f"{column}_min": values.min() if len(values) else np.nan,
-                f"{column}_max": values.max() if len(values) else np.nan,
-            }
-        row["equilibrated"] = bool(len(ok) and ok["equilibrated"].fillna(False).astype(bool).all())
-        row["drifting"] = bool(ok["drifting"].fillna(False).astype(bool).any())
+            row |= _summary(used, column)
+        row |= {name: _first_finite(ok, name) for name in ("rhat", "ess_bulk")}
+        row |= {"equilibrated": equilibrated, "drifting": bool(_flag(used, "drifting").any())}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _flag(table: pd.DataFrame, column: str) -> pd.Series:
+    values = table[column] if column in table else pd.Series(False, index=table.index)
+    return values.astype("boolean").fillna(False).astype(bool)
+
+
+def _first_finite(table: pd.DataFrame, column: str) -> float:
+    """A per-(T, eta) value repeated on every run's row (R-hat, ESS): the first finite one."""
+    values = table[column].to_numpy(dtype=float) if column in table else np.array([])
+    values = values[np.isfinite(values)]
+    return float(values[0]) if len(values) else np.nan
+
+
+def _summary(used: pd.DataFrame, column: str) -> dict[str, float]:
+    values = used[column].to_numpy(dtype=float) if column in used else np.array([])
+    finite = np.isfinite(values)
+    values = values[finite]
+    if len(values) > 1:
+        error = values.std(ddof=1) / np.sqrt(len(values))
+    else:  # one run: its own error from the series, where the fluctuation rule measured one
+        own = used[f"{column}_error"].to_numpy(dtype=float)[finite] if f"{column}_error" in used else []
+        error = float(own[0]) if len(own) else np.nan
+    return {
+        f"{column}_mean": values.mean() if len(values) else np.nan,
+        f"{column}_std": values.std(ddof=1) if len(values) > 1 else np.nan,
+        f"{column}_min": values.min() if len(values) else np.nan,
+        f"{column}_max": values.max() if len(values) else np.nan,
+        f"{column}_error": error,
+    }
 
 
 def correlation_length_squared(summary: pd.DataFrame) -> float:

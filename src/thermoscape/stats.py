@@ -2,14 +2,17 @@
 
 Small pure functions over numpy arrays: the gamma fit of the loss distribution (Eq. 2), the
 autocorrelation and its times (Eq. 4), error bars of means of correlated series, the sparsity
-(Eq. 8), the proportional and power-law fits behind Fig. 1c / Fig. S1b / Fig. 2b, and a drift
-check across analysis slices (brief section 7).
+(Eq. 8), the proportional and power-law fits behind Fig. 1c / Fig. S1b / Fig. 2b, a drift
+check across analysis slices (brief section 7), MCMC diagnostics across replicas (R-hat, bulk ESS;
+ArviZ), a block bootstrap of correlated series and Monte Carlo error propagation.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 
 def gamma_mle(samples: np.ndarray) -> tuple[float, float]:
@@ -180,3 +183,151 @@ def variance_flatness_exponent(
     _, slope, stderr = fit_power_law(f[keep], v[keep])
     rho = float(stats.spearmanr(v[keep], f[keep]).statistic)
     return -slope, stderr, rho, n
+
+
+# --- MCMC diagnostics across replicas (ArviZ) ---
+
+
+def _arviz():
+    """ArviZ, imported on first use (about 2 s, which most users of this module never need), with the
+    FutureWarning it may emit about its coming 1.0 API silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import arviz
+    return arviz
+
+
+def _chain_array(chains: np.ndarray, min_chains: int = 1) -> np.ndarray:
+    draws = np.asarray(chains, dtype=float)
+    if draws.ndim != 2 or draws.shape[0] < min_chains or draws.shape[1] < 4:
+        raise ValueError(f"chains must be a (chain, draw) array with at least {min_chains} chain(s) of 4 draws, "
+                         f"got shape {draws.shape}")
+    if not np.all(np.isfinite(draws)):
+        raise ValueError("chains must be finite")
+    return draws
+
+
+def split_rhat(chains: np.ndarray) -> float:
+    """Rank-normalised split R-hat (Vehtari et al. 2021) of a ``(chain, draw)`` array of one quantity,
+    ``arviz.rhat(chains, method="rank")``.
+
+    Near 1 when every chain samples the same distribution; above ~1.01 (strict) or 1.1 (lenient) when
+    the chains disagree or trend: here replicas that sit in minima of different depth, or still drift
+    (brief section 7). Each chain is split in halves, so a trend within a chain shows too. Needs at least
+    2 chains (ArviZ's rule).
+    """
+    return float(_arviz().rhat(_chain_array(chains, min_chains=2), method="rank"))
+
+
+def bulk_ess(chains: np.ndarray) -> float:
+    """Bulk effective sample size of a ``(chain, draw)`` array over all its chains,
+    ``arviz.ess(chains, method="bulk")`` (rank-normalised, Vehtari et al. 2021).
+
+    For a stationary AR(1) series of ``N`` draws with coefficient ``rho`` it is about
+    ``N (1 - rho) / (1 + rho)``, i.e. ``N dt / (2 tau_int)`` with ``tau_int`` of :func:`integrated_time`.
+    """
+    return float(_arviz().ess(_chain_array(chains), method="bulk"))
+
+
+# --- block bootstrap of correlated series and error propagation ---
+
+
+def block_starts(
+    n: int, block_length: int, n_resamples: int, rng: np.random.Generator, overlapping: bool = True
+) -> np.ndarray:
+    """Start indices ``(n_resamples, n // block_length)`` of the blocks of a block bootstrap.
+
+    Moving blocks (Kuensch 1989; ``overlapping``) may start anywhere in ``[0, n - block_length]``;
+    non-overlapping blocks (Carlstein 1986) only at multiples of ``block_length``. Each resample
+    concatenates ``n // block_length`` blocks drawn with replacement, so correlations shorter than a block
+    survive the resampling.
+    """
+    if not 1 <= block_length <= n:
+        raise ValueError(f"block_length must lie in [1, {n}], got {block_length}")
+    n_blocks = n // block_length
+    if overlapping:
+        return rng.integers(0, n - block_length + 1, size=(n_resamples, n_blocks))
+    return block_length * rng.integers(0, n_blocks, size=(n_resamples, n_blocks))
+
+
+def block_bootstrap(
+    x: np.ndarray, statistic, block_length: int, n_resamples: int, rng: np.random.Generator,
+    overlapping: bool = True,
+) -> np.ndarray:
+    """Replicates ``statistic(resample)`` of a block bootstrap of the series ``x`` (first axis is time);
+    blocks as in :func:`block_starts`. General but one call per replicate: for means, use
+    :func:`block_bootstrap_means`, which gives the same replicates for the same ``rng`` state."""
+    x = np.asarray(x, dtype=float)
+    starts = block_starts(len(x), block_length, n_resamples, rng, overlapping)
+    indices = (starts[:, :, None] + np.arange(block_length)).reshape(n_resamples, -1)
+    return np.array([statistic(x[i]) for i in indices])
+
+
+def block_bootstrap_means(
+    x: np.ndarray, block_length: int, n_resamples: int, rng: np.random.Generator, overlapping: bool = True
+) -> np.ndarray:
+    """Block-bootstrap replicates of the mean of the series ``x`` (``(n,)`` or ``(n, k)``, time first):
+    ``(n_resamples,)`` or ``(n_resamples, k)``.
+
+    A replicate is the mean of its blocks' sums, taken from cumulative sums: ``O(n + n_resamples x n_blocks)``
+    instead of resampling the series. Statistics that are functions of means (variance from the means of
+    ``x`` and ``x^2``, the gamma fit from the means of ``L`` and ``ln L``) follow replicate by replicate.
+    """
+    x = np.asarray(x, dtype=float)
+    starts = block_starts(len(x), block_length, n_resamples, rng, overlapping)
+    cumulative = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
+    block_sums = cumulative[starts + block_length] - cumulative[starts]
+    return block_sums.sum(axis=1) / (starts.shape[1] * block_length)
+
+
+def gamma_mle_from_means(mean: np.ndarray, mean_log: np.ndarray, iterations: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """``(alpha, beta)`` of the maximum-likelihood gamma fit (Eq. 2) from its sufficient statistics, the means
+    of ``L`` and ``ln L``; vectorised, for bootstrap replicates.
+
+    ``alpha`` solves ``ln alpha - psi(alpha) = ln mean - mean_log`` (the equation ``scipy.stats.gamma.fit``
+    solves with ``floc=0``), by Minka's (2002) generalised Newton iteration from his closed-form start;
+    ``beta = alpha / mean``.
+    """
+    mean, mean_log = np.asarray(mean, dtype=float), np.asarray(mean_log, dtype=float)
+    s = np.log(mean) - mean_log  # > 0 by Jensen unless the samples are all equal
+    alpha = (3 - s + np.sqrt((s - 3) ** 2 + 24 * s)) / (12 * s)
+    for _ in range(iterations):
+        step = (mean_log - np.log(mean) + np.log(alpha) - special.digamma(alpha)) / (
+            alpha**2 * (1 / alpha - special.polygamma(1, alpha))
+        )
+        alpha = 1 / (1 / alpha + step)
+    return alpha, alpha / mean
+
+
+def propagate_relative_errors(
+    function, values: list[np.ndarray], errors: list[np.ndarray], rng: np.random.Generator, n_draws: int = 500
+) -> float:
+    """Standard deviation of ``function(*draws)`` when each positive value is redrawn log-normally with its
+    relative error ``error / value`` (Monte Carlo error propagation through medians, fits and ranks).
+
+    Log-normal because every quantity propagated here (``mu_L``, ``sigma_L``, ``beta T``, ``N_c``, ``phi``)
+    is positive and spans decades. ``nan`` when any error is missing, not finite or zero (a zero spread of
+    identical replicas is no error bar): the caller says why.
+    """
+    values = [np.asarray(v, dtype=float) for v in values]
+    relative = [np.asarray(e, dtype=float) / v for v, e in zip(values, errors)]
+    if not all(np.all(np.isfinite(r)) and np.all(r > 0) for r in relative):
+        return float("nan")
+    draws = [v * np.exp(r * rng.standard_normal((n_draws,) + v.shape)) for v, r in zip(values, relative)]
+    results = np.array([function(*sample) for sample in zip(*draws)], dtype=float)
+    return float(np.std(results, ddof=1))
+
+
+def power_law_slope_error(x: np.ndarray, y: np.ndarray, y_error: np.ndarray) -> float:
+    """Standard error of the log-log slope of ``y = A x^a`` propagated from the points' own errors:
+    weighted least squares of ``ln y`` on ``ln x`` with ``sigma_i = y_error_i / y_i``,
+    ``var(a) = 1 / sum_i w_i (ln x_i - <ln x>_w)^2``. Unlike the residual-based error of
+    :func:`fit_power_law`, it exists for two points; ``nan`` if an error is missing or zero (identical
+    replicas say nothing about the error)."""
+    lx, _ = _positive_logs(x, y)
+    y_error = np.asarray(y_error, dtype=float).ravel()
+    if not (np.all(np.isfinite(y_error)) and np.all(y_error > 0)) or np.ptp(lx) == 0:
+        return float("nan")
+    weights = (np.asarray(y, dtype=float).ravel() / y_error) ** 2
+    centred = lx - np.average(lx, weights=weights)
+    return float(1 / np.sqrt(np.sum(weights * centred**2)))

@@ -208,7 +208,10 @@ rule jules_fluctuations:
         autocorrelation=f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet",
     params:
         library=library_version("fluctuations", "stats"),
-        analysis={k: v for k, v in JULES["analysis"].items() if k != "burn_in"},
+        # the aggregation's keys stay out: changing how runs are combined re-runs no fluctuation job
+        analysis={k: v for k, v in JULES["analysis"].items()
+                  if k not in ("burn_in", "equilibration", "exclude_drifting_runs")},
+        seed=JULES["seed"],
         duration=lambda wc: jules_run(wc).duration,
         burn_in=lambda wc: jules_run(wc).burn_in,
     threads: 1
@@ -229,6 +232,11 @@ rule jules_aggregate:
         summary=f"{J}/tables/fluctuations.parquet",
     params:
         library=library_version("fluctuations"),
+        equilibration={
+            "equilibration": JULES["analysis"]["equilibration"],
+            "exclude_drifting": JULES["analysis"]["exclude_drifting_runs"],
+            "min_equilibrated_runs": JULES["claims"]["min_equilibrated_runs"],
+        },
     threads: 1
     resources:
         **SMALL,

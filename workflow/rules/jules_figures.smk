@@ -165,8 +165,9 @@ rule jules_claims:
     output:
         f"{J}/tables/claims.parquet",
     params:
-        library=library_version("claims", "stats", "fluctuations"),
+        library=library_version("claims", "stats", "fluctuations", "scoreboard"),
         criteria=JULES["claims"],
+        seed=JULES["seed"],
         dataset=JULES["dataset"],
         fig3_eta=JULES["fig3"]["eta"],
     threads: 1
