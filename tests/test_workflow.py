@@ -139,6 +139,8 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     claims = pd.read_csv(results / "claims.csv")
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
     assert set(claims["study"]) == {"jules", "taxonomy", "fengtu", "fort", "bradley"}
+    assert (claims["scale"] == "smoke").all() and claims["config_hash"].nunique() == 1
+    assert claims["commit"].notna().all() and claims["headline"].any()
     claims = claims[claims["study"] == "jules"]
     assert set(claims["claim"]) == {"a", "b", "c", "d", "e", "eta T"}
     slices = set(pd.read_parquet(results / "jules" / "tables" / "fluctuations.parquet")["slice"])
@@ -150,10 +152,13 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     assert len(hessian) == 2 * 2 * 883  # param_snapshots x replicas points, 883 eigenvalues each
     assert "<table" in (results / "claims.html").read_text()
     assert planned_jobs(smoke_run, "--configfile", str(SMOKE)) == []
-    snakemake(smoke_run, "--configfile", str(SMOKE), "--report", "report.html")
+    built = snakemake(smoke_run, "--configfile", str(SMOKE), "--report", "report.html")
+    assert "Missing metadata" not in built.stdout + built.stderr
     report = (smoke_run / "report.html").read_text()
     for name in (*FIGURES, "claims"):
-        assert name in report, name
+        assert f"{name}.png" in report or f"{name}.html" in report, name
+    assert "System Message" not in report  # docutils' errors in a caption
+    assert "five studies of neural-network loss landscapes" in report  # the landing page
 
 
 TAXONOMY_FIGURES = ("noise", "curves", "temperature_axes", "data_amount", *(
