@@ -2,17 +2,14 @@
 
 from pathlib import Path
 
-import pandas as pd
-
 from thermoscape import scoreboard
 from thermoscape.io import atomic_path, read_table
 from thermoscape.jobs import start_job
 
 start_job(snakemake)
 params = snakemake.params
-info = scoreboard.provenance(params.config, params.config_files, params.scale, params.device, params.workflow_dir)
-table = pd.concat([read_table(snakemake.input[study]) for study in params.studies], ignore_index=True)
-table = scoreboard.with_headlines(table, params.headline_slices)
+info = scoreboard.provenance(params.config_hash, params.config_files, params.scale, params.device, params.workflow_dir)
+table = scoreboard.combine([read_table(snakemake.input[study]) for study in params.studies])
 table = table.assign(**{column: info[column] for column in scoreboard.PROVENANCE_COLUMNS})
 with atomic_path(snakemake.output.csv) as tmp:
     table.to_csv(tmp, index=False, float_format="%.4g")

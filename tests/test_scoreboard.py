@@ -14,6 +14,7 @@ import pytest
 
 from thermoscape import scoreboard
 from thermoscape.claims import claims_table, row
+from thermoscape.config import config_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,9 +39,8 @@ def example_table() -> pd.DataFrame:
 
 
 def test_config_hash_ignores_key_order_and_sees_values():
-    assert scoreboard.config_hash({"a": 1, "b": {"c": 2, "d": 3}}) == scoreboard.config_hash({"b": {"d": 3, "c": 2},
-                                                                                            "a": 1})
-    assert scoreboard.config_hash({"a": 1}) != scoreboard.config_hash({"a": 2})
+    assert config_hash({"a": 1, "b": {"c": 2, "d": 3}}) == config_hash({"b": {"d": 3, "c": 2}, "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
 
 
 def test_git_commit_names_the_checkout_or_unknown(tmp_path):
@@ -139,3 +139,13 @@ def test_every_papers_summary_is_on_the_first_screen_in_chromium(tmp_path):
     screenshot = Path(os.environ.get("THERMOSCAPE_SCREENSHOT", tmp_path / "scoreboard.png"))
     headless(chromium, profile, f"--screenshot={screenshot}", page.as_uri())
     assert screenshot.stat().st_size > 10_000
+
+
+def test_combine_keeps_a_studys_headlines_and_makes_unmarked_rows_lines():
+    jules = scoreboard.with_headlines(example_table().query("study == 'jules'"), {"jules": "all"})
+    other = example_table().query("study != 'jules'")
+    table = scoreboard.combine([jules, other])
+    assert table["headline"].dtype == bool
+    assert table.loc[table["study"] != "jules", "headline"].all()
+    assert table.loc[table["study"] == "jules", "headline"].tolist() == jules["headline"].tolist()
+    assert not scoreboard.combine([other])["headline"].eq(False).any()

@@ -386,7 +386,9 @@ def test_figure_only_setting_rerenders_only_that_figure(smoke_run, tmp_path):
     override = yaml.safe_load(SMOKE.read_text())
     override["jules"]["fig2"] = {"slice": "t4-8"}
     changed = write_override(tmp_path / "fig2.yaml", override)
-    assert sorted(planned_jobs(smoke_run, "--configfile", str(SMOKE), str(changed))) == [("all", ""), ("jules_fig2", "")]
+    # and the scoreboard, which links the figure and records the new config's hash
+    assert sorted(planned_jobs(smoke_run, "--configfile", str(SMOKE), str(changed))) == [
+        ("all", ""), ("claims", ""), ("jules_fig2", "")]
 
 
 def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run, tmp_path):

@@ -8,6 +8,8 @@ adds what a schema cannot check about the data sets (paths, class subsets, sizes
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,3 +202,9 @@ def check_data_settings(config: dict) -> None:
     if problems:
         lines = "\n  ".join(problems)
         raise ConfigError(f"invalid data settings ({len(problems)} problem(s)):\n  {lines}")
+
+
+def config_hash(config: dict) -> str:
+    """A short hash of a merged config (key order does not matter): which config produced a result."""
+    canonical = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]

@@ -9,9 +9,7 @@ under it. Numpy, pandas and the standard library only: the scoreboard job does n
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
 import re
 import subprocess
 from collections.abc import Mapping
@@ -40,12 +38,6 @@ _JULES_FIGURES = {"a": "fig1", "b": "fig1", "c": "fig2", "d": "fig1", "e": "figS
 _JULES_QUANTITY_FIGURES = {"Spearman(phi": "fig2", "KS distance": "fig3", "loss(": "fig3"}
 
 
-def config_hash(config: Mapping[str, Any]) -> str:
-    """A short hash of the merged config (key order does not matter)."""
-    canonical = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
-
-
 def git_commit(directory: str | Path) -> str:
     """The checkout's commit, ``-dirty`` when tracked files differ from it; ``unknown`` outside git."""
     def git(*args: str) -> str:
@@ -58,11 +50,11 @@ def git_commit(directory: str | Path) -> str:
         return "unknown"
 
 
-def provenance(config: Mapping[str, Any], config_files: list[str], scale: str, device: str,
+def provenance(config_hash: str, config_files: list[str], scale: str, device: str,
                workflow_dir: str | Path) -> dict[str, Any]:
-    """What produced a claims table: the merged config's hash, the config files, the scale name, the
-    commit, the date (UTC) and the device setting."""
-    return {"config_hash": config_hash(config), "scale": scale, "commit": git_commit(workflow_dir),
+    """What produced a claims table: the merged config's hash (``config.config_hash``), the config files,
+    the scale name, the commit, the date (UTC) and the device setting."""
+    return {"config_hash": config_hash, "scale": scale, "commit": git_commit(workflow_dir),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": device,
             "config_files": list(config_files)}
 
@@ -83,6 +75,13 @@ def with_headlines(table: pd.DataFrame, headline_slices: Mapping[str, str]) -> p
                 marked = pd.Series(group.index == group.index[0], index=group.index)
             headline[group.index] = marked
     return table.assign(headline=headline.to_numpy())
+
+
+def combine(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """The studies' claims tables in one; rows a study did not mark (no ``headline`` column) are lines."""
+    table = pd.concat(tables, ignore_index=True)
+    headline = table["headline"] if "headline" in table else pd.Series(True, index=table.index)
+    return table.assign(headline=headline.astype("boolean").fillna(True).astype(bool))
 
 
 def figure_of(study: str, claim: str, quantity: str, slice_name: str) -> str | None:

@@ -1,6 +1,9 @@
 """The scoreboard: every study's claims table in results/claims.csv and results/claims.html, with the
 provenance of the run (config hash, scale, commit, date, device) and the figures as thumbnails."""
 
+from thermoscape.config import config_hash
+
+
 localrules:
     claims,
 
@@ -39,8 +42,7 @@ rule claims:
         html=report(f"{RESULTS}/claims.html", caption="../report/claims.rst", category="Claims"),
     params:
         studies=list(STUDY_CLAIMS),
-        headline_slices={"jules": JULES["claims"].get("headline_slice", "all")},
-        config=config,
+        config_hash=config_hash(config),
         config_files=config_files_for_provenance(),
         scale=config["scale"],
         device=DEVICE,
