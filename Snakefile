@@ -27,6 +27,7 @@ include: "workflow/rules/fort_figures.smk"
 include: "workflow/rules/bradley.smk"
 include: "workflow/rules/bradley_figures.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/jules_draws.smk"
 
 
 rule all:

@@ -3,18 +3,22 @@
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 from thermoscape.claims import (
     FAILS,
     HOLDS,
     NA,
     Criteria,
+    claims_table,
     curvature_scaling_claim,
     fluctuation_claims,
     free_diffusion_claims,
     hessian_claim,
     hessian_collapse,
     init_claims,
+    pool_draws,
+    row,
     time_step_claims,
 )
 from thermoscape.fluctuations import slice_autocorrelations
@@ -187,3 +191,24 @@ def test_two_temperature_slopes_take_their_error_from_the_points():
     assert slope["verdict"] == HOLDS and slope["value"] == pytest.approx(1.0)
     assert slope["uncertainty"] == pytest.approx(np.hypot(0.1, 0.1) / np.log(30), rel=1e-9)
     assert "uncertainty from the per-point errors" in slope["detail"]
+
+
+def _draw_table(verdicts: list[str | None], values: list[float]) -> pd.DataFrame:
+    rows = [row(str(c), f"q{c}", "paper", "criterion", v, 0.1, 3, None if verdict is None else verdict == "holds")
+            for c, (verdict, v) in enumerate(zip(verdicts, values))]
+    return claims_table(rows).assign(headline=True)
+
+
+def test_pool_draws_counts_verdicts_takes_the_majority_and_a_t_interval():
+    tables = {11: _draw_table(["holds", "holds", "fails", None], [1.0, 2.0, 3.0, np.nan]),
+              12: _draw_table(["holds", "fails", "fails", None], [1.2, 2.0, 5.0, np.nan]),
+              13: _draw_table(["fails", None, "holds", "holds"], [0.8, np.nan, 4.0, 1.0])}
+    pooled = pool_draws(tables).set_index("claim")
+    assert pooled["verdict"].tolist() == ["holds", "undetermined", "fails", "undetermined"]
+    assert pooled.loc["0", "detail"] == "holds in 2 of 3 draws, fails in 1, undetermined in 0"
+    assert pooled.loc["0", "value"] == pytest.approx(1.0)
+    half = scipy.stats.t.ppf(0.975, 2) * np.std([1.0, 1.2, 0.8], ddof=1) / np.sqrt(3)
+    assert (pooled.loc["0", "low"], pooled.loc["0", "high"]) == pytest.approx((1.0 - half, 1.0 + half))
+    assert np.isnan(pooled.loc["3", "low"]) and pooled.loc["3", "value"] == 1.0  # one finite value: no interval
+    assert pooled["agreement"].tolist() == pytest.approx([0.5, 0.0, 0.5, 0.5])
+    assert pooled[["verdict_11", "verdict_13"]].loc["2"].tolist() == ["fails", "holds"]

@@ -34,6 +34,30 @@ def test_figure_settings_outside_the_grid_fail_naming_every_key(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+
+def test_robustness_runs_the_whole_study_per_draw_into_its_own_folder(tmp_path):
+    """One dry run: every draw's jobs (module rules draw<seed>_*), each writing under jules_draws/<seed>/."""
+    from test_workflow import planned_jobs
+
+    jobs = planned_jobs(tmp_path, "jules_robustness", "--configfile", str(SMOKE))
+    rules = [rule for rule, _ in jobs]
+    for prefix in ("", "draw1_", "draw2_"):
+        assert rules.count(f"{prefix}jules_langevin") == rules.count("jules_langevin") > 0, prefix
+        assert f"{prefix}jules_claims" in rules, prefix
+    assert "jules_robustness" in rules
+    assert not [rule for rule in rules if rule.startswith(("draw1_taxonomy", "draw1_fengtu", "draw1_fort"))]
+    dry = snakemake(tmp_path, "-n", "jules_robustness", "--configfile", str(SMOKE)).stdout
+    assert "results/jules_draws/1/jules/tables/claims.parquet" in dry
+    assert "results/jules_draws/2/jules/data/dataset.parquet" in dry
+
+
+@pytest.mark.parametrize("draws, named", [([3, 3], "jules.draws: [3, 3] has non-unique elements"),
+                                          ([20230101], "jules.draws: 20230101 is jules.seed")])
+def test_bad_draw_lists_fail_naming_the_key(tmp_path, draws, named):
+    bad = write_override(tmp_path / "bad.yaml", {"jules": {"draws": draws}})
+    result = snakemake(tmp_path, "-n", "jules_robustness", "--configfile", str(bad), check=False)
+    assert result.returncode != 0 and named in result.stderr + result.stdout
+
 def quadratic_config(n_stiff: int, k_min: float, k_max: float, sweeps: list[dict]) -> dict:
     return {"jules": {
         "model": {"name": "quadratic"},

@@ -358,3 +358,46 @@ def init_claims(init: pd.DataFrame, criteria: Criteria) -> list[dict[str, Any]]:
 
 def claims_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+POOL_KEYS = ["study", "claim", "slice", "quantity"]
+
+
+def pool_draws(tables: Mapping[int, pd.DataFrame], level: float = 0.95) -> pd.DataFrame:
+    """A claims table judged on several data draws (seed -> table, the first being the main run), pooled
+    per claim row: the verdict counts, the majority verdict ("holds in k of n draws"; without a majority
+    ``undetermined``), the mean of the draws' values with its ``level`` t interval over the draws, each
+    draw's verdict (``verdict_<seed>``) and whether it agrees with the first draw's (``agreement``: the
+    fraction of the other draws that agree). The ``headline`` column of the first draw is kept."""
+    seeds = list(tables)
+    first = tables[seeds[0]]
+    keep = [c for c in [*POOL_KEYS, "paper", "criterion", "headline"] if c in first]
+    pooled = first[keep].copy()
+    for seed in seeds:
+        part = tables[seed][[*POOL_KEYS, "verdict", "value"]]
+        part = part.rename(columns={"verdict": f"verdict_{seed}", "value": f"value_{seed}"})
+        pooled = pooled.merge(part, on=POOL_KEYS, how="left")
+    verdicts = pooled[[f"verdict_{s}" for s in seeds]].fillna(NA)
+    values = pooled[[f"value_{s}" for s in seeds]].to_numpy(dtype=float)
+    counts = {v: (verdicts == v).sum(axis=1) for v in (HOLDS, FAILS, NA)}
+    n = len(seeds)
+    majority = np.select([counts[HOLDS] * 2 > n, counts[FAILS] * 2 > n], [HOLDS, FAILS], NA)
+    mean, low, high = zip(*(_mean_interval(row[np.isfinite(row)], level) for row in values))
+    others = verdicts.iloc[:, 1:]
+    agreement = others.eq(verdicts.iloc[:, 0], axis=0).mean(axis=1) if n > 1 else pd.Series(np.nan, pooled.index)
+    detail = [f"holds in {h} of {n} draws, fails in {f}, undetermined in {u}"
+              for h, f, u in zip(counts[HOLDS], counts[FAILS], counts[NA])]
+    return pooled.assign(n_draws=n, holds=counts[HOLDS], fails=counts[FAILS], undetermined=counts[NA],
+                         value=mean, low=low, high=high, verdict=majority, detail=detail,
+                         agreement=agreement.to_numpy())
+
+
+def _mean_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t interval over draws; NaN bounds with fewer than 2 values."""
+    if len(values) == 0:
+        return np.nan, np.nan, np.nan
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, np.nan, np.nan
+    half = float(sps.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return mean, mean - half, mean + half
