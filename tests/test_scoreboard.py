@@ -46,7 +46,7 @@ def test_config_hash_ignores_key_order_and_sees_values():
 def test_git_commit_names_the_checkout_or_unknown(tmp_path):
     assert scoreboard.git_commit(tmp_path) == "unknown"
     commit = scoreboard.git_commit(ROOT)
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], check=True, capture_output=True,
                           text=True).stdout.strip()
     assert commit.removesuffix("-dirty") == head
 
@@ -116,22 +116,35 @@ def headless(chromium: str, *args: str) -> subprocess.CompletedProcess:
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              "--hide-scrollbars", "--window-size=1400,900"]
-    return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([chromium, *flags, *args], check=False, capture_output=True, text=True, timeout=120)
 
 
-def test_every_papers_summary_is_on_the_first_screen_in_chromium(tmp_path):
+def chromium_or_skip() -> str:
     chromium = find_chromium()
     if chromium is None:
         if os.environ.get("THERMOSCAPE_REQUIRE_CHROMIUM"):
             pytest.fail("THERMOSCAPE_REQUIRE_CHROMIUM is set but no chromium is on the PATH")
         pytest.skip("no chromium on the PATH (Debian package chromium)")
+    return chromium
+
+
+def test_every_papers_summary_is_on_the_first_screen_in_chromium(tmp_path):
+    chromium = chromium_or_skip()
     table = scoreboard.with_headlines(example_table(), {"jules": "all"})
     info = {"config_hash": "abc123", "scale": "default", "commit": "deadbeef", "date": "2026-12-07",
             "device": "auto", "config_files": ["config/config.yaml"]}
     page = tmp_path / "claims.html"
-    page.write_text(scoreboard.render(table, info, tmp_path).replace("</body>", LAYOUT_PROBE + "</body>"))
+    page.write_text(scoreboard.render(table, info, tmp_path))
+    assert_summaries_on_first_screen(chromium, page, tmp_path)
+
+
+def assert_summaries_on_first_screen(chromium: str, page: Path, tmp_path: Path) -> None:
+    """Every paper's card lies inside the first 1400 x 900 screen of ``page`` in headless Chromium (a copy
+    of the page with a script that writes the cards' boxes into the DOM); a screenshot for a look."""
+    probed = tmp_path / f"probed_{page.name}"
+    probed.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
     profile = f"--user-data-dir={tmp_path / 'profile'}"
-    dom = headless(chromium, profile, "--dump-dom", page.as_uri())
+    dom = headless(chromium, profile, "--dump-dom", probed.as_uri())
     layout = json.loads(dom.stdout.split("<pre id=\"layout\">", 1)[1].split("</pre>", 1)[0])
     assert set(layout) == {f"summary-{study}" for study in scoreboard.PAPERS}
     for card, (left, top, right, bottom) in layout.items():

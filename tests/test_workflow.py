@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_scoreboard import assert_summaries_on_first_screen, find_chromium
 
 pytestmark = pytest.mark.workflow
 
@@ -151,6 +152,8 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     hessian = pd.read_parquet(results / "jules" / "hessian" / "eta0.01_T0.0001.parquet")
     assert len(hessian) == 2 * 2 * 883  # param_snapshots x replicas points, 883 eigenvalues each
     assert "<table" in (results / "claims.html").read_text()
+    if chromium := find_chromium():  # required in CI (test_scoreboard.py)
+        assert_summaries_on_first_screen(chromium, results / "claims.html", smoke_run)
     assert planned_jobs(smoke_run, "--configfile", str(SMOKE)) == []
     built = snakemake(smoke_run, "--configfile", str(SMOKE), "--report", "report.html")
     assert "Missing metadata" not in built.stdout + built.stderr
