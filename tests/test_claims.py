@@ -212,3 +212,11 @@ def test_pool_draws_counts_verdicts_takes_the_majority_and_a_t_interval():
     assert np.isnan(pooled.loc["3", "low"]) and pooled.loc["3", "value"] == 1.0  # one finite value: no interval
     assert pooled["agreement"].tolist() == pytest.approx([0.5, 0.0, 0.5, 0.5])
     assert pooled[["verdict_11", "verdict_13"]].loc["2"].tolist() == ["fails", "holds"]
+
+
+def test_fitted_laws_over_temperature_state_their_range():
+    rows = fluctuation_claims(summary(), Criteria(), 3, 883, 300)
+    fits = [r for r in rows if r["quantity"].startswith("slope of log")]
+    assert len(fits) == 4
+    for fitted in fits:
+        assert fitted["fit_range"] == "T 1e-06-3e-05 (4 temperatures, 4 points)", fitted["quantity"]

@@ -80,7 +80,15 @@ def _slope_row(claim, quantity, paper, table, column, expected, tol, slice_name)
     _, slope, residual_error = stats.fit_power_law(use["temperature"], use[column])
     error, source = _slope_error(use, column, residual_error)
     return row(claim, quantity, paper, criterion, slope, error, len(use), abs(slope - expected) <= tol,
-               f"T in [{use['temperature'].min():.2g}, {use['temperature'].max():.2g}]; {source}", slice_name)
+               f"T in [{use['temperature'].min():.2g}, {use['temperature'].max():.2g}]; {source}", slice_name,
+               fit_range=temperature_range(use))
+
+
+def temperature_range(use: pd.DataFrame) -> str:
+    """The temperatures a law over T was fitted over, e.g. ``T 2e-06-0.0001 (6 temperatures, 11 points)``."""
+    temperatures = use["temperature"]
+    return (f"T {temperatures.min():.2g}-{temperatures.max():.2g} ({temperatures.nunique()} temperatures, "
+            f"{len(use)} points)")
 
 
 def _slope_error(use: pd.DataFrame, column: str, residual_error: float) -> tuple[float, str]:
@@ -212,7 +220,8 @@ def _n_c_slope_row(use: pd.DataFrame, slice_name: str) -> dict[str, Any]:
     _, slope, residual_error = stats.fit_power_law(use["temperature"], use["n_c"])
     error, source = _slope_error(use, "n_c", residual_error)
     passed = -0.5 <= slope <= 2 * error if np.isfinite(error) else None
-    return row("b", "slope of log N_c vs log T", paper, criterion, slope, error, len(use), passed, source, slice_name)
+    return row("b", "slope of log N_c vs log T", paper, criterion, slope, error, len(use), passed, source, slice_name,
+               fit_range=temperature_range(use))
 
 
 def _sparsity_row(table: pd.DataFrame, spearman_min: float, slice_name: str, rng: np.random.Generator) -> dict:
