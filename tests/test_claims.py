@@ -88,6 +88,14 @@ def test_hessian_collapse_in_lambda_over_t():
     assert raw > 0.9
     assert hessian_claim(hessian_table(True), Criteria(hessian_top=20))["verdict"] == HOLDS
     assert hessian_claim(hessian_table(False), Criteria(hessian_top=20))["verdict"] == FAILS
+    one = hessian_claim(hessian_table(True), Criteria(hessian_top=20))
+    assert np.isnan(one["uncertainty"]) and "no uncertainty: fewer than 2 replicas" in one["detail"]
+    # the uncertainty is the standard error over replicas of their own KS medians
+    two = pd.concat([hessian_table(True), hessian_table(True).assign(replica=1, eigenvalue=lambda h: h.eigenvalue
+                                                                     * np.exp(0.3 * np.sin(h.index)))])
+    per_replica = [hessian_collapse(part, 20)[1] for _, part in two.groupby("replica")]
+    claim = hessian_claim(two, Criteria(hessian_top=20))
+    assert claim["uncertainty"] == pytest.approx(np.std(per_replica, ddof=1) / np.sqrt(2)) and claim["uncertainty"] > 0
 
 
 def test_curvature_scaling_claim_fits_lambda_max_against_t():
@@ -97,10 +105,16 @@ def test_curvature_scaling_claim_fits_lambda_max_against_t():
     assert curvature_scaling_claim(hessian_table(False), Criteria())["verdict"] == FAILS  # slope 0
 
 
+WALK_OFFSETS = np.array([-0.2, -0.1, 0.0, 0.05, 0.1, 0.15, -0.05, 0.05])  # log loss offsets of 2 x 4 walks
+
+
 def free_walks(flat_until: float) -> pd.DataFrame:
+    """Walks of 2 replicas x 4 whose log loss differs from the curve by a constant offset each."""
     distance = np.geomspace(1e-3, 100, 40)
     loss = 1e-6 * (1 + (distance / flat_until) ** 4)
-    return pd.DataFrame({"t": distance**2, "distance": distance, "loss": loss, "minimum_loss": 1e-6})
+    return pd.concat([pd.DataFrame({"replica": k // 4, "walk": k % 4, "t": distance**2, "distance": distance,
+                                    "loss": loss * np.exp(offset), "minimum_loss": 1e-6})
+                      for k, offset in enumerate(WALK_OFFSETS)], ignore_index=True)
 
 
 def test_free_diffusion_flat_then_rising():
@@ -110,6 +124,10 @@ def test_free_diffusion_flat_then_rising():
     rows = free_diffusion_claims(free_walks(0.001), length, 883, Criteria())
     assert rows[0]["verdict"] == FAILS
     assert free_diffusion_claims(free_walks(0.1), 50.0, 883, Criteria())[1]["verdict"] == NA  # beyond the walks
+    # the uncertainty is the spread of the walks' log ratios: their offsets' standard error
+    expected = np.std(WALK_OFFSETS, ddof=1) / np.sqrt(len(WALK_OFFSETS))
+    for r in free_diffusion_claims(free_walks(0.1), length, 883, Criteria()):
+        assert r["uncertainty"] == pytest.approx(r["value"] * expected, rel=1e-9), r["quantity"]
 
 
 def test_time_step_and_init_claims():
@@ -134,6 +152,9 @@ def test_time_step_and_init_claims():
                          "t_end": 5600.0, "sigma_mean": 1.0, "sigma_eq_s2": 1.05})
     assert [r["verdict"] for r in init_claims(init, Criteria())] == [HOLDS, HOLDS]
     assert init_claims(init.assign(a=0.95), Criteria())[0]["verdict"] == FAILS
+    spread = init.assign(sigma_mean=[1.0, 1.1, 0.9, 1.2])
+    expected = np.sqrt(np.pi / 2) * np.std(spread["sigma_mean"] / 1.05, ddof=1) / 2  # median's standard error
+    assert init_claims(spread, Criteria())[1]["uncertainty"] == pytest.approx(expected)
 
 
 def test_slice_autocorrelations_of_ar1_are_geometric():
