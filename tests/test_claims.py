@@ -152,6 +152,8 @@ def test_time_step_and_init_claims():
                          "t_end": 5600.0, "sigma_mean": 1.0, "sigma_eq_s2": 1.05})
     assert [r["verdict"] for r in init_claims(init, Criteria())] == [HOLDS, HOLDS]
     assert init_claims(init.assign(a=0.95), Criteria())[0]["verdict"] == FAILS
+    exact = init_claims(init.assign(a_error=0.0), Criteria())[0]  # two temperatures: no residuals
+    assert np.isnan(exact["uncertainty"]) and "no uncertainty" in exact["detail"]
     spread = init.assign(sigma_mean=[1.0, 1.1, 0.9, 1.2])
     expected = np.sqrt(np.pi / 2) * np.std(spread["sigma_mean"] / 1.05, ddof=1) / 2  # median's standard error
     assert init_claims(spread, Criteria())[1]["uncertainty"] == pytest.approx(expected)

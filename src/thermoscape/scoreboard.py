@@ -147,11 +147,21 @@ def _claim_line(line: pd.Series, folded: pd.DataFrame, figures_dir: Path | None)
                           figures_dir)
     return (f"<tr class='{_VERDICT_CLASS.get(line['verdict'], 'undetermined')}'>"
             f"<td>{_verdict(line['verdict'])}</td>"
-            f"<td><b>{html.escape(str(line['paper']))}</b><br><small>{html.escape(str(line['claim']))}: "
-            f"{html.escape(str(line['quantity']))} &middot; slice {html.escape(str(line['slice']))}</small></td>"
+            f"<td>{_statement(line)} &middot; slice {html.escape(str(line['slice']))}</small></td>"
             f"<td class='num'>{_measured(line)}<br><small>n = {int(line['n'])}</small></td>"
             f"<td><small>{html.escape(str(line['criterion']))}</small></td>"
             f"<td><small>{detail}</small>{fit}{more}</td><td class='fig'>{figure}</td></tr>")
+
+
+def _statement(line: pd.Series) -> str:
+    """The claim in words, bold, and what was measured, small (the ``<small>`` is closed by the caller).
+
+    Jules et al.'s rows name their claim by its letter in Sec. III B and state it in ``paper``; the other
+    studies state the claim in ``claim`` and give the paper's figure or value in ``paper``."""
+    claim, paper, quantity = (html.escape(str(line[c])) for c in ("claim", "paper", "quantity"))
+    if line["study"] == "jules":
+        return f"<b>({claim}) {paper}</b><br><small>{quantity}"
+    return f"<b>{claim}</b><br><small>{quantity} &middot; paper: {paper}"
 
 
 def _study_section(study: str, rows: pd.DataFrame, figures_dir: Path | None) -> str:

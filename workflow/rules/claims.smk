@@ -16,21 +16,11 @@ STUDY_CLAIMS = {
     "bradley": rules.bradley_claims.output[0],
 }
 # the figures each claim line links to (the figures of every study's target)
-SCOREBOARD_FIGURES = [
-    *(rules.jules_fig1.output.png, rules.jules_fig2.output.png, rules.jules_fig3.output.png,
-      rules.jules_figS1.output.png),
+SCOREBOARD_FIGURES = list(dict.fromkeys([
+    rules.jules_fig1.output.png, rules.jules_fig2.output.png, rules.jules_fig3.output.png, rules.jules_figS1.output.png,
     *(path for target in (rules.taxonomy, rules.fengtu, rules.fort, rules.bradley) for path in target.input
       if str(path).endswith(".png")),
-]
-
-
-def config_files_for_provenance():
-    """The config files of this run, relative to the workflow when they lie inside it."""
-    base = Path(workflow.basedir).resolve()
-    files = []
-    for path in map(lambda f: Path(f).resolve(), workflow.configfiles):
-        files.append(str(path.relative_to(base)) if path.is_relative_to(base) else str(path))
-    return list(dict.fromkeys(files))
+]))
 
 
 rule claims:
@@ -43,7 +33,7 @@ rule claims:
     params:
         studies=list(STUDY_CLAIMS),
         config_hash=config_hash(config),
-        config_files=config_files_for_provenance(),
+        config_files=config_files(),
         scale=config["scale"],
         device=DEVICE,
         workflow_dir=workflow.basedir,

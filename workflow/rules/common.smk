@@ -41,3 +41,10 @@ def library_version(*modules):
     for name in modules:
         digest.update(Path(importlib.util.find_spec(f"thermoscape.{name}").origin).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def config_files():
+    """The config files of this run, relative to the workflow where they lie inside it (provenance)."""
+    base = Path(workflow.basedir).resolve()
+    paths = (Path(name).resolve() for name in workflow.configfiles)
+    return list(dict.fromkeys(str(p.relative_to(base)) if p.is_relative_to(base) else str(p) for p in paths))
