@@ -63,8 +63,8 @@ def with_headlines(table: pd.DataFrame, headline_slices: Mapping[str, str]) -> p
     """Mark the rows the scoreboard shows on a claim's line (column ``headline``).
 
     For a study in ``headline_slices`` (its slices are analysis windows of the same runs), a claim's
-    line is its row in that slice, or its only row when it was measured on one slice; the other slices
-    fold under it. In other studies a slice is a separate experiment, so every row is a line.
+    line is its row in that slice, or, for a claim not measured there (one checked on its own window, as
+    claim (e)), its first row; the other slices fold under it. In other studies a slice is a separate experiment, so every row is a line.
     """
     headline = pd.Series(True, index=table.index)
     for study, chosen in headline_slices.items():
