@@ -25,11 +25,13 @@ def test_figure_settings_outside_the_grid_fail_naming_every_key(tmp_path):
     """All problems at once, before any job (one dry run for the suite's time budget)."""
     bad = write_override(tmp_path / "bad.yaml", {"jules": {
         "fig1": {"eta": 0.5, "replica": 2}, "fig2": {"slice": "t1000-2000"}, "fig3": {"eta": 0.5},
-        "init_langevin": {"shown_temperature": 1e-9, "late_slice": [4.0, 80.0]}}})
+        "init_langevin": {"shown_temperature": 1e-9, "late_slice": [4.0, 80.0]},
+        "claims": {"headline_slice": "t5-9"}}})
     result = snakemake(tmp_path, "-n", "--configfile", str(SMOKE), str(bad), check=False)
     assert result.returncode != 0
     for named in ("jules.fig1.eta", "jules.fig1.replica", "jules.fig2.slice: no run has the analysis slice 't1000-2000'",
-                  "jules.fig3.eta", "jules.init_langevin.shown_temperature", "jules.init_langevin.late_slice"):
+                  "jules.fig3.eta", "jules.init_langevin.shown_temperature", "jules.init_langevin.late_slice",
+                  "jules.claims.headline_slice: no run has the analysis slice 't5-9'"):
         assert named in result.stderr + result.stdout, named
     assert not (tmp_path / "results").exists()
 

@@ -42,9 +42,10 @@ for _fig in ("fig1", "fig3"):
         _problems.append(f"jules.{_fig}.replica: {JULES[_fig]['replica']} but jules.replicas is {JULES['replicas']}")
 JULES_SLICES = {name for b in JULES_GRID
                 for name, _, _ in analysis_slices(b.burn_in, b.duration, JULES["analysis"]["slice_length"])}
-for _fig in ("fig1", "fig2"):
-    if JULES[_fig]["slice"] not in JULES_SLICES:
-        _problems.append(f"jules.{_fig}.slice: no run has the analysis slice {JULES[_fig]['slice']!r}; "
+for _key, _slice in (("fig1.slice", JULES["fig1"]["slice"]), ("fig2.slice", JULES["fig2"]["slice"]),
+                     ("claims.headline_slice", JULES["claims"]["headline_slice"])):
+    if _slice not in JULES_SLICES:
+        _problems.append(f"jules.{_key}: no run has the analysis slice {_slice!r}; "
                          f"slices: {', '.join(sorted(JULES_SLICES))}")
 if JULES["init_langevin"]["shown_temperature"] not in JULES["init_langevin"]["temperatures"]:
     _problems.append("jules.init_langevin.shown_temperature: not one of jules.init_langevin.temperatures")
