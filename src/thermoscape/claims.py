@@ -280,7 +280,7 @@ def _standard_error(values) -> float:
     """Standard error of the mean of independent estimates (replicas, walks); NaN below 2 of them."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
-    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else np.nan
+    return float(sps.sem(values)) if len(values) > 1 else np.nan
 
 
 def curvature_scaling_claim(hessian: pd.DataFrame, criteria: Criteria) -> dict[str, Any]:
@@ -436,5 +436,5 @@ def _mean_interval(values: np.ndarray, level: float) -> tuple[float, float, floa
     mean = float(values.mean())
     if len(values) < 2:
         return mean, np.nan, np.nan
-    half = float(sps.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    half = float(sps.t.ppf(0.5 + level / 2, len(values) - 1) * _standard_error(values))
     return mean, mean - half, mean + half
