@@ -12,12 +12,16 @@ from test_workflow import SMOKE, snakemake, write_override
 pytestmark = pytest.mark.workflow
 
 
-def test_bad_config_fails_before_any_job_naming_the_key(tmp_path):
-    bad = write_override(tmp_path / "bad.yaml", {"jules": {"langevin": {"sweeps": [
-        {"eta": 0.01, "temperatures": [1e-4, -2e-4], "duration": 10}]}}})
+@pytest.mark.parametrize("sweep, named", [
+    ({"eta": 0.01, "temperatures": [1e-4, -2e-4], "duration": 10}, "jules.langevin.sweeps[0].temperatures[1]"),
+    ({"eta": 0.01, "temperatures": [1e-4], "duration": 10, "burn_in": 5, "max_duration": 4},
+     "jules.langevin.sweeps[0].max_duration: 4 must exceed the burn-in 5"),
+], ids=["negative-T", "max-duration-below-burn-in"])
+def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, sweep, named):
+    bad = write_override(tmp_path / "bad.yaml", {"jules": {"langevin": {"sweeps": [sweep]}}})
     result = snakemake(tmp_path, "--configfile", str(SMOKE), str(bad), check=False)
     assert result.returncode != 0
-    assert "jules.langevin.sweeps[0].temperatures[1]" in result.stderr + result.stdout
+    assert named in result.stderr + result.stdout
     assert not (tmp_path / "results").exists()
 
 
@@ -77,11 +81,16 @@ def quadratic_config(n_stiff: int, k_min: float, k_max: float, sweeps: list[dict
 def test_quadratic_landscape_through_the_workflow_recovers_closed_forms(tmp_path, n_stiff, k_min, k_max):
     """Sec. I: alpha = N_c / 2 and beta T = 1 from the same langevin and fluctuations rules as the MLP.
 
-    A second sweep at eta k > 2 diverges: it is recorded, flagged and kept out of the averages."""
+    A second sweep at eta k > 2 diverges: it is recorded, flagged and kept out of the averages. A third has
+    an adaptive length: 20 time units are too short for S3, so it goes on until its window holds 100 tau_1/2
+    (closed form 0.206 for these stiffnesses: chi_L = mean_i exp(-2 k_i t))."""
     temperature = 1e-3
     sweeps = [{"eta": 1e-2, "temperatures": [temperature], "duration": 210},
-              {"eta": 2.5, "temperatures": [temperature], "duration": 5000}]
-    config = write_override(tmp_path / "quadratic.yaml", quadratic_config(n_stiff, k_min, k_max, sweeps))
+              {"eta": 2.5, "temperatures": [temperature], "duration": 5000},
+              {"eta": 5e-3, "temperatures": [temperature], "duration": 20, "max_duration": 300}]
+    overrides = quadratic_config(n_stiff, k_min, k_max, sweeps)
+    overrides["jules"]["langevin"]["adaptive"] = {"check_interval": 5.0}
+    config = write_override(tmp_path / "quadratic.yaml", overrides)
     snakemake(tmp_path, "results/jules/tables/fluctuations.parquet", "--configfile", str(SMOKE), str(config))
     summary = pd.read_parquet(tmp_path / "results" / "jules" / "tables" / "fluctuations.parquet")
     summary = summary.set_index(["eta", "slice"])
@@ -100,6 +109,14 @@ def test_quadratic_landscape_through_the_workflow_recovers_closed_forms(tmp_path
     assert np.isnan(diverged["mu_mean"])
     status = pd.read_parquet(tmp_path / "results" / "jules" / "langevin" / "eta2.5_T0.001" / "status.parquet")
     assert status["diverged"].all() and (status["diverged_step"] > 0).all()
+    assert (status["stop_reason"] == "all diverged").all()
+
+    adaptive = pd.read_parquet(tmp_path / "results" / "jules" / "langevin" / "eta0.005_T0.001" / "status.parquet")
+    assert (adaptive["stop_reason"] == "stop rule").all() and (adaptive["min_duration"] == 20).all()
+    stopped = adaptive["duration"].iloc[0]
+    assert 10 + 0.6 * 20.6 <= stopped <= 10 + 2.0 * 20.6 + 5.0, stopped
+    window = summary.loc[(5e-3, "all")]
+    assert window["t_end"] == stopped and bool(window["equilibrated"])
 
 
 def test_unreachable_refinement_depth_fails_with_a_clear_message(tmp_path):

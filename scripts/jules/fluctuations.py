@@ -20,7 +20,9 @@ status = status[status["temperature"] == float(snakemake.wildcards.T)]  # a job 
 these_chains = [("chain", "in", status["chain"].tolist())]
 trajectory = read_table(snakemake.input.trajectory, filters=these_chains)
 samples = read_table(snakemake.input.samples, filters=these_chains)
-slices = analysis_slices(snakemake.params.burn_in, snakemake.params.duration, cfg["slice_length"])
+# the run's own length: an adaptive run (max_duration) may have gone on past the configured duration
+duration = float(status["duration"].max()) if "duration" in status else snakemake.params.duration
+slices = analysis_slices(snakemake.params.burn_in, duration, cfg["slice_length"])
 
 tables, curves, series = [], [], {}
 for run in status.itertuples():

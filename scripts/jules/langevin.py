@@ -10,9 +10,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from thermoscape.fluctuations import StopRule
 from thermoscape.io import concat_parquet, load_tensors, read_table, write_table
 from thermoscape.jobs import start_job
-from thermoscape.jules import build_landscape, langevin_chains, langevin_schedule
+from thermoscape.jules import build_landscape, equilibration_stop, langevin_chains, langevin_schedule
 from thermoscape.langevin import compiled, run_chunked
 from thermoscape.losses import mixed_precision
 from thermoscape.seeds import derive_seed
@@ -25,7 +26,12 @@ minima = torch.stack([load_tensors(path, device)["theta"] for path in snakemake.
 # minimum r % len(minima) and keeps the seed of replica r, so realization 0 is the same chain as without them
 runs = len(minima) * params.realizations
 theta0 = minima.repeat(len(params.temperatures) * params.realizations, 1)  # chain = i_T * runs + run
-schedule = langevin_schedule(params.langevin, params.eta, params.duration)
+# adaptive length (a sweep with max_duration): at least `duration`, then until every chain passes S3
+rule = params.stop_rule and dict(params.stop_rule)
+check_interval = rule.pop("check_interval", None) if rule else None
+schedule = langevin_schedule(params.langevin, params.eta, params.duration, max_duration=params.max_duration,
+                             check_interval=check_interval)
+stop = equilibration_stop(StopRule(**rule), params.eta) if schedule.adaptive else None
 # runs from initialisation (Fig. S1) draw noise independent of the grid's runs at the same (eta, T)
 seed = params.seed if params.start == "minimum" else derive_seed(params.seed, params.start)
 chains = [
@@ -42,10 +48,11 @@ if params.langevin["compile"]:
 started = time.perf_counter()
 with tqdm(total=schedule.n_steps, desc=f"{snakemake.wildcards.batch} x{len(chains)} chains", file=sys.stderr,
           mininterval=10, unit="step") as bar:
-    state, parts = run_chunked(landscape, theta0, chains, schedule, params.workdir, progress=bar.update)
+    state, parts = run_chunked(landscape, theta0, chains, schedule, params.workdir, progress=bar.update,
+                               stop_rule=stop)
 elapsed = time.perf_counter() - started
-logging.info("%d chains x %d steps in %.0f s: %.0f chain-steps/s", len(chains), schedule.n_steps, elapsed,
-             len(chains) * schedule.n_steps / max(elapsed, 1e-9))
+logging.info("%d chains x %d steps in %.0f s (stopped: %s): %.0f chain-steps/s", len(chains), state.step, elapsed,
+             state.stop_reason, len(chains) * state.step / max(elapsed, 1e-9))
 
 for name in ("trajectory", "samples", "params"):
     concat_parquet(parts[name], snakemake.output[name])
@@ -58,8 +65,12 @@ status = pd.DataFrame(
         "eta": [c.eta for c in chains],
         "time_step": params.time_step,
         "seed": [c.seed for c in chains],
-        "n_steps": schedule.n_steps,
-        "duration": params.duration,
+        "n_steps": state.step,
+        # as run: an adaptive run's length is where it stopped
+        "duration": state.step * params.eta if schedule.adaptive else params.duration,
+        "min_duration": params.duration,
+        "max_duration": params.max_duration if schedule.adaptive else params.duration,
+        "stop_reason": state.stop_reason,
         "diverged": [d is not None for d in state.diverged_step],
         "diverged_step": [np.nan if d is None else d for d in state.diverged_step],
         "diverged_t": [np.nan if d is None else d * params.eta for d in state.diverged_step],

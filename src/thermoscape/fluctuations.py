@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from thermoscape import stats
-from thermoscape.grids import ALL
+from thermoscape.grids import ALL, analysis_slices
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,37 @@ def slice_statistics(
         rows.append(row)
     table = pd.DataFrame(rows)
     return with_drift(table, drift_sigma)
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """When an adaptive Langevin run may stop: every live chain's analysis window ``[burn_in, t)`` passes
+    S3 (``equilibration_factor * tau_1/2`` at most the window, Eq. 4) and, with ``require_no_drift``, its
+    mean loss does not drift across the window's slices of ``slice_length`` (``drift_sigma``). The same
+    :func:`slice_statistics` judges the finished run, so a run stopped by the rule passes the analysis'
+    S3 in its slice ``all``.
+    """
+
+    burn_in: float
+    slice_length: float
+    equilibration_factor: float = 100.0
+    drift_sigma: float = 3.0
+    require_no_drift: bool = True
+
+    def run_passes(self, t: np.ndarray, loss: np.ndarray, end: float) -> bool:
+        """Whether one run, recorded at times ``t`` up to ``end``, passes."""
+        slices = analysis_slices(self.burn_in, end, self.slice_length)
+        table = slice_statistics(t, loss, np.empty(0), np.empty(0), 1.0, slices, self.equilibration_factor,
+                                 self.drift_sigma, Bootstrap(resamples=0))
+        whole = table[table["slice"] == ALL].iloc[0]
+        equilibrated = whole.get("equilibrated") in (True, 1)  # NaN: the window is too short to analyse
+        return equilibrated and not (self.require_no_drift and bool(whole["drifting"]))
+
+    def passing(self, trajectory: pd.DataFrame, end: float) -> pd.Series:
+        """``run_passes`` of every chain in a trajectory table (columns ``chain, t, loss``), by chain."""
+        return trajectory.sort_values(["chain", "t"]).groupby("chain").apply(
+            lambda run: self.run_passes(run["t"].to_numpy(), run["loss"].to_numpy(), end), include_groups=False
+        )
 
 
 def bootstrap_errors(

@@ -48,6 +48,12 @@ class LangevinBatch:
     time_step: str  # the sweep's policy, for grouping in figures: "eta = 0.01" or "eta T = 1e-07"
     start: str = "minimum"  # "minimum" (the refined minimum, main text) or "init" (Xavier init, Fig. S1)
     realizations: int = 1  # noise realizations per replica minimum: run r starts from minimum r % replicas
+    max_duration: float | None = None  # adaptive length: the run goes on after `duration` until S3 passes
+
+    @property
+    def longest(self) -> float:
+        """The longest the run can last (its duration, or its maximum when adaptive)."""
+        return self.duration if self.max_duration is None else max(self.duration, self.max_duration)
 
 
 def sweep_time_steps(sweep: dict, index: int, key: str = "jules.langevin.sweeps") -> tuple[list[tuple[float, float]], str]:
@@ -79,7 +85,8 @@ def langevin_batches(
     ``eta_times_T`` sweep runs one job per temperature. Names spell the job's eta and temperature range
     exactly (``eta0.01_T2e-06``, or ``eta0.01_T2e-06_to_2e-05`` for several), after ``prefix`` (runs
     outside the main grid, e.g. ``init_``). Raises ``ValueError`` naming the sweep (under the config
-    ``key``) for a burn-in not shorter than the run or a repeated (eta, T).
+    ``key``) for a burn-in not shorter than the run, a ``max_duration`` below the duration or the burn-in,
+    or a repeated (eta, T).
     """
     batches, seen = [], set()
     for index, sweep in enumerate(sweeps):
@@ -87,6 +94,10 @@ def langevin_batches(
         if burn_in >= sweep["duration"]:
             raise ValueError(f"{key}[{index}]: burn-in {burn_in} (its burn_in or "
                              f"jules.analysis.burn_in) must be shorter than its duration {sweep['duration']}")
+        max_duration = sweep.get("max_duration")
+        if max_duration is not None and (max_duration <= burn_in or max_duration < sweep["duration"]):
+            raise ValueError(f"{key}[{index}].max_duration: {max_duration} must exceed the burn-in {burn_in} "
+                             f"and be at least the duration {sweep['duration']}")
         runs, label = sweep_time_steps(sweep, index, key)
         for run in runs:
             if run in seen:
@@ -98,7 +109,8 @@ def langevin_batches(
                 chunk = tuple(temperatures[first : first + temperatures_per_job])
                 name = f"{prefix}eta{eta!r}_T{chunk[0]!r}" + (f"_to_{chunk[-1]!r}" if len(chunk) > 1 else "")
                 batches.append(LangevinBatch(name, eta, chunk, float(sweep["duration"]), burn_in, label, start,
-                                             int(sweep.get("realizations", 1))))
+                                             int(sweep.get("realizations", 1)),
+                                             None if max_duration is None else float(max_duration)))
     return batches
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -9,8 +12,9 @@ import pandas as pd
 import torch
 
 from thermoscape.data import table_to_tensors
+from thermoscape.fluctuations import StopRule
 from thermoscape.io import read_table
-from thermoscape.langevin import Chain, Schedule
+from thermoscape.langevin import Chain, EngineState, Schedule
 from thermoscape.losses import Landscape, MLPLandscape, QuadraticLandscape
 from thermoscape.models import MLPSpec
 from thermoscape.seeds import derive_seed
@@ -31,15 +35,40 @@ def build_landscape(study: dict[str, Any], dataset: pd.DataFrame, device: torch.
     raise ValueError(f"unknown jules.model.name {model['name']!r}")
 
 
-def langevin_schedule(langevin: dict[str, Any], eta: float, duration: float, drift: bool = True) -> Schedule:
-    """Steps of a run of continuous ``duration`` at time step ``eta`` and its recording intervals."""
+def langevin_schedule(
+    langevin: dict[str, Any], eta: float, duration: float, drift: bool = True, max_duration: float | None = None,
+    check_interval: float | None = None,
+) -> Schedule:
+    """Steps of a run of continuous ``duration`` at time step ``eta`` and its recording intervals.
+
+    With ``max_duration`` (> ``duration``) the length is adaptive: at least ``duration``, then a stop-rule
+    check every ``check_interval`` time units (default: every chunk), at most ``max_duration``.
+    """
+    adaptive = max_duration is not None and max_duration > duration
     return Schedule(
-        n_steps=round(duration / eta),
+        n_steps=round((max_duration if adaptive else duration) / eta),
         record_every=int(langevin["record_every"]),
         snapshot_every=max(1, round(langevin["snapshot_interval"] / eta)),
         chunk_steps=int(langevin["chunk_steps"]),
         drift=drift,
+        min_steps=round(duration / eta) if adaptive else None,
+        check_every=max(1, round(check_interval / eta)) if adaptive and check_interval else None,
     )
+
+
+def equilibration_stop(rule: StopRule, eta: float) -> Callable[[dict[str, list[Path]], EngineState], bool]:
+    """The engine's ``stop_rule`` for a job whose chains share the time step ``eta``: stop once every chain
+    that has not diverged passes ``rule`` on its trajectory so far."""
+
+    def stop(parts: dict[str, list[Path]], state: EngineState) -> bool:
+        live = [i for i, d in enumerate(state.diverged_step) if d is None]
+        trajectory = pd.concat([read_table(part, columns=["chain", "t", "loss"]) for part in parts["trajectory"]])
+        passing = rule.passing(trajectory[trajectory["chain"].isin(live)], state.step * eta)
+        logging.getLogger(__name__).info("t = %g: %d of %d chains pass the stop rule", state.step * eta,
+                                         int(passing.sum()), len(live))
+        return bool(len(passing) == len(live) and passing.all())
+
+    return stop
 
 
 def langevin_chains(
@@ -47,12 +76,13 @@ def langevin_chains(
 ) -> list[Chain]:
     """One chain per replica minimum; noise seeds and snapshot times derive from ``(seed, T, eta, r)``."""
     chains = []
-    first = min(round(burn_in / eta), schedule.n_steps - 1)
+    last = schedule.guaranteed_steps  # an adaptive run may stop there: its snapshots lie before
+    first = min(round(burn_in / eta), last - 1)
     for replica in range(replicas):
         chain_seed = derive_seed(seed, "langevin", replica, temperature, eta)
         rng = np.random.default_rng(derive_seed(seed, "snapshots", replica, temperature, eta))
-        count = min(n_snapshots, schedule.n_steps - first)
-        steps = np.sort(rng.choice(np.arange(first, schedule.n_steps), size=count, replace=False))
+        count = min(n_snapshots, last - first)
+        steps = np.sort(rng.choice(np.arange(first, last), size=count, replace=False))
         chains.append(Chain(temperature, eta, chain_seed, tuple(int(s) for s in steps)))
     return chains
 

@@ -73,6 +73,25 @@ class Schedule:
     chunk_steps: int = 100_000
     noise_block: int = 256  # noise drawn per chain in blocks: fewer RNG calls
     drift: bool = True
+    # adaptive length: run at least min_steps, then check the stop rule every check_every steps up to n_steps
+    min_steps: int | None = None
+    check_every: int | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        return self.min_steps is not None and self.min_steps < self.n_steps
+
+    @property
+    def guaranteed_steps(self) -> int:
+        """Steps every run reaches (unless it diverges): ``min_steps`` of an adaptive run, else ``n_steps``."""
+        return self.min_steps if self.adaptive else self.n_steps
+
+    def next_chunk(self, step: int) -> int:
+        """Steps to advance from ``step``: chunks end at ``min_steps`` and then every ``check_every``."""
+        n = min(self.chunk_steps, self.n_steps - step)
+        if self.adaptive:
+            n = min(n, self.min_steps - step) if step < self.min_steps else min(n, self.check_every or n)
+        return n
 
 
 @dataclass
@@ -84,6 +103,7 @@ class EngineState:
     step: int
     generators: list[torch.Generator]
     diverged_step: list[int | None] = field(default_factory=list)
+    stop_reason: str = ""  # "length" (n_steps, or min_steps of a fixed run), "stop rule", "max length", "diverged"
 
 
 def start_state(theta0: Tensor, chains: list[Chain]) -> EngineState:
@@ -281,6 +301,7 @@ def run_chunked(
     schedule: Schedule,
     workdir: str | Path,
     progress: Callable[[int], None] | None = None,
+    stop_rule: Callable[[dict[str, list[Path]], EngineState], bool] | None = None,
 ) -> tuple[EngineState, dict[str, list[Path]]]:
     """Run all chains for ``schedule.n_steps`` in chunks, resuming from ``workdir`` if possible.
 
@@ -288,7 +309,16 @@ def run_chunked(
     (state and fingerprint) is replaced atomically; a restart continues after the last checkpoint.
     Chains whose loss becomes non-finite are marked diverged (first bad step) and stop recording;
     the run ends early when every chain has diverged. Returns the final state and the part files.
+
+    Adaptive length (``schedule.min_steps < n_steps``): after ``min_steps`` and then every ``check_every``
+    steps, ``stop_rule(parts, state)`` sees the part files written so far (and which chains diverged) and ends the
+    run when it returns true;
+    otherwise the run ends at ``n_steps``. The rule reads only recorded data, so the stopping step is
+    deterministic for a seed and a resumed run stops where an uninterrupted one does. ``state.stop_reason``
+    says why the run ended: ``fixed length``, ``stop rule``, ``maximum length`` or ``all diverged``.
     """
+    if schedule.adaptive and stop_rule is None:
+        raise ValueError("an adaptive schedule (min_steps < n_steps) needs a stop_rule")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     checkpoint = workdir / "checkpoint.pt"
@@ -307,8 +337,21 @@ def run_chunked(
             if progress is not None:
                 progress(state.step)
     names = ("trajectory", "samples", "params")
-    while state.step < schedule.n_steps and not all(d is not None for d in state.diverged_step):
-        n = min(schedule.chunk_steps, schedule.n_steps - state.step)
+
+    def written() -> dict[str, list[Path]]:
+        return {name: [workdir / f"{name}-{i:06d}.parquet" for i in range(chunk)] for name in names}
+
+    while True:
+        if all(d is not None for d in state.diverged_step):
+            state.stop_reason = "all diverged"
+            break
+        if state.step >= schedule.n_steps:
+            state.stop_reason = "maximum length" if schedule.adaptive else "fixed length"
+            break
+        if schedule.adaptive and state.step >= schedule.min_steps and stop_rule(written(), state):
+            state.stop_reason = "stop rule"
+            break
+        n = schedule.next_chunk(state.step)
         records = advance(landscape, state, chains, schedule, n, progress)
         _mark_divergence(state, records)
         for name in names:
@@ -326,8 +369,7 @@ def run_chunked(
             },
             checkpoint,
         )
-    parts = {name: [workdir / f"{name}-{i:06d}.parquet" for i in range(chunk)] for name in names}
-    return state, parts
+    return state, written()
 
 
 def free_diffusion(

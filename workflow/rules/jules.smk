@@ -64,6 +64,16 @@ def jules_batch(wildcards):
     return JULES_BATCHES[wildcards.batch]
 
 
+def jules_stop_rule(batch):
+    """The adaptive length's settings of a batch with a max_duration (None: a fixed duration)."""
+    if batch.max_duration is None:
+        return None
+    analysis = JULES["analysis"]
+    return {"burn_in": batch.burn_in, "slice_length": analysis["slice_length"],
+            "equilibration_factor": analysis["equilibration_factor"], "drift_sigma": analysis["drift_sigma"],
+            **JULES["langevin"]["adaptive"]}
+
+
 def jules_run(wildcards):
     """The Langevin job that ran the {eta}, {T} wildcards."""
     return JULES_RUNS[(wildcards.eta, wildcards.T)]
@@ -177,10 +187,12 @@ rule jules_langevin:
         status=f"{J}/langevin/{{batch}}/status.parquet",
     params:
         study=JULES_STUDY,
-        langevin={k: v for k, v in JULES["langevin"].items() if k not in ("sweeps", "temperatures_per_job")},
+        langevin={k: v for k, v in JULES["langevin"].items() if k not in ("sweeps", "temperatures_per_job", "adaptive")},
         eta=lambda wc: jules_batch(wc).eta,
         temperatures=lambda wc: list(jules_batch(wc).temperatures),
         duration=lambda wc: jules_batch(wc).duration,
+        max_duration=lambda wc: jules_batch(wc).max_duration,
+        stop_rule=lambda wc: jules_stop_rule(jules_batch(wc)),
         burn_in=lambda wc: jules_batch(wc).burn_in,
         time_step=lambda wc: jules_batch(wc).time_step,
         start=lambda wc: jules_batch(wc).start,
@@ -192,7 +204,7 @@ rule jules_langevin:
     resources:
         mem_mb=4000,
         runtime=lambda wc: max(10, int(len(jules_batch(wc).temperatures) * jules_batch(wc).realizations
-                                       * jules_batch(wc).duration
+                                       * jules_batch(wc).longest
                                        / jules_batch(wc).eta / 1e5)),
         **GPU,
     log:
