@@ -268,7 +268,7 @@ def _summary(used: pd.DataFrame, column: str) -> dict[str, float]:
     finite = np.isfinite(values)
     values = values[finite]
     if len(values) > 1:
-        error = values.std(ddof=1) / np.sqrt(len(values))
+        error = float(scipy_stats.sem(values))
     else:  # one run: its own error from the series, where the fluctuation rule measured one
         own = used[f"{column}_error"].to_numpy(dtype=float)[finite] if f"{column}_error" in used else []
         error = float(own[0]) if len(own) else np.nan
