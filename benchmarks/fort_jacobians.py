@@ -8,8 +8,8 @@ import time
 import torch
 from torch.func import jacrev, vmap
 
-from thermoscape import fort
-from thermoscape.networks import flat_parameters, functional_logits
+from thermoscape.studies.fort import experiment as fort
+from thermoscape.nets.networks import flat_parameters, functional_logits
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--examples", type=int, default=50)

@@ -1,4 +1,4 @@
-"""Full-Hessian throughput: closed-form MLP Hessian (thermoscape.mlp_hessian) versus autograd.functional.hessian.
+"""Full-Hessian throughput: closed-form MLP Hessian (thermoscape.measure.mlp_hessian) versus autograd.functional.hessian.
 
     python benchmarks/hessian_throughput.py [--points 8] [--rounds 3]
 
@@ -18,11 +18,11 @@ import time
 
 import torch
 
-from thermoscape.curvature import landscape_hessian_eigenvalues
-from thermoscape.data import gaussian_classification, table_to_tensors
-from thermoscape.losses import MLPLandscape
-from thermoscape.mlp_hessian import mlp_loss_hessian
-from thermoscape.models import MLPSpec
+from thermoscape.measure.curvature import landscape_hessian_eigenvalues
+from thermoscape.data.tables import gaussian_classification, table_to_tensors
+from thermoscape.nets.losses import MLPLandscape
+from thermoscape.measure.mlp_hessian import mlp_loss_hessian
+from thermoscape.nets.mlp import MLPSpec
 
 
 def rates(values: list[float]) -> str:

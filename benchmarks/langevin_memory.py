@@ -21,8 +21,8 @@ import time
 import numpy as np
 import torch
 
-from thermoscape.langevin import Chain, Schedule, run_chunked
-from thermoscape.losses import QuadraticLandscape
+from thermoscape.dynamics.langevin import Chain, Schedule, run_chunked
+from thermoscape.nets.losses import QuadraticLandscape
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

@@ -5,7 +5,7 @@
 Both integrate Eq. 7 with a float64 state on the paper's 10-20-20-10-3 MLP and its 300 Gaussian points,
 one thread. The naive loop is what one would write first: an nn.Module, torch.autograd.grad, an in-place
 update and loss.item() every step. The engine advances a 32-chain sweep (temperatures x replicas)
-through thermoscape.langevin.advance: eager float64; compiled (torch.compile) float64
+through thermoscape.dynamics.langevin.advance: eager float64; compiled (torch.compile) float64
 (``precision: float64``); and compiled with the gradient and the noise in float32 (``precision: mixed``,
 the workflow's default, what the ratio reports). Rounds alternate so that machine noise hits all alike.
 Prints chain-steps per second of each, the achieved GFLOP/s against the FP64 peak of a large matmul on
@@ -21,10 +21,10 @@ import time
 import torch
 from torch import nn
 
-from thermoscape.data import gaussian_classification, table_to_tensors
-from thermoscape.langevin import Chain, Schedule, advance, compiled, start_state
-from thermoscape.losses import MLPLandscape, mixed_precision
-from thermoscape.models import MLPSpec
+from thermoscape.data.tables import gaussian_classification, table_to_tensors
+from thermoscape.dynamics.langevin import Chain, Schedule, advance, compiled, start_state
+from thermoscape.nets.losses import MLPLandscape, mixed_precision
+from thermoscape.nets.mlp import MLPSpec
 
 SPEC = MLPSpec((10, 20, 20, 10, 3))
 

@@ -18,9 +18,9 @@ import time
 
 import torch
 
-from thermoscape.datasets import load_digits_split
-from thermoscape.networks import build_network
-from thermoscape.sgd import SGDSettings, train_mlp_replicas, train_sgd
+from thermoscape.data.readers import load_digits_split
+from thermoscape.nets.networks import build_network
+from thermoscape.dynamics.sgd import SGDSettings, train_mlp_replicas, train_sgd
 
 
 def replica_steps_per_s(fast: bool, width: int, batch: int, x, y, replicas: int, steps: int) -> float:

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from thermoscape import scoreboard
-from thermoscape.io import atomic_path, read_table
-from thermoscape.jobs import start_job
+from thermoscape.claims import scoreboard
+from thermoscape.core.io import atomic_path, read_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 params = snakemake.params

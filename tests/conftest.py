@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from thermoscape.data import gaussian_classification, table_to_tensors
-from thermoscape.losses import MLPLandscape, QuadraticLandscape
-from thermoscape.models import MLPSpec
+from thermoscape.data.tables import gaussian_classification, table_to_tensors
+from thermoscape.nets.losses import MLPLandscape, QuadraticLandscape
+from thermoscape.nets.mlp import MLPSpec
 
 PAPER_SPEC = MLPSpec((10, 20, 20, 10, 3))
 

@@ -7,11 +7,11 @@ import pytest
 import torch
 from scipy.optimize import brentq
 
-from thermoscape.fluctuations import StopRule
-from thermoscape.io import read_table
-from thermoscape.jules import equilibration_stop, langevin_chains, langevin_schedule
-from thermoscape.langevin import Schedule, run_chunked
-from thermoscape.losses import QuadraticLandscape
+from thermoscape.measure.fluctuations import StopRule
+from thermoscape.core.io import read_table
+from thermoscape.studies.jules.experiment import equilibration_stop, langevin_chains, langevin_schedule
+from thermoscape.dynamics.langevin import Schedule, run_chunked
+from thermoscape.nets.losses import QuadraticLandscape
 
 ETA = 0.01
 LANGEVIN = {"record_every": 1, "snapshot_interval": 1.0, "chunk_steps": 10**6}
@@ -130,7 +130,7 @@ def test_stop_rule_refuses_a_drifting_run_only_when_asked_to():
 
 @pytest.mark.parametrize("max_duration", [50.0, 100.0, 150.0])
 def test_max_duration_at_or_below_the_burn_in_or_the_duration_is_refused_naming_the_key(max_duration):
-    from thermoscape.grids import langevin_batches
+    from thermoscape.core.grids import langevin_batches
 
     sweeps = [{"eta": 0.01, "temperatures": [1e-5], "duration": 200.0, "burn_in": 100.0, "max_duration": max_duration}]
     with pytest.raises(ValueError, match=r"jules\.langevin\.sweeps\[0\]\.max_duration"):

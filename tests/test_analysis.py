@@ -7,8 +7,8 @@ import torch
 from conftest import quadratic
 from scipy.signal import lfilter
 
-from thermoscape.claims import Criteria, fluctuation_claims
-from thermoscape.fluctuations import (
+from thermoscape.studies.jules.claims import Criteria, fluctuation_claims
+from thermoscape.measure.fluctuations import (
     Bootstrap,
     aggregate_runs,
     compare_time_steps,
@@ -16,8 +16,8 @@ from thermoscape.fluctuations import (
     replica_diagnostics,
     slice_statistics,
 )
-from thermoscape.grids import ALL, analysis_slices
-from thermoscape.train import adam_descent
+from thermoscape.core.grids import ALL, analysis_slices
+from thermoscape.dynamics.train import adam_descent
 
 
 def test_adam_reaches_the_configured_depth_or_says_it_did_not():

@@ -3,7 +3,7 @@ import pytest
 import torch
 from conftest import quadratic
 
-from thermoscape.basins import (
+from thermoscape.studies.bradley.basins import (
     BasinLoss,
     Diffusion,
     basin_edges,
@@ -16,8 +16,8 @@ from thermoscape.basins import (
     parabola_vertex,
     steady_state,
 )
-from thermoscape.basins_langevin import ParticleLandscape, ks_test, langevin_check, simulate_particles
-from thermoscape.langevin import Chain, Schedule, advance, start_state
+from thermoscape.studies.bradley.basins_langevin import ParticleLandscape, ks_test, langevin_check, simulate_particles
+from thermoscape.dynamics.langevin import Chain, Schedule, advance, start_state
 
 # brief 3.1, parameter table
 CASES = {

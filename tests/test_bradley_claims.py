@@ -1,4 +1,4 @@
-"""thermoscape.bradley_claims: verdicts on synthetic tables whose answer is known, holds and fails; and the
+"""thermoscape.studies.bradley.claims: verdicts on synthetic tables whose answer is known, holds and fails; and the
 synthetic-basin claims on the real basin tables of the paper's parameters."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thermoscape.basins import BasinLoss, basin_tables
-from thermoscape.bradley_claims import (
+from thermoscape.studies.bradley.basins import BasinLoss, basin_tables
+from thermoscape.studies.bradley.claims import (
     Criteria,
     basin_claims,
     bradley_claims,

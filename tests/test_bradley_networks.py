@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from thermoscape.bradley_networks import (
+from thermoscape.studies.bradley.networks import (
     PAPER_NETWORKS,
     PARAMETER_COUNTS,
     SameConv2d,

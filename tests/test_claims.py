@@ -5,23 +5,19 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from thermoscape.claims import (
-    FAILS,
-    HOLDS,
-    NA,
+from thermoscape.claims import FAILS, HOLDS, NA, claims_table, pool_draws
+from thermoscape.studies.jules.claims import (
     Criteria,
-    claims_table,
     curvature_scaling_claim,
     fluctuation_claims,
     free_diffusion_claims,
     hessian_claim,
     hessian_collapse,
     init_claims,
-    pool_draws,
     row,
     time_step_claims,
 )
-from thermoscape.fluctuations import slice_autocorrelations
+from thermoscape.measure.fluctuations import slice_autocorrelations
 
 TEMPERATURES = np.array([1e-6, 3e-6, 1e-5, 3e-5])
 

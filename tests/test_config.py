@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from thermoscape.config import ConfigError, check_data_settings, data_problems, key_path, validate_config
-from thermoscape.datasets import FASHION_MNIST_DIR
+from thermoscape.core.config import ConfigError, key_path, validate_config
+from thermoscape.data.checks import check_data_settings, data_problems
+from thermoscape.data.readers import FASHION_MNIST_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

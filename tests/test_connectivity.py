@@ -1,4 +1,4 @@
-"""Tests of thermoscape.connectivity: the Bezier curve (Eq. 12), mc (Eq. 4) and curve training."""
+"""Tests of thermoscape.measure.connectivity: the Bezier curve (Eq. 12), mc (Eq. 4) and curve training."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import F64, gen
 
-from thermoscape.connectivity import (
+from thermoscape.measure.connectivity import (
     bezier_point,
     evaluate_along_curve,
     garipov_lr_factor,

@@ -1,4 +1,4 @@
-"""Tests of thermoscape.curvature against explicit Hessians: an exact quadratic and a tiny tanh MLP."""
+"""Tests of thermoscape.measure.curvature against explicit Hessians: an exact quadratic and a tiny tanh MLP."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import F64, gen
 
-from thermoscape.curvature import (
+from thermoscape.measure.curvature import (
     batched_hessian_eigenvalues,
     full_hessian,
     hessian_eigenvalues,
@@ -194,9 +194,9 @@ def test_compiled_batched_eigenvalues_match_autograd_on_the_paper_mlp(paper_land
 def test_paper_mlp_hessian_eigenvalues_match_central_differences_of_the_gradient():
     """Full Hessian of a small ReLU MLP versus central differences of its exact gradient, checked with
     steps h and h/10 (a ReLU kink inside the stencil would make the two disagree)."""
-    from thermoscape.data import gaussian_classification, table_to_tensors
-    from thermoscape.losses import MLPLandscape
-    from thermoscape.models import MLPSpec
+    from thermoscape.data.tables import gaussian_classification, table_to_tensors
+    from thermoscape.nets.losses import MLPLandscape
+    from thermoscape.nets.mlp import MLPSpec
 
     x, labels = table_to_tensors(gaussian_classification(40, 4, 3, seed=1))
     landscape = MLPLandscape(MLPSpec((4, 6, 3)), x, labels)

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from thermoscape.datasets import (
+from thermoscape.data.readers import (
     CIFAR_MEAN,
     CIFAR_STD,
     DIGITS_CLASS_COUNTS,
@@ -30,7 +30,7 @@ from thermoscape.datasets import (
     training_set_size,
     write_split,
 )
-from thermoscape.io import InputFileError
+from thermoscape.core.io import InputFileError
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""thermoscape.fengtu: the bias-free MLP against an nn.Module with autograd, the landscape of one weight
+"""thermoscape.studies.fengtu.experiment: the bias-free MLP against an nn.Module with autograd, the landscape of one weight
 matrix against the whole network, SGD with snapshots (exact resume after a kill, divergence recorded),
 snapshot files, LeNet."""
 
@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from thermoscape.fengtu import (
+from thermoscape.studies.fengtu.experiment import (
     MLPTask,
     ModuleTask,
     SGDRun,

@@ -17,7 +17,7 @@ from test_workflow import SMOKE, planned_jobs, snakemake, write_override
 from torch import nn
 from torch.nn import functional as F
 
-from thermoscape.fengtu import (
+from thermoscape.studies.fengtu.experiment import (
     ModuleLayerLandscape,
     ModuleTask,
     Tensors,
@@ -27,10 +27,10 @@ from thermoscape.fengtu import (
     parameter_slices,
     run_landscape,
 )
-from thermoscape.fengtu_claims import Criteria, conv_flatness_claims
-from thermoscape.flatness import crossing_widths, flatness
-from thermoscape.io import load_tensors
-from thermoscape.networks import flat_parameters
+from thermoscape.studies.fengtu.claims import Criteria, conv_flatness_claims
+from thermoscape.measure.flatness import crossing_widths, flatness
+from thermoscape.core.io import load_tensors
+from thermoscape.nets.networks import flat_parameters
 
 
 def cifar_like(n: int = 24, seed: int = 0) -> Tensors:

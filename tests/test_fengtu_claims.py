@@ -1,4 +1,4 @@
-"""thermoscape.fengtu_claims: verdicts on synthetic tables whose answer is known (holds and fails)."""
+"""thermoscape.studies.fengtu.claims: verdicts on synthetic tables whose answer is known (holds and fails)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from thermoscape.fengtu_claims import (
+from thermoscape.studies.fengtu.claims import (
     Criteria,
     control_claims,
     drift_claims,

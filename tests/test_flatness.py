@@ -1,4 +1,4 @@
-"""Tests of thermoscape.flatness (Feng & Tu Eqs. 6-8) on analytic batched losses with known widths."""
+"""Tests of thermoscape.measure.flatness (Feng & Tu Eqs. 6-8) on analytic batched losses with known widths."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy.stats import ortho_group
 
-from thermoscape.flatness import (
+from thermoscape.measure.flatness import (
     PAPER_RANKS,
     QuadraticLogFit,
     crossing_widths,
@@ -18,7 +18,7 @@ from thermoscape.flatness import (
     quadratic_log_fit,
     scan_ranks,
 )
-from thermoscape.stats import variance_flatness_exponent
+from thermoscape.measure.stats import variance_flatness_exponent
 
 F64 = torch.float64
 L0 = 0.37

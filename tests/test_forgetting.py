@@ -1,4 +1,4 @@
-"""Tests of thermoscape.forgetting (Feng & Tu Sec. V, Eq. 15): penalties against explicit matrices and
+"""Tests of thermoscape.studies.fengtu.forgetting (Feng & Tu Sec. V, Eq. 15): penalties against explicit matrices and
 autograd, the empirical Fisher against a per-sample loop, SGD training, and the Fig. 4E frontier."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as nnf
 from conftest import F64, gen
 
-from thermoscape.forgetting import (
+from thermoscape.studies.fengtu.forgetting import (
     Penalty,
     displacements,
     dominated_area,

@@ -1,4 +1,4 @@
-"""Fort & Ganguli real-network measurements (thermoscape.fort) against explicit autograd computations."""
+"""Fort & Ganguli real-network measurements (thermoscape.studies.fort.experiment) against explicit autograd computations."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch.func import hessian
 
-from thermoscape import fort
-from thermoscape.curvature import lanczos_eigenpairs
-from thermoscape.networks import flat_parameters, functional_logits
-from thermoscape.similarity import logit_clustering
+from thermoscape.studies.fort import experiment as fort
+from thermoscape.measure.curvature import lanczos_eigenpairs
+from thermoscape.nets.networks import flat_parameters, functional_logits
+from thermoscape.measure.similarity import logit_clustering
 
 
 def tiny_model(arch: str = "mlp", activation: str = "tanh", n_classes: int = 3, seed: int = 0):

@@ -1,4 +1,4 @@
-"""thermoscape.fort_claims: verdicts on synthetic tables (spec columns) whose answer is known, holds and fails."""
+"""thermoscape.studies.fort.claims: verdicts on synthetic tables (spec columns) whose answer is known, holds and fails."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from thermoscape.claims import COLUMNS
-from thermoscape.fort_claims import (
+from thermoscape.studies.fort.claims import (
     Criteria,
     clustering_claims,
     entropy_claims,

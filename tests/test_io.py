@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from thermoscape.io import InputFileError, load_tensors, read_table, save_tensors, write_table
+from thermoscape.core.io import InputFileError, load_tensors, read_table, save_tensors, write_table
 
 
 @pytest.fixture

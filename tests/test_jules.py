@@ -1,6 +1,6 @@
 import pytest
 
-from thermoscape.grids import langevin_batches
+from thermoscape.core.grids import langevin_batches
 
 SWEEPS = [
     {"eta": 0.01, "temperatures": [1e-6, 2e-6, 5e-6], "duration": 100.0},

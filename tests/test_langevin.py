@@ -4,10 +4,10 @@ import pytest
 import torch
 from conftest import quadratic
 
-from thermoscape import stats
-from thermoscape.fluctuations import slice_statistics
-from thermoscape.grids import analysis_slices
-from thermoscape.langevin import (
+from thermoscape.measure import stats
+from thermoscape.measure.fluctuations import slice_statistics
+from thermoscape.core.grids import analysis_slices
+from thermoscape.dynamics.langevin import (
     Chain,
     Schedule,
     advance,
@@ -16,7 +16,7 @@ from thermoscape.langevin import (
     run_chunked,
     start_state,
 )
-from thermoscape.losses import MixedPrecision, mixed_precision
+from thermoscape.nets.losses import MixedPrecision, mixed_precision
 
 
 def run_quadratic(landscape, temperature, eta, n_chains, n_steps, seed=0, record_every=1):
@@ -201,7 +201,7 @@ def test_free_diffusion_is_exact_brownian_motion_on_the_quadratic():
     """E|dtheta|^2 = 2 T N t; on sum k_i theta_i^2 / 2 from the minimum E[L] = T t sum_i k_i."""
     from conftest import gen
 
-    from thermoscape.langevin import free_diffusion
+    from thermoscape.dynamics.langevin import free_diffusion
 
     stiffness = np.array([0.5, 1.0, 2.0, 4.0])
     landscape = quadratic(10, stiffness)

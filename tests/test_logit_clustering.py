@@ -1,4 +1,4 @@
-"""Tests of the logit-gradient clustering measures (Fort & Ganguli Eqs. 11-13) in thermoscape.similarity:
+"""Tests of the logit-gradient clustering measures (Fort & Ganguli Eqs. 11-13) in thermoscape.measure.similarity:
 the streaming sums against brute-force pairwise cosines, and the random model's q_SL = SNR / (SNR + 1)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from thermoscape import random_model as rm
-from thermoscape.similarity import ClusteringSums, logit_clustering
+from thermoscape.studies.fort import random_model as rm
+from thermoscape.measure.similarity import ClusteringSums, logit_clustering
 
 F64 = torch.float64
 

@@ -1,4 +1,4 @@
-"""Tests of thermoscape.minibatch_landscape (Feng & Tu, Eq. 3, 9-11, 17, S3) against closed forms.
+"""Tests of thermoscape.studies.fengtu.minibatch_landscape (Feng & Tu, Eq. 3, 9-11, 17, S3) against closed forms.
 
 * MLF fits: exponential-quadratic per-sample losses ``l_k = b_k exp[a_k ((w - m_k) . p)^2 / 2 + q(w)]``, with
   ``q`` constant along ``p``, make ``ln L^mu`` exactly quadratic for single-sample batches, with known
@@ -18,7 +18,7 @@ import pytest
 import torch
 from conftest import F64, gen
 
-from thermoscape.minibatch_landscape import (
+from thermoscape.studies.fengtu.minibatch_landscape import (
     MinibatchFit,
     active_temperature,
     active_temperature_monte_carlo,

@@ -1,4 +1,4 @@
-"""The closed-form MLP Hessian (thermoscape.mlp_hessian) against torch.autograd.functional.hessian."""
+"""The closed-form MLP Hessian (thermoscape.measure.mlp_hessian) against torch.autograd.functional.hessian."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import pytest
 import torch
 from conftest import F64, PAPER_SPEC, gen, quadratic
 
-from thermoscape.curvature import batched_hessian_eigenvalues, landscape_hessian_eigenvalues
-from thermoscape.data import gaussian_classification, table_to_tensors
-from thermoscape.losses import MLPLandscape
-from thermoscape.mlp_hessian import (
+from thermoscape.measure.curvature import batched_hessian_eigenvalues, landscape_hessian_eigenvalues
+from thermoscape.data.tables import gaussian_classification, table_to_tensors
+from thermoscape.nets.losses import MLPLandscape
+from thermoscape.measure.mlp_hessian import (
     _forward,
     _slices,
     covariance_factor,
     gauss_newton_factor,
     mlp_loss_hessian,
 )
-from thermoscape.models import MLPSpec, mlp_forward
+from thermoscape.nets.mlp import MLPSpec, mlp_forward
 
 RTOL = 1e-12  # max |difference| / max |reference|
 

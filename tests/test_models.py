@@ -2,8 +2,8 @@ import torch
 from conftest import PAPER_SPEC
 from torch import nn
 
-from thermoscape.losses import cross_entropy_per_sample
-from thermoscape.models import MLPSpec, mlp_forward, xavier_normal_init
+from thermoscape.nets.losses import cross_entropy_per_sample
+from thermoscape.nets.mlp import MLPSpec, mlp_forward, xavier_normal_init
 
 
 def test_paper_network_has_883_parameters():

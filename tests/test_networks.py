@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import grad, jvp
 
-from thermoscape.networks import (
+from thermoscape.nets.networks import (
     build_network,
     evaluate,
     flat_parameters,

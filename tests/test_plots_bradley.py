@@ -1,4 +1,4 @@
-"""Bradley et al. figures (thermoscape.plots.bradley) on small synthetic tables with the spec's columns."""
+"""Bradley et al. figures (thermoscape.studies.bradley.plots) on small synthetic tables with the spec's columns."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from thermoscape.plots import bradley, save_figure
+from thermoscape.studies.bradley import plots as bradley
+from thermoscape.plotting import save_figure
 
 pytestmark = pytest.mark.usefixtures("close_figures")
 

@@ -1,4 +1,4 @@
-"""Feng & Tu figures (thermoscape.plots.fengtu) on small synthetic tables."""
+"""Feng & Tu figures (thermoscape.studies.fengtu.plots) on small synthetic tables."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from thermoscape.plots import fengtu as ft
+from thermoscape.studies.fengtu import plots as ft
 
 pytestmark = pytest.mark.usefixtures("close_figures")
 

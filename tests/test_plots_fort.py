@@ -1,4 +1,4 @@
-"""Fort & Ganguli figures (thermoscape.plots.fort) on small synthetic tables with the spec's columns."""
+"""Fort & Ganguli figures (thermoscape.studies.fort.plots) on small synthetic tables with the spec's columns."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from thermoscape.plots import fort, save_figure
+from thermoscape.studies.fort import plots as fort
+from thermoscape.plotting import save_figure
 
 pytestmark = pytest.mark.usefixtures("close_figures")
 

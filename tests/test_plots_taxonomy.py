@@ -1,4 +1,4 @@
-"""Yang et al. phase-diagram figures (thermoscape.plots.taxonomy) on synthetic tables."""
+"""Yang et al. phase-diagram figures (thermoscape.studies.taxonomy.plots) on synthetic tables."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from thermoscape.plots import save_figure
-from thermoscape.plots import taxonomy as tx
+from thermoscape.plotting import save_figure
+from thermoscape.studies.taxonomy import plots as tx
 
 pytestmark = pytest.mark.usefixtures("close_figures")
 

@@ -1,4 +1,4 @@
-"""Tests of thermoscape.random_model (Fort & Ganguli Secs. 3-4) against explicit sums and closed forms."""
+"""Tests of thermoscape.studies.fort.random_model (Fort & Ganguli Secs. 3-4) against explicit sums and closed forms."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from thermoscape import random_model as rm
-from thermoscape.seeds import derive_seed
-from thermoscape.spectrum import descending_eigh, outlier_count
+from thermoscape.studies.fort import random_model as rm
+from thermoscape.core.seeds import derive_seed
+from thermoscape.measure.spectrum import descending_eigh, outlier_count
 
 F64 = torch.float64
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thermoscape import scoreboard
-from thermoscape.claims import claims_table, row
-from thermoscape.config import config_hash
+from thermoscape.claims import scoreboard
+from thermoscape.claims import claims_table, row as framework_row
+from thermoscape.core.config import config_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +36,10 @@ def example_table() -> pd.DataFrame:
             rows.append(row(f"claim {k} (Fig. 2)", "q", "paper statement", "crit", 0.5, np.nan, 3,
                             [True, False, None][k % 3], study=study, slice_name=f"experiment{k}"))
     return claims_table(rows)
+
+
+def row(*args, study="jules", **kwargs):
+    return framework_row(*args, study=study, **kwargs)
 
 
 def test_config_hash_ignores_key_order_and_sees_values():

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from thermoscape.models import MLPSpec, unflatten
-from thermoscape.networks import build_network, evaluate, flat_parameters
-from thermoscape.sgd import (
+from thermoscape.nets.mlp import MLPSpec, unflatten
+from thermoscape.nets.networks import build_network, evaluate, flat_parameters
+from thermoscape.dynamics.sgd import (
     SGDSettings,
     _mlp_backward,
     _mlp_forward,

@@ -1,4 +1,4 @@
-"""Bradley et al. shift-curvature pipeline (thermoscape.shift_curvature): SGD bookkeeping, the line (Eq. 31),
+"""Bradley et al. shift-curvature pipeline (thermoscape.studies.bradley.shift_curvature): SGD bookkeeping, the line (Eq. 31),
 reflected fits (App. F), u^T H u against explicit Hessians, the Eq. 3 summary and the Fig. 5 helpers."""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import grad
 
-from thermoscape import shift_curvature as sc
-from thermoscape.curvature import full_hessian, hvp
-from thermoscape.fort import Data, build_network, loss_fn
-from thermoscape.networks import evaluate, flat_parameters, functional_logits, set_flat_parameters
+from thermoscape.studies.bradley import shift_curvature as sc
+from thermoscape.measure.curvature import full_hessian, hvp
+from thermoscape.data.tensors import Data
+from thermoscape.nets.small import build_network, loss_fn
+from thermoscape.nets.networks import evaluate, flat_parameters, functional_logits, set_flat_parameters
 
 
 def tiny_data(n_train: int = 24, n_test: int = 12, seed: int = 0) -> Data:

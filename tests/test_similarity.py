@@ -1,4 +1,4 @@
-"""Tests of thermoscape.similarity: linear CKA (Eq. 3) against its brute-force form, and mixup sampling."""
+"""Tests of thermoscape.measure.similarity: linear CKA (Eq. 3) against its brute-force form, and mixup sampling."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy import stats
 
-from thermoscape.similarity import beta_samples, linear_cka, mixup_inputs, offdiagonal_nanmean, pairwise_cka
+from thermoscape.measure.similarity import beta_samples, linear_cka, mixup_inputs, offdiagonal_nanmean, pairwise_cka
 
 F64 = torch.float64
 

@@ -1,4 +1,4 @@
-"""Tests of thermoscape.spectrum (Fort & Ganguli Hessian-structure measures) against closed forms."""
+"""Tests of thermoscape.measure.spectrum (Fort & Ganguli Hessian-structure measures) against closed forms."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from thermoscape.spectrum import (
+from thermoscape.measure.spectrum import (
     bulk_edge,
     curvature_ratio,
     descending_eigh,

@@ -1,4 +1,4 @@
-"""Tests of thermoscape.stats against closed forms (gamma MLE, AR(1) correlations, exact fits, R-hat and ESS,
+"""Tests of thermoscape.measure.stats against closed forms (gamma MLE, AR(1) correlations, exact fits, R-hat and ESS,
 block-bootstrap coverage)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from scipy.signal import lfilter
 from scipy.special import polygamma
 
-from thermoscape.stats import (
+from thermoscape.measure.stats import (
     autocorrelation,
     block_bootstrap,
     block_bootstrap_means,

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 import torch
 
-from thermoscape.connectivity import mode_connectivity
-from thermoscape.curvature import full_hessian
-from thermoscape.datasets import Split
-from thermoscape.grids import experiment_grid
-from thermoscape.networks import build_network, evaluate, flat_parameters, parameter_loss
-from thermoscape.taxonomy import (
+from thermoscape.measure.connectivity import mode_connectivity
+from thermoscape.measure.curvature import full_hessian
+from thermoscape.data.readers import Split
+from thermoscape.core.grids import experiment_grid
+from thermoscape.nets.networks import build_network, evaluate, flat_parameters, parameter_loss
+from thermoscape.studies.taxonomy.experiment import (
     Cell,
     CellData,
     PhaseRules,

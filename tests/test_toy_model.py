@@ -9,8 +9,8 @@ import pytest
 import yaml
 from scipy import integrate, stats
 
-from thermoscape import toy_model as tm
-from thermoscape.config import ConfigError, validate_config
+from thermoscape.studies.jules import toy_model as tm
+from thermoscape.core.config import ConfigError, validate_config
 
 # (a, B, theta_*): Fig. 4's B = 1, theta_* = 20, a steep wall close by, and a shallow one far away.
 PARAMS = [(1.0, 1.0, 20.0), (3.0, 0.5, 5.0), (0.5, 2.0, 30.0)]

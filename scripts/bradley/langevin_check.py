@@ -12,10 +12,10 @@ import time
 
 import pandas as pd
 
-from thermoscape.basins import BasinLoss, Diffusion
-from thermoscape.basins_langevin import langevin_check
-from thermoscape.io import write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.bradley.basins import BasinLoss, Diffusion
+from thermoscape.studies.bradley.basins_langevin import langevin_check
+from thermoscape.core.io import write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 check, grid = snakemake.params.check, snakemake.params.grid

@@ -4,15 +4,15 @@ Theta(r) = theta_tr + r s/|s| between the minima, the reflected quadratic fits, 
 params.settings: dict(data, network, line {r_min, r_max, points}, fit {offset, restricted_range});
     wildcards.T, wildcards.seed. input.sgd, input.train, input.test: the stage A and stage B torch files.
 Outputs: line (T, seed, r, train_loss, test_loss, train_accuracy, test_accuracy), summary (one row:
-    thermoscape.shift_curvature.SUMMARY_COLUMNS; finite False and NaNs if a stage diverged).
+    thermoscape.studies.bradley.shift_curvature.SUMMARY_COLUMNS; finite False and NaNs if a stage diverged).
 """
 
 import pandas as pd
 
-from thermoscape import shift_curvature as sc
-from thermoscape.bradley_networks import experiment_network, stored_data
-from thermoscape.io import load_tensors, write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.bradley import shift_curvature as sc
+from thermoscape.studies.bradley.networks import experiment_network, stored_data
+from thermoscape.core.io import load_tensors, write_table
+from thermoscape.core.jobs import start_job
 
 device = start_job(snakemake)
 settings, T, seed = snakemake.params.settings, float(snakemake.wildcards.T), int(snakemake.wildcards.seed)

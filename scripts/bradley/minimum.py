@@ -6,10 +6,10 @@ params.settings: dict(data, network, minima {lr, batch_size (None: full batch), 
 Output (torch): {"theta", "buffers" (batch-norm statistics), "finite", "grad_norm"} (gradient norm of CE + L2 on the split at theta).
 """
 
-from thermoscape import shift_curvature as sc
-from thermoscape.bradley_networks import experiment_network, stored_data
-from thermoscape.io import load_tensors, save_tensors
-from thermoscape.jobs import start_job
+from thermoscape.studies.bradley import shift_curvature as sc
+from thermoscape.studies.bradley.networks import experiment_network, stored_data
+from thermoscape.core.io import load_tensors, save_tensors
+from thermoscape.core.jobs import start_job
 
 device = start_job(snakemake)
 settings, split = snakemake.params.settings, snakemake.wildcards.split

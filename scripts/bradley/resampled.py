@@ -8,10 +8,10 @@ Output: one row (shuffle: shuffle, final_train, final_test, finite; size: sample
 
 import pandas as pd
 
-from thermoscape import shift_curvature as sc
-from thermoscape.bradley_networks import experiment_network, stored_data
-from thermoscape.io import load_tensors, write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.bradley import shift_curvature as sc
+from thermoscape.studies.bradley.networks import experiment_network, stored_data
+from thermoscape.core.io import load_tensors, write_table
+from thermoscape.core.jobs import start_job
 
 device = start_job(snakemake)
 settings, wildcards = snakemake.params.settings, snakemake.wildcards

@@ -7,10 +7,10 @@ Output (torch): {"theta": flat parameters, "buffers" (batch-norm statistics), "f
     (losses: mean cross-entropy without L2 at theta; NaN if the run diverged).
 """
 
-from thermoscape import shift_curvature as sc
-from thermoscape.bradley_networks import experiment_network, stored_data
-from thermoscape.io import load_tensors, save_tensors
-from thermoscape.jobs import start_job
+from thermoscape.studies.bradley import shift_curvature as sc
+from thermoscape.studies.bradley.networks import experiment_network, stored_data
+from thermoscape.core.io import load_tensors, save_tensors
+from thermoscape.core.jobs import start_job
 
 device = start_job(snakemake)
 settings, T, seed = snakemake.params.settings, float(snakemake.params.T), int(snakemake.wildcards.seed)

@@ -6,10 +6,10 @@ params.settings: dict(data, network, stage1 {lr, batch_size, epochs, momentum, w
     the last epoch).
 """
 
-from thermoscape import shift_curvature as sc
-from thermoscape.bradley_networks import experiment_network, stored_data
-from thermoscape.io import load_tensors, save_tensors
-from thermoscape.jobs import start_job
+from thermoscape.studies.bradley import shift_curvature as sc
+from thermoscape.studies.bradley.networks import experiment_network, stored_data
+from thermoscape.core.io import load_tensors, save_tensors
+from thermoscape.core.jobs import start_job
 
 device = start_job(snakemake)
 settings, seed = snakemake.params.settings, int(snakemake.wildcards.seed)

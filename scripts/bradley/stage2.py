@@ -4,15 +4,15 @@ full-dataset evaluations. One job per (batch size, seed), every temperature.
 
 params.settings: dict(data, network, stage2 {batch_sizes, temperatures, epochs, weight_decay, final_epochs});
     wildcards.batch, wildcards.seed. input.stage1: stage 1's torch file.
-Output: a row per temperature (thermoscape.shift_curvature.SWEEP_COLUMNS).
+Output: a row per temperature (thermoscape.studies.bradley.shift_curvature.SWEEP_COLUMNS).
 """
 
 import pandas as pd
 
-from thermoscape import shift_curvature as sc
-from thermoscape.bradley_networks import experiment_network, stored_data
-from thermoscape.io import load_tensors, write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.bradley import shift_curvature as sc
+from thermoscape.studies.bradley.networks import experiment_network, stored_data
+from thermoscape.core.io import load_tensors, write_table
+from thermoscape.core.jobs import start_job
 
 device = start_job(snakemake)
 settings, seed, batch = snakemake.params.settings, int(snakemake.wildcards.seed), int(snakemake.wildcards.batch)

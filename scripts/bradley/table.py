@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 write_table(pd.concat([read_table(path) for path in snakemake.input], ignore_index=True), snakemake.output[0])

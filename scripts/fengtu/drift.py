@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from thermoscape.datasets import read_split
-from thermoscape.fengtu import network_landscape, split_tensors
-from thermoscape.io import load_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.minibatch_landscape import margin_fit, margins
-from thermoscape.weight_pca import mean_squared_displacement, velocity_autocorrelation
+from thermoscape.data.readers import read_split
+from thermoscape.studies.fengtu.experiment import network_landscape, split_tensors
+from thermoscape.core.io import load_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.fengtu.minibatch_landscape import margin_fit, margins
+from thermoscape.measure.pca import mean_squared_displacement, velocity_autocorrelation
 
 MODES = (1, 2, 10, 49, 50)
 

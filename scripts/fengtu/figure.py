@@ -11,10 +11,10 @@ figS2 "ranks", control "temperature" (draws Eq. 16) and "psi" (rank range of the
 import numpy as np
 import pandas as pd
 
-from thermoscape.io import load_tensors, read_table
-from thermoscape.jobs import start_job
-from thermoscape.plots import fengtu as plots
-from thermoscape.plots import save_figure
+from thermoscape.core.io import load_tensors, read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.fengtu import plots as plots
+from thermoscape.plotting import save_figure
 
 start_job(snakemake)
 figure = snakemake.wildcards.figure

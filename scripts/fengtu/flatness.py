@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from thermoscape.datasets import read_split
-from thermoscape.fengtu import run_landscape, split_tensors
-from thermoscape.flatness import crossing_widths, quadratic_log_fit, scan_ranks
-from thermoscape.io import load_tensors, read_table, write_table
-from thermoscape.jobs import start_job
+from thermoscape.data.readers import read_split
+from thermoscape.studies.fengtu.experiment import run_landscape, split_tensors
+from thermoscape.measure.flatness import crossing_widths, quadratic_log_fit, scan_ranks
+from thermoscape.core.io import load_tensors, read_table, write_table
+from thermoscape.core.jobs import start_job
 
 device = start_job(snakemake)
 settings = snakemake.params.flatness

@@ -4,12 +4,12 @@
 import numpy as np
 import pandas as pd
 
-from thermoscape.datasets import read_split
-from thermoscape.fengtu import network_landscape, split_tensors, write_snapshots
-from thermoscape.io import load_tensors, read_table, save_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.langevin import Chain, Schedule, run_chunked
-from thermoscape.seeds import derive_seed
+from thermoscape.data.readers import read_split
+from thermoscape.studies.fengtu.experiment import network_landscape, split_tensors, write_snapshots
+from thermoscape.core.io import load_tensors, read_table, save_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.dynamics.langevin import Chain, Schedule, run_chunked
+from thermoscape.core.seeds import derive_seed
 
 device = start_job(snakemake)
 settings = snakemake.params.langevin

@@ -5,17 +5,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from thermoscape.datasets import read_split
-from thermoscape.fengtu import network_landscape, split_tensors
-from thermoscape.io import load_tensors, read_table, write_table
-from thermoscape.jobs import start_job
-from thermoscape.minibatch_landscape import (
+from thermoscape.data.readers import read_split
+from thermoscape.studies.fengtu.experiment import network_landscape, split_tensors
+from thermoscape.core.io import load_tensors, read_table, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.fengtu.minibatch_landscape import (
     minibatch_curvatures,
     minibatch_profiles,
     minibatch_statistics,
     random_batches,
 )
-from thermoscape.seeds import derive_seed
+from thermoscape.core.seeds import derive_seed
 
 device = start_job(snakemake)
 settings, run = snakemake.params.minibatch, snakemake.params.run

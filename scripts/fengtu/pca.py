@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from thermoscape.fengtu import read_snapshots
-from thermoscape.io import InputFileError, save_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.weight_pca import cumulative_variance, principal_components
+from thermoscape.studies.fengtu.experiment import read_snapshots
+from thermoscape.core.io import InputFileError, save_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.measure.pca import cumulative_variance, principal_components
 
 start_job(snakemake)
 layer = snakemake.wildcards.layer

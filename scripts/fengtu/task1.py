@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from thermoscape.datasets import read_split
-from thermoscape.fengtu import (
+from thermoscape.data.readers import read_split
+from thermoscape.studies.fengtu.experiment import (
     SGDRun,
     build_task,
     evaluator,
@@ -21,12 +21,12 @@ from thermoscape.fengtu import (
     train_with_snapshots,
     uniform_init,
 )
-from thermoscape.flatness import crossing_widths
-from thermoscape.forgetting import fisher_diagonal
-from thermoscape.io import save_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.seeds import derive_seed
-from thermoscape.weight_pca import principal_components
+from thermoscape.measure.flatness import crossing_widths
+from thermoscape.studies.fengtu.forgetting import fisher_diagonal
+from thermoscape.core.io import save_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.core.seeds import derive_seed
+from thermoscape.measure.pca import principal_components
 
 device = start_job(snakemake)
 settings, hidden = snakemake.params.forgetting, snakemake.params.hidden

@@ -6,12 +6,12 @@ import logging
 
 import pandas as pd
 
-from thermoscape.datasets import read_split
-from thermoscape.fengtu import network_landscape, split_tensors, task_tensors
-from thermoscape.forgetting import displacements, ewc_penalty, landscape_penalty, threshold, train_task
-from thermoscape.io import load_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.seeds import derive_seed
+from thermoscape.data.readers import read_split
+from thermoscape.studies.fengtu.experiment import network_landscape, split_tensors, task_tensors
+from thermoscape.studies.fengtu.forgetting import displacements, ewc_penalty, landscape_penalty, threshold, train_task
+from thermoscape.core.io import load_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.core.seeds import derive_seed
 
 device = start_job(snakemake)
 settings, hidden, method = snakemake.params.forgetting, snakemake.params.hidden, snakemake.wildcards.method

@@ -3,8 +3,8 @@ LeNet-CIFAR's conv1 and conv2); resumes after a kill."""
 
 import logging
 
-from thermoscape.datasets import read_split
-from thermoscape.fengtu import (
+from thermoscape.data.readers import read_split
+from thermoscape.studies.fengtu.experiment import (
              SGDRun,
              build_task,
              evaluator,
@@ -12,9 +12,9 @@ from thermoscape.fengtu import (
              train_with_snapshots,
              write_snapshots,
 )
-from thermoscape.io import save_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.seeds import derive_seed
+from thermoscape.core.io import save_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.core.seeds import derive_seed
 
 device = start_job(snakemake)
 settings = snakemake.params.run

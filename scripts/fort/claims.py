@@ -1,5 +1,5 @@
 """Fort & Ganguli's claims table (brief sections 5 and 8): random model (Figs. 3b, 5-8), real networks
-(Figs. 1, 4) and the four properties (X1-X4), each with a verdict (thermoscape.fort_claims).
+(Figs. 1, 4) and the four properties (X1-X4), each with a verdict (thermoscape.studies.fort.claims).
 
 Inputs (named lists of Parquet paths; a missing name or an empty list leaves out the claims on it):
     summary          random_model/summary_s{seed}.parquet
@@ -11,16 +11,16 @@ Inputs (named lists of Parquet paths; a missing name or an empty list leaves out
     radius           goldilocks/radius_{run}.parquet
     hyperplane       goldilocks/hyperplane_{run}.parquet
 Params:
-    criteria               dict, overrides of thermoscape.fort_claims.Criteria (config ``fort.claims``)
+    criteria               dict, overrides of thermoscape.studies.fort.claims.Criteria (config ``fort.claims``)
     nonmonotone_exponents  list of the sigma_c exponents a whose lambda_max(sigma_z) must peak (Fig. 7)
     n_classes              int, C for tables without an n_classes column
 Output:
     output[0]              the claims table (thermoscape.claims.COLUMNS)
 """
 
-from thermoscape.fort_claims import fort_claims
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.fort.claims import fort_claims
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 params = snakemake.params

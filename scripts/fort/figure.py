@@ -15,7 +15,7 @@ tables their seed and exponent columns). The names per figure:
                 history (runs/{run}/history.parquet)
     goldilocks  radius (goldilocks/radius_{run}.parquet), hyperplane (goldilocks/hyperplane_{run}.parquet)
 
-Optional params.settings (a dict; absent keys take the defaults of thermoscape.plots.fort):
+Optional params.settings (a dict; absent keys take the defaults of thermoscape.studies.fort.plots):
     q_sl_theory       fig1: reference line (overrides the one from `summary`)
     run               fig3: the run of panel (a); properties: the run of panel (A) (default: the first)
     seed              fig5, fig6: the seed shown in detail (fig5: first seed, fig6: median seed)
@@ -29,10 +29,10 @@ Optional params.settings (a dict; absent keys take the defaults of thermoscape.p
 import numpy as np
 import pandas as pd
 
-from thermoscape.io import read_table
-from thermoscape.jobs import start_job
-from thermoscape.plots import fort as plots
-from thermoscape.plots import save_figure
+from thermoscape.core.io import read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.fort import plots as plots
+from thermoscape.plotting import save_figure
 
 start_job(snakemake)
 figure = snakemake.wildcards.figure

@@ -10,9 +10,9 @@ output.entropy: freezing/entropy.parquet (n_classes, sigma_z, entropy_bits, entr
 
 import numpy as np
 
-from thermoscape import random_model
-from thermoscape.io import write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.fort import random_model
+from thermoscape.core.io import write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 settings = snakemake.params.freezing

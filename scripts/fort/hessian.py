@@ -9,11 +9,11 @@ Outputs: hessian (rank table) and summary (a row per epoch), Parquet.
 import pandas as pd
 import torch
 
-from thermoscape import fort
-from thermoscape.io import load_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.networks import functional_logits
-from thermoscape.seeds import derive_seed
+from thermoscape.studies.fort import experiment as fort
+from thermoscape.core.io import load_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.nets.networks import functional_logits
+from thermoscape.core.seeds import derive_seed
 
 start_job(snakemake)
 run, networks, settings = dict(snakemake.params.run), snakemake.params.networks, snakemake.params.hessian

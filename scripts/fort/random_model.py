@@ -12,9 +12,9 @@ output.summary: random_model/summary_s{seed}.parquet (one row; columns of random
 
 import pandas as pd
 
-from thermoscape import random_model
-from thermoscape.io import write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.fort import random_model
+from thermoscape.core.io import write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 model = snakemake.params.model

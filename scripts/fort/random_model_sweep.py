@@ -14,9 +14,9 @@ output[0]: random_model/sweep_s{seed}.parquet (columns of random_model.sigma_z_s
 
 import numpy as np
 
-from thermoscape import random_model
-from thermoscape.io import write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.fort import random_model
+from thermoscape.core.io import write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 model, sweep = snakemake.params.model, snakemake.params.sweep

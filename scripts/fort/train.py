@@ -14,10 +14,10 @@ Outputs (Parquet): history (a row per epoch), clustering (a row per stage), simp
 import pandas as pd
 import torch
 
-from thermoscape import fort
-from thermoscape.io import save_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.networks import flat_parameters, functional_logits
+from thermoscape.studies.fort import experiment as fort
+from thermoscape.core.io import save_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.nets.networks import flat_parameters, functional_logits
 
 start_job(snakemake)
 run, networks = dict(snakemake.params.run), snakemake.params.networks

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from thermoscape.fluctuations import aggregate_runs
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
+from thermoscape.measure.fluctuations import aggregate_runs
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 # getattr: a workflow started before this setting existed may still run this script

@@ -6,7 +6,7 @@ its only row when it is checked on one slice; the other slices' rows are the det
 
 import logging
 
-from thermoscape.claims import (
+from thermoscape.studies.jules.claims import (
     Criteria,
     claims_table,
     curvature_scaling_claim,
@@ -16,11 +16,11 @@ from thermoscape.claims import (
     init_claims,
     time_step_claims,
 )
-from thermoscape.fluctuations import correlation_length_squared
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
-from thermoscape.jules import read_hessians
-from thermoscape.scoreboard import with_headlines
+from thermoscape.measure.fluctuations import correlation_length_squared
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.jules.experiment import read_hessians
+from thermoscape.claims.scoreboard import with_headlines
 
 start_job(snakemake)
 settings = dict(snakemake.params.criteria)

@@ -1,7 +1,7 @@
-from thermoscape.data import gaussian_classification
-from thermoscape.io import write_table
-from thermoscape.jobs import start_job
-from thermoscape.seeds import derive_seed
+from thermoscape.data.tables import gaussian_classification
+from thermoscape.core.io import write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.core.seeds import derive_seed
 
 start_job(snakemake)
 cfg = snakemake.params.dataset

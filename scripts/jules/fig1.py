@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from thermoscape.io import read_table
-from thermoscape.jobs import start_job
-from thermoscape.jules import read_trajectories
-from thermoscape.plots import save_figure
-from thermoscape.plots.jules import figure1
+from thermoscape.core.io import read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.jules.experiment import read_trajectories
+from thermoscape.plotting import save_figure
+from thermoscape.studies.jules.plots import figure1
 
 start_job(snakemake)
 cfg = snakemake.params.fig

@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from thermoscape.io import read_table
-from thermoscape.jobs import start_job
-from thermoscape.plots import save_figure
-from thermoscape.plots.jules import figure2
+from thermoscape.core.io import read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.plotting import save_figure
+from thermoscape.studies.jules.plots import figure2
 
 start_job(snakemake)
 cfg = snakemake.params.fig

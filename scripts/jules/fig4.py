@@ -1,9 +1,9 @@
 """Jules et al. Fig. 4: the exponential-wall toy model, from the toy-model tables."""
 
-from thermoscape.io import read_table
-from thermoscape.jobs import start_job
-from thermoscape.plots import save_figure
-from thermoscape.plots.toy_model import figure4
+from thermoscape.core.io import read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.plotting import save_figure
+from thermoscape.studies.jules.toy_model_plots import figure4
 
 start_job(snakemake)
 fig = figure4(read_table(snakemake.input.table), read_table(snakemake.input.density), snakemake.params.model)

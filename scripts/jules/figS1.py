@@ -1,10 +1,10 @@
 """Jules et al. Fig. S1 (Langevin from initialisation: loss versus time; late-slice moments versus T)."""
 
-from thermoscape.io import read_table
-from thermoscape.jobs import start_job
-from thermoscape.jules import read_trajectories
-from thermoscape.plots import save_figure
-from thermoscape.plots.jules import figure_s1
+from thermoscape.core.io import read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.jules.experiment import read_trajectories
+from thermoscape.plotting import save_figure
+from thermoscape.studies.jules.plots import figure_s1
 
 start_job(snakemake)
 cfg = snakemake.params.fig

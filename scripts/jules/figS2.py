@@ -1,9 +1,9 @@
 """Jules et al. Fig. S2 (high temperature: catapults at eta = 1e-2, drift at eta = 1e-3)."""
 
-from thermoscape.io import read_table
-from thermoscape.jobs import start_job
-from thermoscape.plots import save_figure
-from thermoscape.plots.jules import figure_s2
+from thermoscape.core.io import read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.plotting import save_figure
+from thermoscape.studies.jules.plots import figure_s2
 
 start_job(snakemake)
 cfg = snakemake.params.fig

@@ -4,11 +4,11 @@ errors per run and R-hat / bulk ESS across the replicas of each time step."""
 import numpy as np
 import pandas as pd
 
-from thermoscape.fluctuations import Bootstrap, replica_diagnostics, slice_autocorrelations, slice_statistics
-from thermoscape.grids import analysis_slices
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
-from thermoscape.stats import sparsity
+from thermoscape.measure.fluctuations import Bootstrap, replica_diagnostics, slice_autocorrelations, slice_statistics
+from thermoscape.core.grids import analysis_slices
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.measure.stats import sparsity
 
 start_job(snakemake)
 cfg = snakemake.params.analysis

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from thermoscape.io import load_tensors, read_table, write_table
-from thermoscape.jobs import start_job
-from thermoscape.jules import build_landscape
-from thermoscape.langevin import free_diffusion
-from thermoscape.seeds import derive_seed
+from thermoscape.core.io import load_tensors, read_table, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.jules.experiment import build_landscape
+from thermoscape.dynamics.langevin import free_diffusion
+from thermoscape.core.seeds import derive_seed
 
 device = start_job(snakemake)
 cfg = snakemake.params.walk

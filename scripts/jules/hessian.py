@@ -1,6 +1,6 @@
 """Full Hessian eigenvalues (float64) at every parameter snapshot of one (eta, T) run (Fig. 3a).
 
-The MLP's Hessian is the exact closed form of thermoscape.mlp_hessian; the quadratic's goes through torch.func.
+The MLP's Hessian is the exact closed form of thermoscape.measure.mlp_hessian; the quadratic's goes through torch.func.
 """
 
 import logging
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from thermoscape.curvature import landscape_hessian_eigenvalues
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
-from thermoscape.jules import build_landscape
+from thermoscape.measure.curvature import landscape_hessian_eigenvalues
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.jules.experiment import build_landscape
 
 device = start_job(snakemake)
 landscape = build_landscape(snakemake.params.study, read_table(snakemake.input.dataset), device)

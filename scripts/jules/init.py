@@ -2,10 +2,10 @@
 
 import torch
 
-from thermoscape.io import read_table, save_tensors
-from thermoscape.jobs import start_job
-from thermoscape.jules import build_landscape
-from thermoscape.seeds import derive_seed
+from thermoscape.core.io import read_table, save_tensors
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.jules.experiment import build_landscape
+from thermoscape.core.seeds import derive_seed
 
 device = start_job(snakemake)
 replica = int(snakemake.wildcards.replica)

@@ -3,9 +3,9 @@ mu = A T^a and the equilibrium prediction sigma = sqrt(a A T^(a+1)) (Eq. S2)."""
 
 import pandas as pd
 
-from thermoscape.fluctuations import init_langevin_statistics
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
+from thermoscape.measure.fluctuations import init_langevin_statistics
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 trajectories = pd.concat(

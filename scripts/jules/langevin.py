@@ -10,13 +10,13 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from thermoscape.fluctuations import StopRule
-from thermoscape.io import concat_parquet, load_tensors, read_table, write_table
-from thermoscape.jobs import start_job
-from thermoscape.jules import build_landscape, equilibration_stop, langevin_chains, langevin_schedule
-from thermoscape.langevin import compiled, run_chunked
-from thermoscape.losses import mixed_precision
-from thermoscape.seeds import derive_seed
+from thermoscape.measure.fluctuations import StopRule
+from thermoscape.core.io import concat_parquet, load_tensors, read_table, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.jules.experiment import build_landscape, equilibration_stop, langevin_chains, langevin_schedule
+from thermoscape.dynamics.langevin import compiled, run_chunked
+from thermoscape.nets.losses import mixed_precision
+from thermoscape.core.seeds import derive_seed
 
 device = start_job(snakemake)
 params = snakemake.params

@@ -3,8 +3,8 @@
 import logging
 
 from thermoscape.claims import pool_draws
-from thermoscape.io import atomic_path, read_table, write_table
-from thermoscape.jobs import start_job
+from thermoscape.core.io import atomic_path, read_table, write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 tables = {seed: read_table(path) for seed, path in zip(snakemake.params.seeds, snakemake.input)}

@@ -2,9 +2,9 @@
 
 import logging
 
-from thermoscape.fluctuations import compare_time_steps
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
+from thermoscape.measure.fluctuations import compare_time_steps
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 table = compare_time_steps(read_table(snakemake.input.runs), tuple(snakemake.params.quantities))

@@ -6,12 +6,12 @@ import time
 
 import numpy as np
 
-from thermoscape import toy_model as tm
-from thermoscape.io import write_table
-from thermoscape.jobs import start_job
+from thermoscape.studies.jules import toy_model as tm
+from thermoscape.core.io import write_table
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
-log = logging.getLogger("thermoscape.toy_model")
+log = logging.getLogger("thermoscape.studies.jules.toy_model")
 model, fig, regime = snakemake.params.model, snakemake.params.figure, snakemake.params.regime
 a, B, theta_star, theta0, loss = model["a"], model["B"], model["theta_star"], model["theta0"], model["loss"]
 settings = tm.LangevinSettings(**snakemake.params.langevin, loss=loss)

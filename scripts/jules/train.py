@@ -2,10 +2,10 @@
 
 import logging
 
-from thermoscape.io import load_tensors, read_table, save_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.jules import build_landscape
-from thermoscape.train import adam_descent
+from thermoscape.core.io import load_tensors, read_table, save_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.jules.experiment import build_landscape
+from thermoscape.dynamics.train import adam_descent
 
 device = start_job(snakemake)
 replica = int(snakemake.wildcards.replica)

@@ -1,8 +1,8 @@
 """One experiment's phase-diagram table (replica means, mc, phases) and its curves."""
 
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
-from thermoscape.taxonomy import PhaseRules, aggregate_cells
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.taxonomy.experiment import PhaseRules, aggregate_cells
 
 start_job(snakemake)
 tables = {name: [read_table(path) for path in snakemake.input[name]]

@@ -3,9 +3,9 @@
 import pandas as pd
 
 from thermoscape.claims import COLUMNS
-from thermoscape.io import read_table, write_table
-from thermoscape.jobs import start_job
-from thermoscape.taxonomy import PhaseRules, TaxonomyCriteria, double_descent_claim, taxonomy_claims
+from thermoscape.core.io import read_table, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.taxonomy.experiment import PhaseRules, TaxonomyCriteria, double_descent_claim, taxonomy_claims
 
 start_job(snakemake)
 criteria, rules = TaxonomyCriteria(**snakemake.params.criteria), PhaseRules(**snakemake.params.phases)

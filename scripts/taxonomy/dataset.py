@@ -1,8 +1,8 @@
 """The study's data set (offline or user-supplied), subsampled as configured, as one Parquet table: train and
 test rows."""
 
-from thermoscape.datasets import load_split, subset_options, write_split
-from thermoscape.jobs import start_job
+from thermoscape.data.readers import load_split, subset_options, write_split
+from thermoscape.core.jobs import start_job
 
 start_job(snakemake)
 data = snakemake.params.data

@@ -1,10 +1,10 @@
 """Every metric of one experiment: the seven-panel phase diagram (Yang et al., Fig. 2 layout), or one
 column per panel value when the experiment has a third axis (Fig. 7 layout)."""
 
-from thermoscape.io import read_table
-from thermoscape.jobs import start_job
-from thermoscape.plots import save_figure
-from thermoscape.plots.taxonomy import METRICS, data_amount_figure, phase_diagram
+from thermoscape.core.io import read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.plotting import save_figure
+from thermoscape.studies.taxonomy.plots import METRICS, data_amount_figure, phase_diagram
 
 start_job(snakemake)
 axes = snakemake.params.axes

@@ -1,9 +1,9 @@
 """Yang et al. Figs. 4 (noise), 12 (curves), 5/20 (temperature axes) and 6/7 (data amount)."""
 
-from thermoscape.io import read_table
-from thermoscape.jobs import start_job
-from thermoscape.plots import save_figure
-from thermoscape.plots import taxonomy as plots
+from thermoscape.core.io import read_table
+from thermoscape.core.jobs import start_job
+from thermoscape.plotting import save_figure
+from thermoscape.studies.taxonomy import plots as plots
 
 start_job(snakemake)
 cells = [read_table(path) for path in snakemake.input.cells]

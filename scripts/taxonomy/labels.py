@@ -1,9 +1,9 @@
 """The training labels with a fraction changed (fixed once, shared by every replica; Yang et al. B.1)."""
 
-from thermoscape.datasets import read_split
-from thermoscape.io import write_table
-from thermoscape.jobs import start_job
-from thermoscape.taxonomy import label_table
+from thermoscape.data.readers import read_split
+from thermoscape.core.io import write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.taxonomy.experiment import label_table
 
 start_job(snakemake)
 labels = snakemake.params.labels

@@ -4,11 +4,11 @@ and Hessian (top eigenvalue, trace); per ordered pair CKA and L2; the Bezier cur
 
 import logging
 
-from thermoscape.connectivity import mode_connectivity
-from thermoscape.datasets import read_split
-from thermoscape.io import load_tensors, read_table, save_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.taxonomy import Cell, cell_data, connect_replicas, load_models, local_metrics, pair_metrics
+from thermoscape.measure.connectivity import mode_connectivity
+from thermoscape.data.readers import read_split
+from thermoscape.core.io import load_tensors, read_table, save_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.taxonomy.experiment import Cell, cell_data, connect_replicas, load_models, local_metrics, pair_metrics
 
 device = start_job(snakemake)
 cell = Cell.from_name(snakemake.wildcards.cell)

@@ -3,10 +3,10 @@
 import logging
 from pathlib import Path
 
-from thermoscape.datasets import read_split
-from thermoscape.io import read_table, save_tensors, write_table
-from thermoscape.jobs import start_job
-from thermoscape.taxonomy import Cell, cell_data, train_replicas
+from thermoscape.data.readers import read_split
+from thermoscape.core.io import read_table, save_tensors, write_table
+from thermoscape.core.jobs import start_job
+from thermoscape.studies.taxonomy.experiment import Cell, cell_data, train_replicas
 
 device = start_job(snakemake)
 cell = Cell.from_name(snakemake.wildcards.cell)

@@ -2,8 +2,8 @@
 and test minima (Figs. 1-3: SGD at T -> a minimum on each set -> the line between them); the temperature sweep
 and the shift experiments (Fig. 5)."""
 
-from thermoscape.datasets import FASHION_MNIST_DIR, dataset_params
-from thermoscape.grids import BUNDLED_SPLITS
+from thermoscape.data.readers import FASHION_MNIST_DIR, dataset_params
+from thermoscape.core.grids import BUNDLED_SPLITS
 
 BRADLEY = config["bradley"]
 BR = f"{RESULTS}/bradley"
@@ -14,7 +14,8 @@ BR_SWEEP = BRADLEY["sweep"]
 BR_TEMPERATURES = [wildcard_number(t) for t in BR_SHIFT["temperatures"]]
 BR_SEEDS = list(range(BR_SHIFT["seeds"]))
 BR_SWEEP_SEEDS = list(range(BR_SWEEP["seeds"]))
-BR_LIBRARY = ("shift_curvature", "bradley_networks", "fort", "networks", "sgd")  # the line adds curvature
+BR_LIBRARY = ("studies.bradley.shift_curvature", "studies.bradley.networks", "data.tensors", "nets.small", "nets.networks",
+              "dynamics.sgd")  # the line adds curvature
 
 
 def _settings(block, *keys):
@@ -107,7 +108,7 @@ rule bradley_dataset:
         BR_DATASET,
     params:
         data=dict(sorted(dataset_params(BR_NETWORKS["data"]).items())),
-        library=library_version("fort", "datasets"),
+        library=library_version("studies.fort.experiment", "data.readers"),
     threads: 1
     resources:
         mem_mb=4000,
@@ -128,7 +129,7 @@ rule bradley_basins:
         case=lambda wc: dict(sorted(BR_BASINS["cases"][wc.case].items())),
         grid={key: BR_BASINS[key] for key in ("c_role", "diffusion", "theta_range", "grid_points", "temperatures",
                                                "plot_temperatures")},
-        library=library_version("basins"),
+        library=library_version("studies.bradley.basins"),
     threads: 1
     resources:
         **SMALL,
@@ -145,7 +146,7 @@ rule bradley_langevin_check:
     params:
         check=BR_BASINS["langevin_check"],
         grid={key: BR_BASINS[key] for key in ("theta_range", "grid_points")},
-        library=library_version("basins", "basins_langevin", "langevin"),
+        library=library_version("studies.bradley.basins", "studies.bradley.basins_langevin", "dynamics.langevin"),
     threads: 1
     resources:
         mem_mb=3000,
@@ -213,7 +214,7 @@ rule bradley_line:
     params:
         settings=_settings(BR_SHIFT, "line", "fit"),
         device=DEVICE,
-        library=library_version(*BR_LIBRARY, "curvature"),
+        library=library_version(*BR_LIBRARY, "measure.curvature"),
     threads: 1
     resources:
         mem_mb=3000,

@@ -65,7 +65,7 @@ rule bradley_figure:
     params:
         cases=lambda wc: BR_FIGURE_CASES.get(wc.figure, []),
         figure1_seed=BR_SHIFT["figure1_seed"],
-        library=library_version("plots", "plots.bradley"),
+        library=library_version("plotting", "studies.bradley.plots"),
     wildcard_constraints:
         figure="|".join(BR_FIGURES),
     threads: 1
@@ -88,7 +88,7 @@ rule bradley_claims:
     params:
         criteria=BRADLEY.get("claims", {}),
         restricted_range=BRADLEY["shift_curvature"]["fit"]["restricted_range"],
-        library=library_version("bradley_claims", "claims"),
+        library=library_version("studies.bradley.claims", "claims"),
     threads: 1
     resources:
         **SMALL,

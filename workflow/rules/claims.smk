@@ -1,7 +1,7 @@
 """The scoreboard: every study's claims table in results/claims.csv and results/claims.html, with the
 provenance of the run (config hash, scale, commit, date, device) and the figures as thumbnails."""
 
-from thermoscape.config import config_hash
+from thermoscape.core.config import config_hash
 
 
 localrules:
@@ -37,7 +37,7 @@ rule claims:
         scale=config["scale"],
         device=DEVICE,
         workflow_dir=workflow.basedir,
-        library=library_version("scoreboard"),
+        library=library_version("claims.scoreboard"),
     threads: 1
     resources:
         **SMALL,

@@ -5,7 +5,8 @@ import importlib.util
 from pathlib import Path
 
 
-from thermoscape.config import ConfigError, check_data_settings, validate_config
+from thermoscape.core.config import ConfigError, validate_config
+from thermoscape.data.checks import check_data_settings
 
 try:
     _validated = validate_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))

@@ -3,7 +3,7 @@ the hidden-to-hidden matrices of the MLPs, conv1 and conv2 of LeNet-CIFAR on use
 for E1 also the minibatch-loss statistics, the active temperature and the drift mode; the Langevin
 control; task 1 -> task 2 with landscape-dependent constraints or EWC (catastrophic forgetting)."""
 
-from thermoscape.datasets import FASHION_MNIST_DIR, dataset_params, subset_options, training_set_size
+from thermoscape.data.readers import FASHION_MNIST_DIR, dataset_params, subset_options, training_set_size
 
 FENGTU = config["fengtu"]
 FT = f"{RESULTS}/fengtu"
@@ -158,7 +158,7 @@ rule fengtu_train:
         seed=FENGTU["seed"],
         state=lambda wc: f"{FT}/scratch/{wc.ftrun}/state.pt",
         device=DEVICE,
-        library=library_version("fengtu", "models", "losses"),
+        library=library_version("studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     wildcard_constraints:
         ftrun=r"(mlp2|mlp4|lenet|adam|cifar)_lr[^_/]+_B\d+_s\d+",
     threads: 1
@@ -185,7 +185,7 @@ rule fengtu_langevin:
         hidden=FENGTU["model"]["hidden"],
         workdir=f"{FT}/scratch/{FENGTU_LANGEVIN}",
         device=DEVICE,
-        library=library_version("fengtu", "langevin", "models", "losses"),
+        library=library_version("studies.fengtu.experiment", "dynamics.langevin", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
         mem_mb=3000,
@@ -205,7 +205,7 @@ rule fengtu_pca:
         components=f"{FT}/runs/{{ftrun}}/{{layer}}/pca.pt",
     params:
         fits=FENGTU["fits"],
-        library=library_version("weight_pca"),
+        library=library_version("measure.pca"),
     threads: 1
     resources:
         mem_mb=fengtu_size(SMALL["mem_mb"], 4000),
@@ -231,7 +231,7 @@ rule fengtu_flatness:
         hidden=lambda wc: FENGTU_RUNS[wc.ftrun]["hidden"] if wc.ftrun in FENGTU_RUNS else FENGTU["model"]["hidden"],
         arch=lambda wc: FENGTU_RUNS[wc.ftrun]["arch"] if wc.ftrun in FENGTU_RUNS else "mlp",
         device=DEVICE,
-        library=library_version("flatness", "fengtu", "models", "losses"),
+        library=library_version("measure.flatness", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
         mem_mb=fengtu_size(3000, 8000),
@@ -261,7 +261,7 @@ rule fengtu_minibatch:
         run=FENGTU_RUNS[FENGTU_E1],
         seed=FENGTU["seed"],
         device=DEVICE,
-        library=library_version("minibatch_landscape", "fengtu", "models", "losses"),
+        library=library_version("studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
         mem_mb=3000,
@@ -282,7 +282,7 @@ rule fengtu_temperature:
         temperature=FENGTU["temperature"],
         run=FENGTU_RUNS[FENGTU_E1],
         device=DEVICE,
-        library=library_version("minibatch_landscape", "fengtu", "models", "losses"),
+        library=library_version("studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
         mem_mb=3000,
@@ -304,7 +304,7 @@ rule fengtu_drift:
         drift=FENGTU["drift"],
         run=FENGTU_RUNS[FENGTU_E1],
         device=DEVICE,
-        library=library_version("weight_pca", "minibatch_landscape", "fengtu", "models", "losses"),
+        library=library_version("measure.pca", "studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
         **SMALL,
@@ -327,7 +327,7 @@ rule fengtu_task1:
         flatness=FENGTU["flatness"],
         workdir=lambda wc: f"{FT}/scratch/task1_s{wc.seed}",
         device=DEVICE,
-        library=library_version("forgetting", "flatness", "weight_pca", "fengtu", "models", "losses"),
+        library=library_version("studies.fengtu.forgetting", "measure.flatness", "measure.pca", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
         mem_mb=4000,
@@ -351,7 +351,7 @@ rule fengtu_task2:
         forgetting=FENGTU["forgetting"],
         hidden=FENGTU["model"]["hidden"],
         device=DEVICE,
-        library=library_version("forgetting", "fengtu", "models", "losses"),
+        library=library_version("studies.fengtu.forgetting", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
         mem_mb=4000,

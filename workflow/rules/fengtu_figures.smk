@@ -65,7 +65,7 @@ rule fengtu_figure:
     params:
         labels=lambda wc: FENGTU_FIGURES[wc.figure][1],
         settings=lambda wc: FENGTU_FIGURES[wc.figure][2],
-        library=library_version("plots", "plots.fengtu"),
+        library=library_version("plotting", "studies.fengtu.plots"),
     wildcard_constraints:
         figure="|".join(FENGTU_FIGURES),
     threads: 1
@@ -100,7 +100,7 @@ rule fengtu_claims:
         cifar=[f"{n} {l}" for n, l in FENGTU_CIFAR_LAYERS],
         fits=FENGTU["fits"],
         criteria=FENGTU["claims"],
-        library=library_version("fengtu_claims", "claims", "flatness", "weight_pca", "forgetting"),
+        library=library_version("studies.fengtu.claims", "claims", "measure.flatness", "measure.pca", "studies.fengtu.forgetting"),
     threads: 1
     resources:
         **SMALL,

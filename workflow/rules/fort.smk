@@ -4,8 +4,8 @@ Hessian epochs; the Goldilocks radius sweep and hyperplane training)."""
 
 import math
 
-from thermoscape.datasets import FASHION_MNIST_DIR
-from thermoscape.grids import BUNDLED_SPLITS, run_name
+from thermoscape.data.readers import FASHION_MNIST_DIR
+from thermoscape.core.grids import BUNDLED_SPLITS, run_name
 
 FORT = config["fort"]
 FG = f"{RESULTS}/fort"
@@ -83,7 +83,7 @@ rule fort_random_model:
         summary=f"{FG}/random_model/summary_s{{seed}}.parquet",
     params:
         model=FORT_MODEL,
-        library=library_version("random_model", "spectrum", "similarity"),
+        library=library_version("studies.fort.random_model", "measure.spectrum", "measure.similarity"),
     wildcard_constraints:
         seed=r"\d+",
     threads: 1
@@ -102,7 +102,7 @@ rule fort_random_model_sweep:
         model=FORT_MODEL,
         exponents=FORT["sweep"]["exponents"],
         sweep={key: FORT["sweep"][key] for key in ("sigma_z_min", "sigma_z_max", "points", "reference_sigma_z")},
-        library=library_version("random_model", "spectrum", "similarity"),
+        library=library_version("studies.fort.random_model", "measure.spectrum", "measure.similarity"),
     wildcard_constraints:
         seed=r"\d+",
     threads: 1
@@ -120,7 +120,7 @@ rule fort_freezing:
         entropy=f"{FG}/freezing/entropy.parquet",
     params:
         freezing=FORT["freezing"],
-        library=library_version("random_model"),
+        library=library_version("studies.fort.random_model"),
     threads: 1
     resources:
         **SMALL,
@@ -144,7 +144,7 @@ rule fort_train:
         networks=FORT_TRAINING,
         keep=lambda wc: FORT_NETWORKS["hessian"]["epochs"] if FORT_RUNS[wc.run]["hessian"] else [],
         scales=FORT_NETWORKS["goldilocks"]["scales"],
-        library=library_version("fort", "similarity", "curvature", "grids"),
+        library=library_version("studies.fort.experiment", "measure.similarity", "measure.curvature", "core.grids"),
     threads: 1
     resources:
         mem_mb=3000,
@@ -166,7 +166,7 @@ rule fort_hessian:
         run=lambda wc: FORT_RUNS[wc.run],
         networks=FORT_TRAINING,
         hessian=FORT_NETWORKS["hessian"],
-        library=library_version("fort", "spectrum", "curvature"),
+        library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
     threads: 1
     resources:
         mem_mb=4000,
@@ -187,7 +187,7 @@ rule fort_radius:
         run=lambda wc: FORT_RUNS[wc.run],
         networks=FORT_TRAINING,
         goldilocks=FORT_NETWORKS["goldilocks"],
-        library=library_version("fort", "spectrum", "curvature"),
+        library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
     threads: 1
     resources:
         mem_mb=3000,

@@ -51,7 +51,7 @@ rule fort_figure:
                    category="Fort & Ganguli"),
     params:
         settings=FORT_FIGURE_SETTINGS,
-        library=library_version("plots", "plots.fort"),
+        library=library_version("plotting", "studies.fort.plots"),
     wildcard_constraints:
         figure="|".join(FORT_FIGURES),
     threads: 1
@@ -73,7 +73,7 @@ rule fort_claims:
         criteria=FORT["claims"],
         nonmonotone_exponents=FORT["sweep"]["nonmonotone_exponents"],
         n_classes=FORT["random_model"]["n_classes"],
-        library=library_version("fort_claims", "claims"),
+        library=library_version("studies.fort.claims", "claims"),
     threads: 1
     resources:
         **SMALL,

@@ -1,7 +1,7 @@
 """Jules et al.: dataset -> Adam -> refined minimum -> Langevin sweep -> fluctuations -> figures."""
 
-from thermoscape.grids import analysis_slices
-from thermoscape.grids import langevin_batches
+from thermoscape.core.grids import analysis_slices
+from thermoscape.core.grids import langevin_batches
 
 JULES = config["jules"]
 J = f"{RESULTS}/jules"
@@ -220,7 +220,7 @@ rule jules_fluctuations:
         statistics=f"{J}/fluctuations/eta{{eta}}_T{{T}}.parquet",
         autocorrelation=f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet",
     params:
-        library=library_version("fluctuations", "stats"),
+        library=library_version("measure.fluctuations", "measure.stats"),
         # the aggregation's keys stay out: changing how runs are combined re-runs no fluctuation job
         analysis={k: v for k, v in JULES["analysis"].items()
                   if k not in ("burn_in", "equilibration", "exclude_drifting_runs")},
@@ -244,7 +244,7 @@ rule jules_aggregate:
         runs=f"{J}/tables/fluctuations_runs.parquet",
         summary=f"{J}/tables/fluctuations.parquet",
     params:
-        library=library_version("fluctuations"),
+        library=library_version("measure.fluctuations"),
         equilibration={
             "equilibration": JULES["analysis"]["equilibration"],
             "exclude_drifting": JULES["analysis"]["exclude_drifting_runs"],
@@ -265,7 +265,7 @@ rule jules_time_step_check:
     output:
         f"{J}/tables/time_step_check.parquet",
     params:
-        library=library_version("fluctuations"),
+        library=library_version("measure.fluctuations"),
         quantities=["mu", "sigma", "alpha", "beta_T", "tau_half"],
     threads: 1
     resources:
@@ -283,7 +283,7 @@ rule jules_hessian:
     output:
         f"{J}/hessian/eta{{eta}}_T{{T}}.parquet",
     params:
-        library=library_version("curvature", "losses", "models", "mlp_hessian"),
+        library=library_version("measure.curvature", "nets.losses", "nets.mlp", "measure.mlp_hessian"),
         study=JULES_STUDY,
         compile=JULES["langevin"]["compile"],
         device=DEVICE,
@@ -305,7 +305,7 @@ rule jules_free_diffusion:
     output:
         f"{J}/tables/free_diffusion.parquet",
     params:
-        library=library_version("langevin", "losses", "models"),
+        library=library_version("dynamics.langevin", "nets.losses", "nets.mlp"),
         study=JULES_STUDY,
         walk=JULES["fig3"]["free_diffusion"],
         seed=JULES["seed"],
@@ -328,7 +328,7 @@ rule jules_init_statistics:
     output:
         f"{J}/tables/init_langevin.parquet",
     params:
-        library=library_version("fluctuations", "stats"),
+        library=library_version("measure.fluctuations", "measure.stats"),
         late_slice=JULES["init_langevin"]["late_slice"],
     threads: 1
     resources:

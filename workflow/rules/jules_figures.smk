@@ -39,7 +39,7 @@ rule jules_fig1:
         pdf=f"{RESULTS}/figures/jules/fig1.pdf",
         png=report(f"{RESULTS}/figures/jules/fig1.png", caption="../report/jules_fig1.rst", category="Jules et al."),
     params:
-        library=library_version("plots", "plots.jules"),
+        library=library_version("plotting", "studies.jules.plots"),
         fig=JULES["fig1"],
     threads: 1
     resources:
@@ -58,7 +58,7 @@ rule jules_fig2:
         pdf=f"{RESULTS}/figures/jules/fig2.pdf",
         png=report(f"{RESULTS}/figures/jules/fig2.png", caption="../report/jules_fig2.rst", category="Jules et al."),
     params:
-        library=library_version("plots", "plots.jules"),
+        library=library_version("plotting", "studies.jules.plots"),
         fig=JULES["fig2"],
     threads: 1
     resources:
@@ -79,7 +79,7 @@ rule jules_fig3:
         pdf=f"{RESULTS}/figures/jules/fig3.pdf",
         png=report(f"{RESULTS}/figures/jules/fig3.png", caption="../report/jules_fig3.rst", category="Jules et al."),
     params:
-        library=library_version("plots", "plots.jules"),
+        library=library_version("plotting", "studies.jules.plots"),
         fig=JULES["fig3"],
     threads: 1
     resources:
@@ -99,7 +99,7 @@ rule jules_figS1:
         pdf=f"{RESULTS}/figures/jules/figS1.pdf",
         png=report(f"{RESULTS}/figures/jules/figS1.png", caption="../report/jules_figS1.rst", category="Jules et al."),
     params:
-        library=library_version("plots", "plots.jules"),
+        library=library_version("plotting", "studies.jules.plots"),
         fig=JULES["init_langevin"],
     threads: 1
     resources:
@@ -118,7 +118,7 @@ rule jules_figS2:
         pdf=f"{RESULTS}/figures/jules/figS2.pdf",
         png=report(f"{RESULTS}/figures/jules/figS2.png", caption="../report/jules_figS2.rst", category="Jules et al."),
     params:
-        library=library_version("plots", "plots.jules"),
+        library=library_version("plotting", "studies.jules.plots"),
         fig=JULES["figS2"],
         replica=JULES["fig1"]["replica"],
     threads: 1
@@ -165,7 +165,7 @@ rule jules_claims:
     output:
         f"{J}/tables/claims.parquet",
     params:
-        library=library_version("claims", "stats", "fluctuations", "scoreboard"),
+        library=library_version("claims", "measure.stats", "measure.fluctuations", "claims.scoreboard"),
         criteria=JULES["claims"],
         seed=JULES["seed"],
         dataset=JULES["dataset"],

@@ -12,7 +12,7 @@ rule jules_toy_model:
         table=f"{J}/tables/toy_model.parquet",
         density=f"{J}/tables/toy_model_density.parquet",
     params:
-        library=library_version("toy_model"),
+        library=library_version("studies.jules.toy_model"),
         model=TOY_MODEL,
         temperatures=TOY["temperatures"],
         regime=TOY["regime"],
@@ -37,7 +37,7 @@ rule jules_fig4:
         pdf=f"{RESULTS}/figures/jules/fig4.pdf",
         png=report(f"{RESULTS}/figures/jules/fig4.png", caption="../report/jules_fig4.rst", category="Jules et al."),
     params:
-        library=library_version("plots", "plots.toy_model"),
+        library=library_version("plotting", "studies.jules.toy_model_plots"),
         model=TOY_MODEL,
     threads: 1
     resources:

@@ -1,8 +1,8 @@
 """Yang et al. taxonomy: dataset -> labels -> SGD replicas per cell -> metrics and curve per cell ->
 experiment tables with phases -> phase diagrams and claims."""
 
-from thermoscape.datasets import FASHION_MNIST_DIR, dataset_params, subset_options, training_set_size
-from thermoscape.grids import Cell, experiment_grid
+from thermoscape.data.readers import FASHION_MNIST_DIR, dataset_params, subset_options, training_set_size
+from thermoscape.core.grids import Cell, experiment_grid
 
 TAXONOMY = config["taxonomy"]
 TX = f"{RESULTS}/taxonomy"
@@ -95,7 +95,7 @@ rule taxonomy_train:
         study=TAXONOMY_TRAINING,
         workdir=lambda wc: f"{TX}/scratch/{wc.cell}",
         device=DEVICE,
-        library=library_version("sgd", "networks"),
+        library=library_version("dynamics.sgd", "nets.networks"),
     threads: 1
     resources:
         mem_mb=3000,
@@ -123,7 +123,7 @@ rule taxonomy_measure:
         curve=TAXONOMY["curve"],
         seed=TAXONOMY["seed"],
         device=DEVICE,
-        library=library_version("taxonomy", "curvature", "similarity", "connectivity", "networks"),
+        library=library_version("studies.taxonomy.experiment", "measure.curvature", "measure.similarity", "measure.connectivity", "nets.networks"),
     threads: 1
     resources:
         mem_mb=3000,
@@ -146,7 +146,7 @@ rule taxonomy_aggregate:
         axes=lambda wc: {role: TAXONOMY["experiments"][wc.experiment][role]["axis"]
                          for role in ("load", "temperature", "panel") if role in TAXONOMY["experiments"][wc.experiment]},
         phases=TAXONOMY["phases"],
-        library=library_version("taxonomy", "connectivity"),
+        library=library_version("studies.taxonomy.experiment", "measure.connectivity"),
     threads: 1
     resources:
         **SMALL,

@@ -35,7 +35,7 @@ rule taxonomy_diagram:
                    category="Yang et al."),
     params:
         axes=lambda wc: taxonomy_axes(wc.experiment),
-        library=library_version("plots", "plots.taxonomy"),
+        library=library_version("plotting", "studies.taxonomy.plots"),
     threads: 1
     resources:
         **SMALL,
@@ -55,7 +55,7 @@ rule taxonomy_figure:
     params:
         experiments=lambda wc: TAXONOMY_FIGURES[wc.figure],
         axes=lambda wc: [taxonomy_axes(e) for e in TAXONOMY_FIGURES[wc.figure]],
-        library=library_version("plots", "plots.taxonomy"),
+        library=library_version("plotting", "studies.taxonomy.plots"),
     wildcard_constraints:
         figure="|".join(TAXONOMY_FIGURES),
     threads: 1
@@ -77,7 +77,7 @@ rule taxonomy_claims:
         phases=TAXONOMY["phases"],
         criteria=TAXONOMY["claims"],
         temperature_axis=TAXONOMY["experiments"]["phase"]["temperature"]["axis"],
-        library=library_version("taxonomy", "claims"),
+        library=library_version("studies.taxonomy.experiment", "claims"),
     threads: 1
     resources:
         **SMALL,

@@ -1,0 +1,1 @@
+"""Data: offline readers (``readers``), tidy tables (``tables``) and tensor splits with recorded preprocessing (``tensors``)."""

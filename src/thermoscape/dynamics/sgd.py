@@ -1,0 +1,547 @@
+"""Mini-batch SGD training of one grid point (Yang et al., NeurIPS 2021, App. A "training protocol").
+
+SGD with momentum 0.9 and weight decay 5e-4 (the optimizer's ``weight_decay``), learning rate 0.05,
+constant or with one 10x decay at 75% of the epoch budget. The training set is reshuffled every epoch by
+a ``torch.Generator`` seeded from the caller's seed and the last incomplete batch is dropped, so every
+step sees exactly ``B`` samples (the batch size is the "temperature" axis of the grid).
+
+Stopping: once at least ``min_epochs`` epoch losses exist, training stops when the last ``patience``
+consecutive changes of the epoch loss are all ``<= tol``; that early-stopped model is the result.
+Otherwise training runs ``max_epochs`` and the epoch with the lowest training loss is the result. (The
+authors keep training after the early stop but evaluate the early-stopped checkpoint; stopping there
+gives the same evaluated model.)
+
+With ``checkpoint_path`` the run saves its whole state after every epoch and resumes from it, bit for bit.
+
+``train_mlp_replicas`` is a fast path for plain ReLU MLPs: it trains the ``K`` replicas of a cell together
+(each with its own seed, minibatch order and stop rule) as one batched, hand-differentiated computation
+on a ``(K, N)`` parameter matrix (``thermoscape.nets.mlp``), with the same results per replica as
+``train_sgd`` up to floating-point rounding.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from thermoscape.core.io import atomic_path
+from thermoscape.nets.mlp import MLPSpec, unflatten
+from thermoscape.nets.networks import flat_parameters, set_flat_parameters
+
+SCHEDULES = ("constant", "one_decay")
+HISTORY_COLUMNS = ["epoch", "lr", "loss", "accuracy", "finite"]
+_CHECKPOINT_FORMAT = 1
+_REPLICAS_CHECKPOINT_FORMAT = "mlp_replicas/1"
+
+
+@dataclass(frozen=True)
+class SGDSettings:
+    """Hyper-parameters of the paper's SGD protocol (App. A); ``batch_size`` is the grid's temperature axis."""
+
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    batch_size: int = 128
+    min_epochs: int = 30
+    max_epochs: int = 150
+    patience: int = 5
+    tol: float = 1e-4
+    schedule: str = "constant"  # or "one_decay"
+    decay_at: float = 0.75
+    decay_factor: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}")
+        if self.batch_size < 1 or self.max_epochs < 1 or self.patience < 1:
+            raise ValueError("batch_size, max_epochs and patience must be >= 1")
+        if not 0.0 <= self.decay_at <= 1.0:
+            raise ValueError(f"decay_at must lie in [0, 1], got {self.decay_at}")
+
+
+def learning_rate(settings: SGDSettings, epoch: int) -> float:
+    """Learning rate of the 0-based ``epoch``: ``lr``, or for ``"one_decay"`` ``lr * decay_factor`` from the
+    first epoch with ``epoch >= decay_at * max_epochs`` on (epoch 113 of 0..149 for the defaults)."""
+    if settings.schedule == "one_decay" and epoch >= settings.decay_at * settings.max_epochs:
+        return settings.lr * settings.decay_factor
+    return settings.lr
+
+
+def early_stop_reached(losses: Sequence[float], min_epochs: int = 30, patience: int = 5, tol: float = 1e-4) -> bool:
+    """True once ``len(losses) >= min_epochs`` and ``|L[-1-j] - L[-2-j]| <= tol`` for ``j = 0..patience-1``.
+
+    Non-finite losses never satisfy the test.
+    """
+    if len(losses) < max(min_epochs, patience + 1):
+        return False
+    tail = [float(v) for v in losses[-(patience + 1) :]]
+    return all(abs(b - a) <= tol for a, b in itertools.pairwise(tail))
+
+
+def epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> list[Tensor]:
+    """Index batches of one random permutation of ``range(n)``; the last incomplete batch is dropped."""
+    if batch_size < 1 or batch_size > n:
+        raise ValueError(f"batch_size must lie in [1, n={n}], got {batch_size}")
+    order = torch.randperm(n, generator=generator)
+    n_batches = n // batch_size
+    return list(order[: n_batches * batch_size].split(batch_size))
+
+
+@dataclass
+class TrainingResult:
+    state: dict  # state_dict (cloned tensors) of the selected model
+    history: pd.DataFrame  # epoch (0-based), lr, loss, accuracy (running train-mode %), finite
+    checkpoint: str  # "early_stopped" | "best_loss"
+    epochs: int  # epochs run
+    diverged: bool  # a non-finite epoch loss occurred; training stopped there
+
+
+class _SimulatedKill(RuntimeError):
+    """Raised by the ``_stop_after`` test hook: the run stops as if killed, leaving its checkpoint."""
+
+
+@dataclass
+class _Progress:
+    """Epoch bookkeeping of one run, shared by ``train_sgd`` and ``train_mlp_replicas``: the history rows,
+    the lowest finite epoch loss so far and the stop status."""
+
+    rows: list[list] = field(default_factory=list)
+    best_loss: float = math.inf
+    stopped: str | None = None  # None (running) | "early_stopped" | "diverged" | "max_epochs"
+
+    def record(self, lr: float, loss_sum: float, correct: int, n_batches: int, settings: SGDSettings) -> bool:
+        """Close an epoch of ``n_batches`` steps from its summed batch losses and correct predictions:
+        append its history row and update the stop status. True if it is the new best finite loss
+        (the caller then keeps the current state as the best one)."""
+        loss = loss_sum / n_batches
+        accuracy = 100.0 * correct / (n_batches * settings.batch_size)
+        finite = math.isfinite(loss)
+        self.rows.append([len(self.rows), lr, loss, accuracy, finite])
+        improved = finite and loss < self.best_loss
+        if improved:
+            self.best_loss = loss
+        if not finite:
+            self.stopped = "diverged"
+        elif early_stop_reached([r[2] for r in self.rows], settings.min_epochs, settings.patience,
+                                settings.tol):
+            self.stopped = "early_stopped"
+        elif len(self.rows) >= settings.max_epochs:
+            self.stopped = "max_epochs"
+        return improved
+
+    @property
+    def checkpoint(self) -> str:
+        """Which state is the result: the last one if early-stopped, else the best-loss one."""
+        return "early_stopped" if self.stopped == "early_stopped" else "best_loss"
+
+    def result(self, state: dict[str, Tensor]) -> TrainingResult:
+        history = pd.DataFrame(self.rows, columns=HISTORY_COLUMNS).astype(
+            {"epoch": "int64", "lr": "float64", "loss": "float64", "accuracy": "float64", "finite": "bool"}
+        )
+        return TrainingResult(state, history, self.checkpoint, len(self.rows), self.stopped == "diverged")
+
+
+def _clone_state(model: nn.Module) -> dict[str, Tensor]:
+    return {name: t.detach().clone() for name, t in model.state_dict().items()}
+
+
+def _check_data(x: Tensor, y: Tensor, settings: SGDSettings, device: torch.device) -> None:
+    n = x.shape[0]
+    if y.shape[0] != n:
+        raise ValueError(f"x has {n} samples but y has {y.shape[0]}")
+    if settings.batch_size > n:
+        raise ValueError(f"batch_size {settings.batch_size} exceeds the {n} training samples")
+    if x.device != device or y.device != device:
+        raise ValueError(f"data on {x.device}/{y.device} but model on {device}")
+
+
+def _load_checkpoint(path: str, settings: SGDSettings, seed: Any,
+                     fmt: Any = _CHECKPOINT_FORMAT) -> dict[str, Any]:
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if saved.get("format") != fmt:
+        raise ValueError(f"{path}: not a training checkpoint of format {fmt}")
+    if saved["settings"] != asdict(settings) or saved["seed"] != seed:
+        raise ValueError(
+            f"{path}: checkpoint was written with settings {saved['settings']} and seed {saved['seed']},"
+            f" not {asdict(settings)} and seed {seed}"
+        )
+    return saved
+
+
+def train_sgd(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    settings: SGDSettings,
+    seed: int,
+    checkpoint_path: str | None = None,
+    progress: bool = False,
+    *,
+    _stop_after: int | None = None,
+) -> TrainingResult:
+    """Train ``model`` in place on ``(x, y)`` (on the model's device) by the paper's SGD protocol.
+
+    Each epoch: a fresh permutation from the seeded generator, ``n // B`` steps of
+    ``zero_grad(set_to_none=True)`` -> mean cross-entropy -> backward -> SGD step. The epoch loss is the
+    mean of the per-batch losses (no weight-decay term), accuracy the running train-mode accuracy.
+    A non-finite epoch loss stops training at once (``diverged``, the row is kept) and the best finite
+    state is returned (the initial state if no epoch was finite). On return the model holds the
+    selected state, in evaluation mode.
+
+    ``checkpoint_path``: after every epoch the model and optimizer states, best state, history and
+    generator state are saved atomically; a call finding the file resumes from it and gives results
+    identical to an uninterrupted run (a finished run's file just returns its result again).
+    ``_stop_after`` (test hook): raise ``_SimulatedKill`` after that many epochs of this call.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    device = params[0].device
+    _check_data(x, y, settings, device)
+
+    optimizer = torch.optim.SGD(
+        params, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
+    )
+    generator = torch.Generator().manual_seed(seed)
+    run = _Progress()
+    best_state = _clone_state(model)
+
+    if checkpoint_path is not None and os.path.exists(checkpoint_path):
+        saved = _load_checkpoint(checkpoint_path, settings, seed)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        generator.set_state(saved["generator"])
+        best_state = {name: t.to(device) for name, t in saved["best_state"].items()}
+        run = _Progress([list(r) for r in saved["history"]], saved["best_loss"], saved["stopped"])
+
+    bar = tqdm(total=settings.max_epochs, initial=len(run.rows), disable=not progress, desc="sgd",
+               leave=False)
+    epochs_this_call = 0
+    while run.stopped is None:
+        lr = learning_rate(settings, len(run.rows))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        model.train()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        batches = epoch_batches(x.shape[0], settings.batch_size, generator)
+        for index in batches:
+            index = index.to(device)
+            xb, yb = x.index_select(0, index), y.index_select(0, index)
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach().double()
+            correct += (logits.detach().argmax(dim=1) == yb).sum()
+        if run.record(lr, float(loss_sum), int(correct), len(batches), settings):
+            best_state = _clone_state(model)
+        bar.update(1)
+        bar.set_postfix(loss=f"{run.rows[-1][2]:.4g}", acc=f"{run.rows[-1][3]:.1f}")
+        if checkpoint_path is not None:
+            with atomic_path(checkpoint_path) as tmp:
+                torch.save(
+                    {
+                        "format": _CHECKPOINT_FORMAT,
+                        "settings": asdict(settings),
+                        "seed": seed,
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "generator": generator.get_state(),
+                        "best_state": best_state,
+                        "best_loss": run.best_loss,
+                        "history": run.rows,
+                        "stopped": run.stopped,
+                    },
+                    tmp,
+                )
+        epochs_this_call += 1
+        if run.stopped is None and _stop_after is not None and epochs_this_call >= _stop_after:
+            bar.close()
+            raise _SimulatedKill(f"stopped after {epochs_this_call} epochs (test hook)")
+    bar.close()
+
+    if run.checkpoint == "early_stopped":
+        state = _clone_state(model)
+    else:
+        state = {name: t.clone() for name, t in best_state.items()}
+    model.load_state_dict(state)
+    model.eval()
+    return run.result(state)
+
+
+# --- all replicas of a cell at once, for plain ReLU MLPs ------------------------------------------------
+
+
+def mlp_layers(model: nn.Module) -> list[nn.Linear] | None:
+    """The ``Linear`` layers of a plain ReLU MLP (``[Flatten,] Linear, ReLU, ..., Linear`` as built by
+    ``networks.build_network({"name": "mlp", ...})``), or None for any other module.
+
+    Plain means: an ``nn.Sequential`` of exactly these modules, consecutive widths matching, all layers
+    with a bias or all without, every parameter trainable, so that ``networks.flat_parameters`` is the
+    ``models.MLPSpec`` layout (per layer the row-major weight, then the bias).
+    """
+    if type(model) is not nn.Sequential:
+        return None
+    modules = list(model)
+    if modules and type(modules[0]) is nn.Flatten:
+        if (modules[0].start_dim, modules[0].end_dim) != (1, -1):
+            return None
+        modules = modules[1:]
+    layers = modules[0::2]
+    if len(modules) % 2 != 1 or any(type(m) is not nn.ReLU for m in modules[1::2]):
+        return None
+    if any(type(m) is not nn.Linear for m in layers):
+        return None
+    if any(a.out_features != b.in_features for a, b in itertools.pairwise(layers)):
+        return None
+    if len({m.bias is None for m in layers}) != 1 or not all(p.requires_grad for p in model.parameters()):
+        return None
+    return layers
+
+
+def _mlp_spec(models: Sequence[nn.Module]) -> MLPSpec:
+    """The common ``MLPSpec`` of the replicas; ValueError if one is not a plain MLP or they differ in
+    widths, dtype or device."""
+    specs = []
+    for index, model in enumerate(models):
+        layers = mlp_layers(model)
+        if layers is None:
+            raise ValueError(f"model {index} is not a plain ReLU MLP (Flatten, Linear, ReLU, ..., Linear)")
+        widths = (layers[0].in_features, *(m.out_features for m in layers))
+        weight = layers[0].weight
+        specs.append((MLPSpec(widths, bias=layers[0].bias is not None), weight.dtype, weight.device))
+    if len(set(specs)) != 1:
+        raise ValueError("the replicas must share one architecture, dtype and device,"
+                         f" got {sorted(set(specs), key=str)}")
+    return specs[0][0]
+
+
+def _sgd_update(theta: Tensor, grad: Tensor, buf: Tensor | None, lr: float,
+                settings: SGDSettings) -> Tensor | None:
+    """``theta -= lr * step`` in place, as ``torch.optim.SGD`` (dampening 0, no Nesterov) does it:
+    ``d = grad + wd * theta``; ``buf = d`` on the first step, else ``momentum * buf + d``; ``step = buf``
+    (``d`` without momentum). Overwrites ``grad``; returns the momentum buffer."""
+    if settings.weight_decay != 0:
+        grad.add_(theta, alpha=settings.weight_decay)
+    if settings.momentum != 0:
+        if buf is None:
+            buf = grad.clone()
+        else:
+            buf.mul_(settings.momentum).add_(grad)
+        grad = buf
+    theta.add_(grad, alpha=-lr)
+    return buf
+
+
+# per layer (W (K, out, in), b (K, out) or None), as models.unflatten views them
+_Layers = list[tuple[Tensor, Tensor | None]]
+
+
+def _mlp_forward(layers: _Layers, xb: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """Logits ``(K, B, C)`` of every replica on its own batch ``xb`` ``(K, B, d)``, and each layer's input
+    (``xb``, then the post-ReLU hidden layers ``(K, B, width)``).
+
+    Sample-major (``z = h W^T + b``), unlike ``models.mlp_forward``'s feature-major layout: for small SGD
+    batches the per-replica GEMMs are several times faster this way on a CPU (float32, width 512, batch
+    8: 4x forward, 7x for the input gradient); the feature-major layout pays off for the full-batch,
+    narrow networks of the Langevin engine.
+    """
+    h, inputs = xb, [xb]
+    for index, (weight, bias) in enumerate(layers):
+        if bias is None:
+            z = torch.bmm(h, weight.transpose(1, 2))
+        else:
+            z = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
+        if index == len(layers) - 1:
+            return z, inputs
+        h = torch.relu(z)
+        inputs.append(h)
+    raise ValueError("an MLP needs at least one layer")
+
+
+def _mlp_backward(layers: _Layers, inputs: list[Tensor], d_logits: Tensor, grads: _Layers) -> None:
+    """Backpropagate ``d_logits`` ``(K, B, C)`` into ``grads``, the per-layer views of a ``(K, N)`` buffer:
+    ``dW_l = delta_l^T h_{l-1}``, ``db_l = sum_B delta_l``,
+    ``delta_{l-1} = (delta_l W_l) * [h_{l-1} > 0]``."""
+    delta = d_logits
+    for index in range(len(layers) - 1, -1, -1):
+        (weight, _), (grad_weight, grad_bias), h = layers[index], grads[index], inputs[index]
+        if grad_bias is not None:
+            torch.sum(delta, dim=1, out=grad_bias)
+        torch.bmm(delta.transpose(1, 2), h, out=grad_weight)
+        if index > 0:  # the ReLU mask, as autograd applies it
+            delta = torch.ops.aten.threshold_backward(torch.bmm(delta, weight), h, 0.0)
+
+
+def _replica_epoch(theta: Tensor, buf: Tensor | None, x: Tensor, y: Tensor, order: Tensor, lr: float,
+                   settings: SGDSettings, spec: MLPSpec) -> tuple[Tensor | None, Tensor, Tensor]:
+    """One epoch of the replicas in ``theta`` ``(K, N)`` (updated in place); ``order`` ``(S, K, B)`` holds
+    each step's batch indices per replica. Returns the momentum buffer, each replica's sum of its ``S``
+    batch-mean losses (float64, summed in step order as ``train_sgd`` does) and its number of correct
+    predictions.
+
+    A step: forward; mean cross-entropy by ``log_softmax`` as ``F.cross_entropy`` computes it, whose
+    gradient with respect to the logits is ``(softmax - onehot) / B``; backward; SGD update.
+    """
+    n_steps, n_replicas, batch = order.shape
+    xe, ye = x[order], y[order]  # (S, K, B, d), (S, K, B)
+    onehot_over_b = F.one_hot(ye, spec.widths[-1]).to(theta.dtype).mul_(1.0 / batch)  # (S, K, B, C)
+    label_index = ye.unsqueeze(3)
+    label_log_p = torch.empty(n_steps, n_replicas, dtype=theta.dtype, device=theta.device)
+    predictions = torch.empty_like(ye)
+    grad = torch.empty_like(theta)
+    layers, grads = unflatten(theta, spec), unflatten(grad, spec)  # views, valid across in-place updates
+    for step in range(n_steps):
+        logits, inputs = _mlp_forward(layers, xe[step])
+        log_p = torch.log_softmax(logits, dim=2)
+        d_logits = torch.exp(log_p).mul_(1.0 / batch).sub_(onehot_over_b[step])
+        _mlp_backward(layers, inputs, d_logits, grads)
+        buf = _sgd_update(theta, grad, buf, lr, settings)
+        torch.sum(log_p.gather(2, label_index[step]), dim=(1, 2), out=label_log_p[step])
+        torch.argmax(logits, dim=2, out=predictions[step])
+    batch_losses = -label_log_p / batch  # F.cross_entropy's mean, in the model's precision
+    loss_sums = batch_losses.double().cumsum(dim=0)[-1]  # ((0 + l_0) + l_1) + ...
+    correct = (predictions == ye).sum(dim=(0, 2))
+    return buf, loss_sums, correct
+
+
+@dataclass
+class _Replicas:
+    """Everything a batch of replicas carries from epoch to epoch (and into its checkpoint file)."""
+
+    theta: Tensor  # (K, N) current parameters
+    best_theta: Tensor  # (K, N) parameters after each replica's best finite epoch
+    momentum: Tensor | None  # (K, N) SGD momentum buffers; None before the first step
+    generators: list[torch.Generator]
+    runs: list[_Progress]
+
+    def epoch(self, x: Tensor, y: Tensor, settings: SGDSettings, spec: MLPSpec) -> None:
+        """One epoch of the replicas still running; the stopped ones stay frozen."""
+        active = [k for k, run in enumerate(self.runs) if run.stopped is None]
+        lr = learning_rate(settings, len(self.runs[active[0]].rows))  # the running replicas share the epoch
+        order = torch.stack([torch.stack(epoch_batches(x.shape[0], settings.batch_size, self.generators[k]))
+                             for k in active], dim=1).to(x.device)  # (S, K_active, B)
+        if len(active) == len(self.runs):
+            self.momentum, loss_sums, correct = _replica_epoch(self.theta, self.momentum, x, y, order, lr,
+                                                               settings, spec)
+        else:  # the momentum exists: every replica ran the first epoch
+            rows = torch.tensor(active, device=x.device)
+            theta, momentum = self.theta[rows], None if self.momentum is None else self.momentum[rows]
+            momentum, loss_sums, correct = _replica_epoch(theta, momentum, x, y, order, lr, settings, spec)
+            self.theta[rows] = theta
+            if momentum is not None:
+                self.momentum[rows] = momentum
+        for k, loss_sum, right in zip(active, loss_sums.tolist(), correct.tolist()):
+            if self.runs[k].record(lr, loss_sum, right, order.shape[0], settings):
+                self.best_theta[k] = self.theta[k]
+
+    def save(self, path: str, settings: SGDSettings, seeds: list[int]) -> None:
+        with atomic_path(path) as tmp:
+            torch.save(
+                {
+                    "format": _REPLICAS_CHECKPOINT_FORMAT,
+                    "settings": asdict(settings),
+                    "seed": seeds,
+                    "theta": self.theta,
+                    "best_theta": self.best_theta,
+                    "momentum": self.momentum,
+                    "generators": [g.get_state() for g in self.generators],
+                    "best_loss": [run.best_loss for run in self.runs],
+                    "history": [run.rows for run in self.runs],
+                    "stopped": [run.stopped for run in self.runs],
+                },
+                tmp,
+            )
+
+    def load(self, path: str, settings: SGDSettings, seeds: list[int]) -> None:
+        saved = _load_checkpoint(path, settings, seeds, _REPLICAS_CHECKPOINT_FORMAT)
+        if saved["theta"].shape != self.theta.shape:
+            raise ValueError(f"{path}: parameters of shape {tuple(saved['theta'].shape)},"
+                             f" the models have {tuple(self.theta.shape)}")
+        device = self.theta.device
+        self.theta, self.best_theta = saved["theta"].to(device), saved["best_theta"].to(device)
+        self.momentum = None if saved["momentum"] is None else saved["momentum"].to(device)
+        for generator, state in zip(self.generators, saved["generators"]):
+            generator.set_state(state)
+        self.runs = [_Progress([list(r) for r in rows], best, stopped)
+                     for rows, best, stopped in zip(saved["history"], saved["best_loss"], saved["stopped"])]
+
+
+def train_mlp_replicas(
+    models: Sequence[nn.Module],
+    x: Tensor,
+    y: Tensor,
+    settings: SGDSettings,
+    seeds: Sequence[int],
+    checkpoint_path: str | None = None,
+    *,
+    checkpoint_every: float = 10.0,
+    _stop_after: int | None = None,
+) -> list[TrainingResult]:
+    """``[train_sgd(m, x, y, settings, s) for m, s in zip(models, seeds)]`` for plain ReLU MLPs, batched.
+
+    The ``K`` replicas (``mlp_layers``; one architecture, dtype and device) are stacked into a ``(K, N)``
+    parameter matrix and stepped together: per step replica ``k`` takes its own batch from its own
+    generator (seeded ``seeds[k]``, one ``epoch_batches`` call per epoch, as ``train_sgd`` draws them),
+    the forward and the hand-derived backward pass run as batched matrix products over the replicas on
+    views of the ``models.MLPSpec`` layout (``models.unflatten``), and the update is
+    ``torch.optim.SGD``'s. Each replica keeps its own history, best state and stop rule; a replica that
+    has stopped is frozen (no updates, no more draws from its generator) while the others go on. Per
+    replica the history rows, checkpoint kind, epochs and divergence flag are those of ``train_sgd`` and
+    the state equals it up to rounding (sums run in another order; the accuracy of a diverged epoch,
+    whose logits are NaN, may differ). On return each model holds its selected state, in evaluation mode.
+
+    ``checkpoint_path``: one file for the whole batch (parameters, best parameters, momentum buffers,
+    generator states, histories, stop states), written atomically after an epoch when at least
+    ``checkpoint_every`` seconds have passed since the last write (or the start), and always when all
+    replicas have stopped. Writing costs ~7 ms for width 64 (half an epoch at batch 128) and up to
+    ~0.1 s for width 512, hence the throttle; a killed run loses at most that much work. A call finding
+    the file resumes from it, bit for bit (the run is deterministic, so resuming from an older epoch
+    gives the same result); a finished run's file just returns its result again. ``checkpoint_every=0``
+    writes after every epoch, like ``train_sgd``.
+    ``_stop_after`` (test hook): raise ``_SimulatedKill`` after that many epochs of this call.
+    """
+    if not models or len(models) != len(seeds):
+        raise ValueError(f"need one seed per model, got {len(models)} models and {len(seeds)} seeds")
+    spec = _mlp_spec(models)
+    theta = torch.stack([flat_parameters(m) for m in models])  # (K, N), a copy
+    _check_data(x, y, settings, theta.device)
+    x = x.flatten(1)
+    if x.dtype != theta.dtype or x.shape[1] != spec.widths[0]:
+        raise ValueError(f"x is {x.dtype} with {x.shape[1]} features, the MLPs take {theta.dtype}"
+                         f" with {spec.widths[0]}")
+    seeds = [int(s) for s in seeds]
+    state = _Replicas(theta, theta.clone(), None, [torch.Generator().manual_seed(s) for s in seeds],
+                      [_Progress() for _ in models])
+    if checkpoint_path is not None and os.path.exists(checkpoint_path):
+        state.load(checkpoint_path, settings, seeds)
+
+    epochs_this_call, last_save = 0, time.monotonic()
+    with torch.no_grad():
+        while any(run.stopped is None for run in state.runs):
+            state.epoch(x, y, settings, spec)
+            epochs_this_call += 1
+            finished = all(run.stopped is not None for run in state.runs)
+            if checkpoint_path is not None and (finished or time.monotonic() - last_save >= checkpoint_every):
+                state.save(checkpoint_path, settings, seeds)
+                last_save = time.monotonic()
+            if not finished and _stop_after is not None and epochs_this_call >= _stop_after:
+                raise _SimulatedKill(f"stopped after {epochs_this_call} epochs (test hook)")
+
+    results = []
+    for model, run, last, best in zip(models, state.runs, state.theta, state.best_theta):
+        set_flat_parameters(model, last if run.checkpoint == "early_stopped" else best)
+        model.eval()
+        results.append(run.result(_clone_state(model)))
+    return results

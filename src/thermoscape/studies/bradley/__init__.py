@@ -1,0 +1,1 @@
+"""Bradley, Gomez-Uribe & Vuyyuru, "Shift-curvature, SGD, and generalization"."""

@@ -1,0 +1,1 @@
+"""Feng & Tu, "How neural networks find generalizable solutions: self-tuned annealing in deep learning"."""

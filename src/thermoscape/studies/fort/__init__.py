@@ -1,0 +1,1 @@
+"""Fort & Ganguli, "Emergent properties of the local geometry of neural loss landscapes"."""

@@ -1,0 +1,1 @@
+"""Jules et al., "Charting the topography of the neural network landscape with thermal-like noise" (primary study)."""

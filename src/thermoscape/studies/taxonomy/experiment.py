@@ -1,0 +1,510 @@
+"""Yang et al., "Taxonomizing local versus global structure in neural network loss landscapes".
+
+A *cell* of a phase diagram is one training configuration (width, batch size, learning rate, weight
+decay, data fraction, label noise); an *experiment* is a grid of cells over a load axis and a
+temperature axis (and optionally a third, panel axis). Cells are named by their full configuration, so
+two experiments that need the same configuration share its trained models.
+
+Per cell the workflow trains ``R`` replicas (``sgd.train_sgd``, the paper's protocol) and measures, with
+the functions here (brief section 3):
+
+* ``loss_acc``: training loss / accuracy on the (possibly noisy) training labels, test accuracy on clean
+  test labels, eval mode (3.1);
+* ``hessian_top`` / ``hessian_trace``: power iteration / Hutchinson on one batch of 200 training samples,
+  cross-entropy without weight decay (App. B.4; 3.2);
+* ``cka_pairs``: linear CKA (Eq. 3) of the softmax outputs on fresh mixup samples for every ordered pair
+  of replicas (App. A.1; 3.3), and ``l2_distance`` (3.5);
+* ``train_curve`` / ``curve_errors``: the quadratic Bezier curve between replicas 0 and 1 and the errors
+  along it, from which ``connectivity.mode_connectivity`` gives ``mc`` (Eq. 4; 3.4).
+
+``label_phases`` applies the brief's rules (3.6) and ``taxonomy_claims`` checks the paper's claims.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from thermoscape.measure import connectivity
+
+from thermoscape.measure import curvature
+
+from thermoscape.measure import similarity
+from thermoscape.claims import row
+from thermoscape.data.readers import Split, corrupt_labels
+from thermoscape.core.grids import Cell
+from thermoscape.nets.networks import (
+    build_network,
+    evaluate,
+    flat_parameters,
+    functional_logits,
+    has_batchnorm,
+    outputs,
+    parameter_loss,
+    recompute_batchnorm,
+    set_flat_parameters,
+)
+from thermoscape.core.seeds import derive_seed
+from thermoscape.dynamics.sgd import SGDSettings, epoch_batches, mlp_layers, train_mlp_replicas, train_sgd
+
+PHASES = ("I", "II", "III", "IV-A", "IV-B")
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def label_table(split: Split, label_noise: float, rule: str = "different", seed: int = 12345) -> pd.DataFrame:
+    """The training labels with ``label_noise`` of them changed, fixed once for every run (brief 2.3)."""
+    noisy = corrupt_labels(split.y_train_clean, label_noise, split.n_classes, seed=seed, rule=rule)
+    return pd.DataFrame({"index": np.arange(len(noisy)), "label": noisy, "clean_label": split.y_train_clean})
+
+
+@dataclass
+class CellData:
+    """Tensors of one cell: the first ``subset`` of the training set with its (noisy) labels, the test set."""
+
+    x_train: Tensor
+    y_train: Tensor
+    x_test: Tensor
+    y_test: Tensor
+    n_classes: int
+
+
+def cell_data(split: Split, labels: pd.DataFrame, cell: Cell, device: torch.device | str = "cpu") -> CellData:
+    n_train = int(len(split.x_train) * cell.subset)
+    if n_train < cell.batch_size:
+        raise ValueError(f"cell {cell.name}: {n_train} training samples are fewer than one batch")
+
+    def tensor(a, dtype=torch.float32):
+        return torch.tensor(np.asarray(a), dtype=dtype, device=device)
+
+    return CellData(tensor(split.x_train[:n_train]), tensor(labels["label"].to_numpy()[:n_train], torch.int64),
+                    tensor(split.x_test), tensor(split.y_test, torch.int64), split.n_classes)
+
+
+def architecture(model: Mapping[str, Any], width: int, data: CellData) -> dict[str, Any]:
+    """The ``networks.build_network`` description of the config's model at ``width`` for ``data``."""
+    arch = {**model, "width": int(width), "n_classes": int(data.n_classes)}
+    if arch["name"] == "mlp":
+        arch["in_features"] = int(data.x_train[0].numel())
+    else:
+        arch["in_channels"] = int(data.x_train.shape[1])
+    return arch
+
+
+def train_replicas(cell: Cell, data: CellData, study: Mapping[str, Any],
+                   workdir: Path | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Train ``study["replicas"]`` networks of the cell with the paper's SGD protocol (brief 2.1).
+
+    Replica ``r`` starts from the initialisation seeded by (width, r), shared by every cell of that width,
+    and draws its minibatch order from a seed of (cell, r). MLPs train all replicas together
+    (``sgd.train_mlp_replicas``, the same result per replica as ``sgd.train_sgd``, several times faster);
+    other networks one by one. ``workdir`` holds the resumable checkpoint(s). Returns the stored form (``arch``, ``states``, ``checkpoint``, ``diverged``) and the
+    epoch histories.
+    """
+    arch = architecture(study["model"], cell.width, data)
+    settings = SGDSettings(**{**study["training"], "lr": cell.lr, "weight_decay": cell.weight_decay,
+                              "batch_size": cell.batch_size})
+    device = data.x_train.device
+    models = [build_network(arch, derive_seed(study["seed"], "init", cell.width, r)).to(device)
+              for r in range(study["replicas"])]
+    seeds = [derive_seed(study["seed"], "order", cell.name, r) for r in range(study["replicas"])]
+    folder = None if workdir is None else Path(workdir)
+    if mlp_layers(models[0]) is not None:  # all replicas in one batched computation, identical per replica
+        results = train_mlp_replicas(models, data.x_train, data.y_train, settings, seeds,
+                                     None if folder is None else str(folder / "replicas.pt"))
+    else:
+        results = [train_sgd(model, data.x_train, data.y_train, settings, seed,
+                             None if folder is None else str(folder / f"replica{r}.pt"))
+                   for r, (model, seed) in enumerate(zip(models, seeds))]
+    stored = {"arch": arch, "states": [{k: v.detach().cpu() for k, v in r.state.items()} for r in results],
+              "checkpoint": [r.checkpoint for r in results], "diverged": [bool(r.diverged) for r in results]}
+    history = pd.concat([r.history.assign(replica=k, checkpoint=r.checkpoint, diverged=r.diverged)
+                         for k, r in enumerate(results)], ignore_index=True)
+    return stored, history
+
+
+def load_models(stored: Mapping[str, Any], device: torch.device | str = "cpu") -> list[nn.Module]:
+    """The trained replicas of a ``train_replicas`` file, in eval mode."""
+    models = []
+    for state in stored["states"]:
+        model = build_network(stored["arch"], 0)
+        model.load_state_dict(state)
+        models.append(model.to(device).eval())
+    return models
+
+
+# --- local metrics --------------------------------------------------------------------------------
+
+
+def loss_acc(model: nn.Module, data: CellData) -> dict[str, float]:
+    """Training loss and accuracy on the training labels (noisy if any), test loss and accuracy on clean
+    test labels, in eval mode and without weight decay (brief 3.1)."""
+    train_loss, train_accuracy = evaluate(model, data.x_train, data.y_train)
+    test_loss, test_accuracy = evaluate(model, data.x_test, data.y_test)
+    return {"train_loss": train_loss, "train_accuracy": train_accuracy, "test_loss": test_loss,
+            "test_accuracy": test_accuracy}
+
+
+def hessian_batch(data: CellData, samples: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """One random batch of ``samples`` training samples (App. B.4: "one batch of 200 random samples")."""
+    index = torch.randperm(len(data.x_train), generator=generator)[:samples].to(data.x_train.device)
+    return data.x_train[index], data.y_train[index]
+
+
+def _hessian_setup(model: nn.Module, x: Tensor, y: Tensor, dtype: torch.dtype):
+    model = copy.deepcopy(model).to(dtype).eval()
+    return parameter_loss(model, x.to(dtype), y), flat_parameters(model).to(dtype)
+
+
+def hessian_top(model: nn.Module, x: Tensor, y: Tensor, max_iter: int = 100, rel_tol: float = 1e-3,
+                generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64) -> tuple[float, int]:
+    """Top Hessian eigenvalue of the mean cross-entropy on ``(x, y)`` by power iteration (brief 3.2);
+    returns ``(lambda_max, HVPs used)``."""
+    loss_fn, theta = _hessian_setup(model, x, y, dtype)
+    eigenvalue, _, n_iter = curvature.top_eigenvalue(loss_fn, theta, max_iter, rel_tol, generator)
+    return eigenvalue, n_iter
+
+
+def hessian_trace(model: nn.Module, x: Tensor, y: Tensor, max_iter: int = 100, rel_tol: float = 1e-3,
+                  generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64) -> tuple[float, int]:
+    """Hessian trace of the mean cross-entropy on ``(x, y)`` by Hutchinson's method (brief 3.2);
+    returns ``(trace, probes used)``."""
+    loss_fn, theta = _hessian_setup(model, x, y, dtype)
+    return curvature.hutchinson_trace(loss_fn, theta, max_iter, rel_tol, generator)
+
+
+def local_metrics(models: Sequence[nn.Module], stored: Mapping[str, Any], data: CellData,
+                  hessian: Mapping[str, Any], seed: int, cell: Cell) -> pd.DataFrame:
+    """One row per replica: ``loss_acc``, ``hessian_top`` and ``hessian_trace`` (each replica on its own
+    random batch of ``hessian["samples"]``, brief 3.2), and the training outcome."""
+    rows = []
+    for replica, model in enumerate(models):
+        generator = torch.Generator().manual_seed(derive_seed(seed, "hessian", cell.name, replica))
+        x, y = hessian_batch(data, hessian["samples"], generator)
+        top, n_top = hessian_top(model, x, y, hessian["max_iter"], hessian["rel_tol"], generator)
+        trace, n_trace = hessian_trace(model, x, y, hessian["max_iter"], hessian["rel_tol"], generator)
+        rows.append({"replica": replica, **loss_acc(model, data), "hessian_top": top, "hessian_top_iterations": n_top,
+                     "hessian_trace": trace, "hessian_trace_probes": n_trace,
+                     "checkpoint": stored["checkpoint"][replica], "diverged": stored["diverged"][replica]})
+    return pd.DataFrame(rows)
+
+
+def pair_metrics(models: Sequence[nn.Module], data: CellData, cka: Mapping[str, Any], seed: int,
+                 cell: Cell) -> pd.DataFrame:
+    """``cka_pairs`` with the config's mixup settings and a seed of the cell."""
+    generator = torch.Generator().manual_seed(derive_seed(seed, "cka", cell.name))
+    return cka_pairs(models, data.x_train, cka["samples"], cka["alpha"], cka["batch_size"], generator)
+
+
+# --- global metrics -------------------------------------------------------------------------------
+
+
+def l2_distance(model_a: nn.Module, model_b: nn.Module) -> float:
+    """``||theta - theta'||_2`` over the trainable parameters (BN running statistics excluded; brief 3.5)."""
+    return float((flat_parameters(model_a).double() - flat_parameters(model_b).double()).norm())
+
+
+def cka_pairs(models: Sequence[nn.Module], x_train: Tensor, samples: int = 640, alpha: float = 16.0,
+              batch_size: int = 128, generator: torch.Generator | None = None) -> pd.DataFrame:
+    """Linear CKA (Eq. 3) for every ordered pair ``i != j`` of replicas, each pair on fresh mixup samples
+    (App. A.1; brief 3.3), of the softmax outputs (the paper's ``cka``) and the logits (``cka_logits``),
+    with the L2 distance of the pair."""
+    rows = []
+    for i, model_a in enumerate(models):
+        for j, model_b in enumerate(models):
+            if i == j:
+                continue
+            inputs = similarity.mixup_inputs(x_train, samples, alpha, generator, batch_size)
+            logits_a, logits_b = outputs(model_a, inputs), outputs(model_b, inputs)
+            rows.append({"replica_a": i, "replica_b": j,
+                         "cka": similarity.linear_cka(logits_a.softmax(-1), logits_b.softmax(-1)),
+                         "cka_logits": similarity.linear_cka(logits_a, logits_b),
+                         "l2": l2_distance(model_a, model_b)})
+    return pd.DataFrame(rows, columns=["replica_a", "replica_b", "cka", "cka_logits", "l2"])
+
+
+def _curve_loss(template: nn.Module):
+    """``(theta, (x, y)) -> mean CE`` of the network at ``theta`` in train mode (BN on batch statistics,
+    as in Garipov's curve training); updates ``template``'s running statistics, so pass a copy."""
+    logits = functional_logits(template, train=True)
+    return lambda theta, batch: nn.functional.cross_entropy(logits(theta, batch[0]), batch[1])
+
+
+def train_curve(model_a: nn.Module, model_b: nn.Module, data: CellData, epochs: int = 50, lr: float = 0.01,
+                momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 128, init: str = "midpoint",
+                init_model: nn.Module | None = None, seed: int = 0) -> tuple[Tensor, list[float]]:
+    """Train the middle bend of the quadratic Bezier curve between two replicas (App. A.2; brief 3.4):
+    SGD with momentum, one ``t ~ U(0, 1)`` per minibatch, loss ``CE + 0.5 wd ||gamma(t)||^2``, the
+    paper's learning-rate schedule, minibatches as in training (reshuffled, last partial one dropped).
+
+    ``init="random"`` starts the bend at ``init_model``'s parameters (a freshly initialised network,
+    what the authors' script effectively did); the default starts it at the midpoint.
+    """
+    theta_a, theta_b = flat_parameters(model_a), flat_parameters(model_b)
+    generator = torch.Generator().manual_seed(seed)
+    bend = connectivity.init_bend(theta_a, theta_b, init, generator,
+                                  None if init_model is None else lambda _: flat_parameters(init_model))
+
+    def batches(_epoch: int):
+        for index in epoch_batches(len(data.x_train), batch_size, generator):
+            index = index.to(data.x_train.device)
+            yield data.x_train[index], data.y_train[index]
+
+    return connectivity.train_bezier_curve(_curve_loss(copy.deepcopy(model_a)), theta_a, theta_b, batches, epochs,
+                                           lr, momentum, weight_decay, generator=generator, bend=bend)
+
+
+def curve_errors(model_a: nn.Module, bend: Tensor, model_b: nn.Module, data: CellData,
+                 points: int = 5) -> pd.DataFrame:
+    """Training and test error (%) and training loss at ``t = linspace(0, 1, points)`` on the curve, with
+    BatchNorm statistics recomputed over the training set at every ``t`` when the network has BN (brief
+    3.4); ``connectivity.mode_connectivity(train_error)`` is the cell's ``mc``."""
+    probe = copy.deepcopy(model_a)
+    theta_a, theta_b = flat_parameters(model_a), flat_parameters(model_b)
+    rows = []
+    for t in np.linspace(0.0, 1.0, points):
+        set_flat_parameters(probe, connectivity.bezier_point(theta_a, bend, theta_b, float(t)))
+        if has_batchnorm(probe):
+            recompute_batchnorm(probe, data.x_train)
+        train_loss, train_accuracy = evaluate(probe, data.x_train, data.y_train)
+        _, test_accuracy = evaluate(probe, data.x_test, data.y_test)
+        rows.append({"t": float(t), "train_error": 100.0 - train_accuracy, "test_error": 100.0 - test_accuracy,
+                     "train_loss": train_loss})
+    return pd.DataFrame(rows)
+
+
+def connect_replicas(models: Sequence[nn.Module], arch: Mapping[str, Any], data: CellData,
+                     curve: Mapping[str, Any], seed: int, cell: Cell) -> tuple[Tensor, pd.DataFrame]:
+    """Train the curve between replicas 0 and 1 (the authors' single pair) and evaluate it (brief 3.4).
+
+    With ``scale_epochs_with_subset`` the epochs are divided by the data fraction, keeping the number of
+    curve steps fixed as in the authors' code.
+    """
+    epochs = curve["epochs"]
+    if curve["scale_epochs_with_subset"]:
+        epochs = max(1, round(epochs / cell.subset))
+    init_model = build_network(dict(arch), derive_seed(seed, "bend", cell.name)) if curve["init"] == "random" else None
+    bend, _ = train_curve(models[0], models[1], data, epochs, curve["lr"], curve["momentum"], cell.weight_decay,
+                          curve["batch_size"], curve["init"], init_model, derive_seed(seed, "curve", cell.name))
+    return bend, curve_errors(models[0], bend, models[1], data, curve["points"])
+
+
+# --- phases and claims ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhaseRules:
+    """Thresholds of the phase labels (brief 3.6; config ``taxonomy.phases``)."""
+
+    connected_tolerance: float = 1.0  # |mc| <= this (percentage points) is well connected
+    interpolation_accuracy: float = 99.0  # training accuracy (%) from which a cell is "flat"
+    similar_cka: float = 0.7  # Phase IV cells at or above this CKA are IV-B
+
+
+def label_phases(cells: pd.DataFrame, rules: PhaseRules = PhaseRules()) -> pd.Series:
+    """Phase of every cell (brief 3.6, operational form): ``mc < -tol``: I if the training accuracy is
+    below ``interpolation_accuracy`` (locally sharp), else III; ``mc > +tol``: II; ``|mc| <= tol``: IV,
+    split into IV-B where CKA >= ``similar_cka``, else IV-A. Cells with a NaN ``mc`` get ""."""
+    tol = rules.connected_tolerance
+    mc, flat = cells["mc"], cells["train_accuracy"] >= rules.interpolation_accuracy
+    phase = np.select(
+        [mc < -tol, mc > tol, mc.abs() <= tol],
+        [np.where(flat, "III", "I"), "II", np.where(cells["cka"] >= rules.similar_cka, "IV-B", "IV-A")],
+        default="")
+    return pd.Series(phase, index=cells.index, name="phase")
+
+
+@dataclass(frozen=True)
+class TaxonomyCriteria:
+    """Claim criteria (config ``taxonomy.claims``)."""
+
+    top_cka_fraction: float = 0.25  # the best cell's CKA lies in this top fraction of the grid
+    low_trace_fraction: float = 0.3  # and its Hessian trace in this bottom fraction
+    loss_drop: float = 10.0  # training-loss ratio across the sharp -> flat boundary
+    dip: float = 1.0  # double descent: test-accuracy dip (pp) below both neighbours in width
+
+
+def _rank_fraction(values: pd.Series, value: float) -> float:
+    """Fraction of finite ``values`` strictly greater than ``value``."""
+    finite = values[np.isfinite(values)]
+    return float((finite > value).mean()) if len(finite) else np.nan
+
+
+def _span(values: pd.Series) -> str:
+    low, high = values.min(), values.max()
+    return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+
+
+def _cells_range(cells: pd.DataFrame, axis: str) -> str:
+    """The cells a claim was computed over, e.g. ``9 cells: width 2-128, batch_size 8-256``."""
+    if cells.empty:
+        return "no cell"
+    return f"{len(cells)} cells: width {_span(cells['width'])}, {axis} {_span(cells['temperature'])}"
+
+
+def taxonomy_claims(cells: pd.DataFrame, rules: PhaseRules, criteria: TaxonomyCriteria,
+                    temperature_axis: str = "batch_size", experiment: str = "phase") -> list[dict[str, Any]]:
+    """The paper's claims checked on one width x temperature phase diagram (issue 6; brief 4.1). Every row
+    states the cells it was computed over (``fit_range``); a claim about a phase or a transition the grid
+    does not reach is ``undetermined`` (outside the regime), with the reason."""
+    def claim(name, quantity, paper, criterion, value=np.nan, n=0, passed=None, detail="", **regime):
+        return row(name, quantity, paper, criterion, value, np.nan, n, passed, detail, experiment,
+                   study="taxonomy", **regime)
+
+    cells = cells[np.isfinite(cells["test_accuracy"])]
+    hottest = cells["temperature"].min() if temperature_axis == "batch_size" else cells["temperature"].max()
+    tol = rules.connected_tolerance
+    rows = [_best_accuracy_claim(cells, rules, criteria, temperature_axis, claim)]
+    narrow = cells[cells["width"] == cells["width"].min()]
+    rows.append(claim("mc small width", f"median mc at width {narrow['width'].min():g} (pp)",
+                      "mc < 0 (poorly connected) at small width", f"median mc < -{tol:g}",
+                      narrow["mc"].median(), len(narrow), bool(narrow["mc"].median() < -tol),
+                      fit_range=_cells_range(narrow, temperature_axis)))
+    hot = cells[(cells["temperature"] == hottest) & (cells["width"] >= cells["width"].median())]
+    rows.append(claim("mc hot wide", f"median mc at {temperature_axis} {hottest:g}, width >= "
+                      f"{cells['width'].median():g} (pp)",
+                      "mc > 0 at the highest temperature for large widths",
+                      f"median mc > {tol:g}", hot["mc"].median(), len(hot), bool(hot["mc"].median() > tol),
+                      fit_range=_cells_range(hot, temperature_axis)))
+    rows.append(_loss_drop_claim(cells, rules, criteria, claim, temperature_axis))
+    rows.append(_cka_ordering_claim(cells, claim, temperature_axis))
+    return rows
+
+
+def _best_accuracy_claim(cells, rules, criteria, temperature_axis, claim) -> dict[str, Any]:
+    """Brief 4.1 claim 2: the best cell is in Phase IV-B. Its regime: the grid reaches Phase IV (a
+    well-connected cell that fits the training set); every diagram of the paper has one (claim 1)."""
+    tol = rules.connected_tolerance
+    best = cells.loc[cells["test_accuracy"].idxmax()]
+    cka_rank, trace_rank = _rank_fraction(cells["cka"], best["cka"]), 1 - _rank_fraction(
+        cells["hessian_trace"], best["hessian_trace"])
+    passed = bool(abs(best["mc"]) <= tol and cka_rank < criteria.top_cka_fraction
+                  and trace_rank <= criteria.low_trace_fraction)
+    no_phase_iv = not cells["phase"].isin(["IV-A", "IV-B"]).any()
+    return claim(
+        "best accuracy", "test accuracy of the best cell (%)", "best test accuracy in Phase IV-B: well "
+        "connected, locally flat, similar models",
+        f"|mc| <= {tol:g}, CKA in the top {criteria.top_cka_fraction:.0%}, trace in the bottom "
+        f"{criteria.low_trace_fraction:.0%}", best["test_accuracy"], len(cells), passed,
+        f"width {best['width']:g}, {temperature_axis} {best['temperature']:g}: mc {best['mc']:.2f}, "
+        f"CKA {best['cka']:.3f} (top {cka_rank:.0%}), trace {best['hessian_trace']:.3g} "
+        f"(bottom {trace_rank:.0%}), phase {best['phase']}", fit_range=_cells_range(cells, temperature_axis),
+        outside_regime=f"no Phase IV cell (|mc| <= {tol:g}, training accuracy >= "
+                       f"{rules.interpolation_accuracy:g} %) in the grid" if no_phase_iv else "")
+
+
+def _crossing_rows(cells: pd.DataFrame, threshold: float) -> dict[float, int]:
+    """Per temperature row (cells sorted by width), the index of the last width below the training-accuracy
+    ``threshold`` followed by one at or above it: the sharp -> flat (interpolation) boundary."""
+    crossings = {}
+    for temperature, line in cells.sort_values("width").groupby("temperature"):
+        flat = (line["train_accuracy"] >= threshold).to_numpy()
+        found = np.flatnonzero(~flat[:-1] & flat[1:])
+        if len(found):
+            crossings[temperature] = int(found[0])
+    return crossings
+
+
+def _loss_drop_claim(cells, rules, criteria, claim, temperature_axis="temperature") -> dict[str, Any]:
+    """Training-loss ratio between horizontally adjacent cells across the sharp -> flat boundary: in each
+    temperature row, the last width below ``interpolation_accuracy`` against the first at or above it.
+    Its regime: some row crosses that boundary (brief 4.1 claim 3 is about the transition)."""
+    crossings = _crossing_rows(cells, rules.interpolation_accuracy)
+    ratios = []
+    for temperature, k in crossings.items():
+        line = cells[cells["temperature"] == temperature].sort_values("width")
+        ratios.append(line["train_loss"].iloc[k] / line["train_loss"].iloc[k + 1])
+    median = float(np.median(ratios)) if ratios else np.nan
+    return claim("loss drop", "median training-loss ratio across the sharp/flat boundary",
+                 "more than tenfold reduction of the training loss across the transition",
+                 f"median ratio > {criteria.loss_drop:g}", median, len(ratios),
+                 None if not ratios else bool(median > criteria.loss_drop),
+                 f"ratios {np.round(ratios, 1).tolist()}" if ratios else "",
+                 fit_range=f"{len(ratios)} of {cells['temperature'].nunique()} {temperature_axis} rows cross "
+                           f"training accuracy {rules.interpolation_accuracy:g} % along width",
+                 outside_regime="" if ratios else "no row crosses the sharp/flat boundary")
+
+
+def _cka_ordering_claim(cells, claim, temperature_axis="temperature") -> dict[str, Any]:
+    """Brief 4.1 claim 6 (Fig. 2): CKA(I, II) < CKA(III) < CKA(IV); its regime: all three groups present."""
+    groups = {"I/II": cells["phase"].isin(["I", "II"]), "III": cells["phase"] == "III",
+              "IV": cells["phase"].isin(["IV-A", "IV-B"])}
+    medians = {name: float(cells.loc[mask, "cka"].median()) for name, mask in groups.items()}
+    counts = {name: int(mask.sum()) for name, mask in groups.items()}
+    detail = ", ".join(f"{name}: {medians[name]:.3f} ({counts[name]} cells)" for name in groups)
+    determined = all(counts.values())
+    return claim("cka ordering", "median CKA by phase", "CKA(I, II) < CKA(III) < CKA(IV)",
+                 "medians strictly increasing", np.nan, sum(counts.values()),
+                 bool(medians["I/II"] < medians["III"] < medians["IV"]) if determined else None,
+                 detail, fit_range=_cells_range(cells[cells["phase"] != ""], temperature_axis),
+                 outside_regime="" if determined else "a phase group is empty")
+
+
+METRIC_COLUMNS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "hessian_top", "hessian_trace")
+
+
+def aggregate_cells(grid: Sequence[Mapping[str, Any]], tables: Mapping[str, Sequence[pd.DataFrame]],
+                    rules: PhaseRules = PhaseRules(), experiment: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The phase-diagram table of one experiment: per cell the replica means of the local metrics (the
+    paper plots ``log(mean)`` of the Hessian; brief 3.2), the NaN-safe mean CKA and L2 over ordered pairs,
+    ``mc`` of the curve's training errors (Eq. 4), ``diverged`` if any replica diverged, and the phase.
+
+    ``tables`` maps ``training``, ``replicas``, ``pairs`` and ``curve`` to one table per grid row, in order.
+    Returns ``(cells, curves)``; ``curves`` is the errors along every cell's curve with its coordinates.
+    """
+    rows, curves = [], []
+    for index, cell in enumerate(grid):
+        replicas, pairs, curve = (tables[name][index] for name in ("replicas", "pairs", "curve"))
+        training = tables["training"][index]
+        last_epoch = training.groupby("replica").tail(1)
+        rows.append({
+            "experiment": experiment, **cell,
+            **{column: float(replicas[column].mean()) for column in METRIC_COLUMNS},
+            "test_accuracy_std": float(replicas["test_accuracy"].std()),
+            "cka": float(np.nanmean(pairs["cka"])) if pairs["cka"].notna().any() else np.nan,
+            "cka_logits": float(np.nanmean(pairs["cka_logits"])) if pairs["cka_logits"].notna().any() else np.nan,
+            "l2": float(pairs["l2"].mean()),
+            "mc": connectivity.mode_connectivity(curve["train_error"].to_numpy()),
+            "epochs": float(last_epoch["epoch"].mean() + 1),
+            "early_stopped": int((last_epoch["checkpoint"] == "early_stopped").sum()),
+            "diverged": bool(replicas["diverged"].any()),
+            "n_replicas": len(replicas),
+        })
+        curves.append(curve.assign(experiment=experiment, cell=cell["cell"], load=cell["load"],
+                                   temperature=cell["temperature"], panel=cell["panel"]))
+    cells = pd.DataFrame(rows)
+    cells["phase"] = label_phases(cells, rules)
+    return cells, pd.concat(curves, ignore_index=True)
+
+
+def double_descent_claim(cells: pd.DataFrame, criteria: TaxonomyCriteria, experiment: str = "noise",
+                         rules: PhaseRules = PhaseRules()) -> dict[str, Any]:
+    """Width-wise double descent with noisy labels (Fig. 4; brief 4.3 E3): in some row of fixed
+    temperature, the test accuracy at a width lies more than ``criteria.dip`` below its two neighbours.
+    Its regime: the dark band follows the I/II -> III/IV boundary (brief 4.1 claim 7), so some row must
+    cross the interpolation threshold (training accuracy ``rules.interpolation_accuracy``) along width."""
+    dips = []
+    for temperature, line in cells.sort_values("width").groupby("temperature"):
+        accuracy = line["test_accuracy"].to_numpy()
+        depth = np.minimum(accuracy[:-2], accuracy[2:]) - accuracy[1:-1]
+        if len(depth) and depth.max() > criteria.dip:
+            k = int(depth.argmax())
+            dips.append(f"{temperature:g}: width {line['width'].iloc[k + 1]:g} ({depth[k]:.1f} pp below, "
+                        f"train acc {line['train_accuracy'].iloc[k + 1]:.1f} %)")
+    crossing = _crossing_rows(cells, rules.interpolation_accuracy)
+    regime = "" if crossing else (f"no row crosses the interpolation threshold (training accuracy "
+                                  f"{rules.interpolation_accuracy:g} %) along width")
+    return row("double descent", "rows with a test-accuracy dip along width", "test accuracy non-monotone in "
+               "width at fixed temperature (a dark band at the interpolation threshold)",
+               f"a dip > {criteria.dip:g} pp in at least one row", len(dips), np.nan,
+               cells["temperature"].nunique(), bool(dips), "; ".join(dips), experiment, study="taxonomy",
+               fit_range=_cells_range(cells, "temperature"), outside_regime=regime)
