@@ -43,14 +43,27 @@ from torch import Tensor
 
 from thermoscape.models import MLPSpec
 
-VECTOR = 8  # floats per vector (AVX2 ymm; AVX-512 machines use the 32 ymm registers of AVX512VL)
+def _vector_width() -> int:
+    """Floats per vector: 16 (zmm) on AVX-512 CPUs, else 8 (AVX2 ymm); ``THERMOSCAPE_KERNEL_VW`` overrides."""
+    if os.environ.get("THERMOSCAPE_KERNEL_VW"):
+        return int(os.environ["THERMOSCAPE_KERNEL_VW"])
+    return 16 if "avx512f" in _cpu_key() else 8
 
 _HEADER = r"""
 #include <stdint.h>
 #include <string.h>
-typedef float vf __attribute__((vector_size(32)));
-typedef int32_t vi __attribute__((vector_size(32)));
-#define VW 8
+typedef float vf __attribute__((vector_size(VW * 4)));
+typedef int32_t vi __attribute__((vector_size(VW * 4)));
+typedef float vf8 __attribute__((vector_size(32)));
+
+/* the 8-lane partial sums of a vector (VW = 16: its two halves added) */
+static inline vf8 fold(vf a) {
+#if VW == 16
+  return __builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(a, a, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
+  return a;
+#endif
+}
 
 static inline vf vload(const float* p) { vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void vstore(float* p, vf v) { memcpy(p, &v, sizeof v); }
@@ -117,19 +130,19 @@ static inline vf vlog1p(vf t) {
 }
 
 /* s[j] = sum of the lanes of a[j] (8 vectors -> one), by a butterfly of 7 shuffles+adds and a permute */
-static inline vf reduce8(const vf* a) {
+static inline vf8 reduce8(const vf8* a) {
   typedef int32_t m8 __attribute__((vector_size(32)));
   const m8 lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
   const m8 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
   const m8 ev = {0, 8, 2, 10, 4, 12, 6, 14}, od = {1, 9, 3, 11, 5, 13, 7, 15};
   const m8 rev = {0, 4, 2, 6, 1, 5, 3, 7};
-  vf t0 = __builtin_shuffle(a[0], a[1], lo4) + __builtin_shuffle(a[0], a[1], hi4);
-  vf t1 = __builtin_shuffle(a[2], a[3], lo4) + __builtin_shuffle(a[2], a[3], hi4);
-  vf t2 = __builtin_shuffle(a[4], a[5], lo4) + __builtin_shuffle(a[4], a[5], hi4);
-  vf t3 = __builtin_shuffle(a[6], a[7], lo4) + __builtin_shuffle(a[6], a[7], hi4);
-  vf u0 = __builtin_shuffle(t0, t1, lo2) + __builtin_shuffle(t0, t1, hi2);
-  vf u1 = __builtin_shuffle(t2, t3, lo2) + __builtin_shuffle(t2, t3, hi2);
-  vf v = __builtin_shuffle(u0, u1, ev) + __builtin_shuffle(u0, u1, od);
+  vf8 t0 = __builtin_shuffle(a[0], a[1], lo4) + __builtin_shuffle(a[0], a[1], hi4);
+  vf8 t1 = __builtin_shuffle(a[2], a[3], lo4) + __builtin_shuffle(a[2], a[3], hi4);
+  vf8 t2 = __builtin_shuffle(a[4], a[5], lo4) + __builtin_shuffle(a[4], a[5], hi4);
+  vf8 t3 = __builtin_shuffle(a[6], a[7], lo4) + __builtin_shuffle(a[6], a[7], hi4);
+  vf8 u0 = __builtin_shuffle(t0, t1, lo2) + __builtin_shuffle(t0, t1, hi2);
+  vf8 u1 = __builtin_shuffle(t2, t3, lo2) + __builtin_shuffle(t2, t3, hi2);
+  vf8 v = __builtin_shuffle(u0, u1, ev) + __builtin_shuffle(u0, u1, od);
   return __builtin_shuffle(v, rev);
 }
 
@@ -177,7 +190,7 @@ static inline void rows(const float* w, const float* bias, const float* in, floa
 /* a layer-shaped product: R output rows, CN inputs, weight element (r, c) at w[r RS + c CS] */
 template <int R, int CN, int RS, int CS, int MODE>
 static inline void pass(const float* w, const float* bias, const float* in, float* out, const float* gate) {
-  constexpr int RB = R <= 24 ? R : 12;
+  constexpr int RB = R <= 8 ? R : 8;  /* 8 rows x 3 vectors: 24 accumulators (tried 4-12 rows, 24-28) */
   constexpr int FULL = R / RB, REST = R % RB;
   for (int b = 0; b < FULL; ++b)
     rows<RB, CN, RS, CS, MODE>(w + b * RB * RS, bias ? bias + b * RB : bias, in, out + b * RB * DP,
@@ -208,8 +221,11 @@ static inline void wtile(const float* __restrict delta, const float* __restrict 
   }
 #pragma GCC unroll 8
   for (int o = 0; o < OB; ++o) {
-    vf s = reduce8(acc[o]);
-    if (IB == 8) vstore(g + o * I, s);
+    vf8 f[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) f[i] = fold(acc[o][i]);
+    vf8 s = reduce8(f);
+    if (IB == 8) memcpy(g + o * I, &s, sizeof s);
     else for (int i = 0; i < IB; ++i) g[o * I + i] = s[i];
   }
 }
@@ -237,7 +253,9 @@ static inline void bgrad(const float* delta, float* g) {
     for (int o = 0; o < 8; ++o) acc[o] = splat(0.0f);
     for (int o = 0; o < 8 && o0 + o < O; ++o)
       for (int v = 0; v < NV; ++v) acc[o] += vload(delta + (o0 + o) * DP + v * VW);
-    vf s = reduce8(acc);
+    vf8 f[8];
+    for (int o = 0; o < 8; ++o) f[o] = fold(acc[o]);
+    vf8 s = reduce8(f);
     for (int o = 0; o < 8 && o0 + o < O; ++o) g[o0 + o] = s[o];
   }
 }
@@ -297,14 +315,16 @@ def _layers(spec: MLPSpec) -> list[tuple[int, int, int, int | None]]:
     return layers
 
 
-def kernel_source(spec: MLPSpec, n_samples: int) -> str:
-    """The C++ of the step kernel for ``spec`` on ``n_samples`` points (every size a constant)."""
-    padded = -(-n_samples // VECTOR) * VECTOR
+def kernel_source(spec: MLPSpec, n_samples: int, vector: int = 8) -> str:
+    """The C++ of the step kernel for ``spec`` on ``n_samples`` points (every size a constant), ``vector``
+    floats (8 or 16) per vector."""
+    padded = -(-n_samples // vector) * vector
     layers = _layers(spec)
     widths = spec.widths
     hidden = list(widths[1:-1])
     lines = [
-        f"constexpr int D = {n_samples}, DP = {padded}, NV = DP / 8, C = {widths[-1]}, NPAR = {spec.n_params};",
+        f"#define VW {vector}",
+        f"constexpr int D = {n_samples}, DP = {padded}, NV = DP / VW, C = {widths[-1]}, NPAR = {spec.n_params};",
         f"constexpr int HID = {max(sum(hidden), 1)}, MAXW = {max(widths)};",
         _HEADER,
         "static void chain(const float* __restrict wf, const float* __restrict xt, const int32_t* __restrict lab,",
@@ -431,9 +451,10 @@ class MLPKernel:
 
     def __init__(self, spec: MLPSpec, x: Tensor, labels: Tensor):
         n_samples = x.shape[0]
-        padded = -(-n_samples // VECTOR) * VECTOR
+        vector = _vector_width()
+        padded = -(-n_samples // vector) * vector
         self.spec, self.n_samples = spec, n_samples
-        self.lib = build(kernel_source(spec, n_samples))
+        self.lib = build(kernel_source(spec, n_samples, vector))
         self.xt = torch.zeros(x.shape[1], padded, dtype=torch.float32)
         self.xt[:, :n_samples] = x.detach().to("cpu", torch.float32).T
         self.labels = torch.full((padded,), -1, dtype=torch.int32)
