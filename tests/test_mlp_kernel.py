@@ -53,7 +53,8 @@ def test_kernel_keeps_a_tiny_loss(paper_landscape):
     loss, grad = MLPKernel(landscape.spec, landscape.x, landscape.labels).loss_and_grad(theta.float())
     ref_loss, ref_grad = autograd_loss_and_grad(landscape, theta.float())
     assert 0 < ref_loss.item() < 1e-6
-    torch.testing.assert_close(loss.double(), ref_loss, rtol=1e-5, atol=0)
+    # float32 logits of a few hundred carry ~1e-5 absolute error, the exponentials as much relative error
+    torch.testing.assert_close(loss.double(), ref_loss, rtol=1e-4, atol=0)
     assert (grad.double() - ref_grad).abs().max() < 1e-4 * ref_grad.abs().max()  # sums with cancellation
 
 
