@@ -13,7 +13,7 @@ runs the whole step in L1/L2-resident buffers:
   log-sum-exp of the margins, vectorised ``exp``/``log`` polynomials, Cephes' single-precision ones) and
   its gradient with respect to the logits, in the same pass;
 * backward: the weight gradient ``delta h^T`` with 2 x 8 vector accumulators reduced by a butterfly (8
-  sums per 22 vector operations), the input gradient ``W^T delta`` with the ReLU mask applied to the
+  sums per 22 vector operations), the bias gradient on the same loads, the input gradient ``W^T delta`` with the ReLU mask applied to the
   accumulators;
 * the Euler-Maruyama update of Eq. 7 in float64 (``theta - eta grad + sqrt(2 eta T) xi``, the float32
   gradient and normals widened first) and the distance from the start, in one pass over ``theta``.
@@ -122,13 +122,6 @@ static inline vf vlog(vf x) {
   return m + y + fe * 0.693359375f;
 }
 
-/* log(1 + t) for t in [0, 1], accurate for tiny t: log(u) - ((u - 1) - t) / u with u = 1 + t */
-static inline vf vlog1p(vf t) {
-  vf u = t + 1.0f;
-  vf r = vlog(u) - ((u - 1.0f) - t) / u;
-  return u == splat(1.0f) ? t : r;
-}
-
 /* s[j] = sum of the lanes of a[j] (8 vectors -> one), by a butterfly of 7 shuffles+adds and a permute */
 static inline vf8 reduce8(const vf8* a) {
   typedef int32_t m8 __attribute__((vector_size(32)));
@@ -200,14 +193,18 @@ static inline void pass(const float* w, const float* bias, const float* in, floa
                                  gate ? gate + FULL * RB * DP : gate);
 }
 
-/* g[o I + i] = sum_d delta[o][d] h[i][d] for a block of OB rows and IB <= 8 columns */
+/* g[o I + i] = sum_d delta[o][d] h[i][d] for a block of OB rows and IB <= 8 columns; with gb, also the bias
+   gradient gb[o] = sum_d delta[o][d] (OB more accumulators on the same loads) */
 template <int OB, int IB, int I>
-static inline void wtile(const float* __restrict delta, const float* __restrict h, float* __restrict g) {
-  vf acc[OB][8];
+static inline void wtile(const float* __restrict delta, const float* __restrict h, float* __restrict g,
+                         float* __restrict gb) {
+  vf acc[OB][8], bacc[OB];
 #pragma GCC unroll 8
-  for (int o = 0; o < OB; ++o)
+  for (int o = 0; o < OB; ++o) {
+    bacc[o] = splat(0.0f);
 #pragma GCC unroll 8
     for (int i = 0; i < 8; ++i) acc[o][i] = splat(0.0f);
+  }
   for (int v = 0; v < NV; ++v) {
     vf dv[OB], hv[IB];
 #pragma GCC unroll 8
@@ -215,9 +212,11 @@ static inline void wtile(const float* __restrict delta, const float* __restrict 
 #pragma GCC unroll 8
     for (int i = 0; i < IB; ++i) hv[i] = vload(h + i * DP + v * VW);
 #pragma GCC unroll 8
-    for (int o = 0; o < OB; ++o)
+    for (int o = 0; o < OB; ++o) {
+      if (gb) bacc[o] += dv[o];
 #pragma GCC unroll 8
       for (int i = 0; i < IB; ++i) acc[o][i] += dv[o] * hv[i];
+    }
   }
 #pragma GCC unroll 8
   for (int o = 0; o < OB; ++o) {
@@ -228,36 +227,31 @@ static inline void wtile(const float* __restrict delta, const float* __restrict 
     if (IB == 8) memcpy(g + o * I, &s, sizeof s);
     else for (int i = 0; i < IB; ++i) g[o * I + i] = s[i];
   }
+  if (gb) {
+    vf8 f[8];
+#pragma GCC unroll 8
+    for (int o = 0; o < 8; ++o) f[o] = o < OB ? fold(bacc[o]) : (vf8){};
+    vf8 s = reduce8(f);
+    for (int o = 0; o < OB; ++o) gb[o] = s[o];
+  }
 }
 
 template <int O, int I, int OB>
-static inline void wrow(const float* delta, const float* h, float* g) {
+static inline void wrow(const float* delta, const float* h, float* g, float* gb) {
   constexpr int IFULL = I / 8, IREST = I % 8;
-  for (int ib = 0; ib < IFULL; ++ib) wtile<OB, 8, I>(delta, h + ib * 8 * DP, g + ib * 8);
-  if constexpr (IREST > 0) wtile<OB, IREST, I>(delta, h + IFULL * 8 * DP, g + IFULL * 8);
+  for (int ib = 0; ib < IFULL; ++ib) wtile<OB, 8, I>(delta, h + ib * 8 * DP, g + ib * 8, ib == 0 ? gb : nullptr);
+  if constexpr (IREST > 0)
+    wtile<OB, IREST, I>(delta, h + IFULL * 8 * DP, g + IFULL * 8, IFULL == 0 ? gb : nullptr);
 }
 
-/* the weight gradient delta h^T (O x I, row-major) */
+/* the weight gradient delta h^T (O x I, row-major) and, if gb, the bias gradient */
 template <int O, int I>
-static inline void wgrad(const float* delta, const float* h, float* g) {
+static inline void wgrad(const float* delta, const float* h, float* g, float* gb) {
   constexpr int OB = 2, OFULL = O / OB, OREST = O % OB;
-  for (int ob = 0; ob < OFULL; ++ob) wrow<O, I, OB>(delta + ob * OB * DP, h, g + ob * OB * I);
-  if constexpr (OREST > 0) wrow<O, I, OREST>(delta + OFULL * OB * DP, h, g + OFULL * OB * I);
-}
-
-/* the bias gradient: g[o] = sum_d delta[o][d] */
-template <int O>
-static inline void bgrad(const float* delta, float* g) {
-  for (int o0 = 0; o0 < O; o0 += 8) {
-    vf acc[8];
-    for (int o = 0; o < 8; ++o) acc[o] = splat(0.0f);
-    for (int o = 0; o < 8 && o0 + o < O; ++o)
-      for (int v = 0; v < NV; ++v) acc[o] += vload(delta + (o0 + o) * DP + v * VW);
-    vf8 f[8];
-    for (int o = 0; o < 8; ++o) f[o] = fold(acc[o]);
-    vf8 s = reduce8(f);
-    for (int o = 0; o < 8 && o0 + o < O; ++o) g[o0 + o] = s[o];
-  }
+  for (int ob = 0; ob < OFULL; ++ob)
+    wrow<O, I, OB>(delta + ob * OB * DP, h, g + ob * OB * I, gb ? gb + ob * OB : gb);
+  if constexpr (OREST > 0)
+    wrow<O, I, OREST>(delta + OFULL * OB * DP, h, g + OFULL * OB * I, gb ? gb + OFULL * OB : gb);
 }
 
 /* cross-entropy of the logits z (C x DP) against the labels (-1: padding); writes d loss_mean / d z into
@@ -282,9 +276,14 @@ static inline float cross_entropy(const float* z, const int32_t* labels, float* 
     vf lam = shift + vlog(total);
     vf abs_lam = lam < splat(0.0f) ? -lam : lam;
     vf tail = vexp(-abs_lam);
-    vf loss = vmax(lam, splat(0.0f)) + vlog1p(tail);
-    vf sigmoid = (lam >= splat(0.0f) ? splat(1.0f) : tail) / (tail + 1.0f);
-    vf factor = sigmoid / total;
+    /* one division: r = 1 / ((1 + tail) total) gives 1 / (1 + tail) and 1 / total */
+    vf u = tail + 1.0f;
+    vf r = splat(1.0f) / (u * total);
+    vf inv_u = r * total;
+    /* softplus(lam) = max(lam, 0) + log1p(tail), log1p(t) = log(u) - ((u - 1) - t) / u (exact for tiny t) */
+    vf log1p_tail = u == splat(1.0f) ? tail : vlog(u) - ((u - 1.0f) - tail) * inv_u;
+    vf loss = vmax(lam, splat(0.0f)) + log1p_tail;
+    vf factor = (lam >= splat(0.0f) ? splat(1.0f) : tail) * r;  /* sigmoid(lam) / total */
     vf p[C], p_sum = splat(0.0f);
     for (int k = 0; k < C; ++k) { p[k] = factor * e[k]; p_sum += p[k]; }
     vi valid = lab >= 0;
@@ -349,9 +348,8 @@ def kernel_source(spec: MLPSpec, n_samples: int, vector: int = 8) -> str:
     delta, spare = "da", "db"
     for index in range(len(layers) - 1, -1, -1):
         n_in, n_out, w, b = layers[index]
-        lines.append(f"  wgrad<{n_out}, {n_in}>({delta}, {inputs[index]}, grad + {w});")
-        if b is not None:
-            lines.append(f"  bgrad<{n_out}>({delta}, grad + {b});")
+        bias = "nullptr" if b is None else f"grad + {b}"
+        lines.append(f"  wgrad<{n_out}, {n_in}>({delta}, {inputs[index]}, grad + {w}, {bias});")
         if index > 0:
             lines.append(f"  pass<{n_in}, {n_out}, 1, {n_in}, 2>(wf + {w}, nullptr, {delta}, {spare}, "
                          f"{inputs[index]});")
@@ -378,10 +376,20 @@ extern "C" void tsk_step(int64_t k, const double* theta, const double* start, co
     float sum;
     chain(wf, xt, lab, grad, &sum);
     loss[c] = (double)(sum / (float)D);
-    if (start) {
+    if (start) {  /* 8 partial sums: one running sum would be a chain of 883 dependent additions */
+      typedef double vd __attribute__((vector_size(64)));
       const double* st = start + c * NPAR;
+      vd acc = {};
+      int n = 0;
+      for (; n + 8 <= NPAR; n += 8) {
+        vd a, b;
+        memcpy(&a, th + n, sizeof a);
+        memcpy(&b, st + n, sizeof b);
+        acc += (a - b) * (a - b);
+      }
       double d2 = 0.0;
-      for (int n = 0; n < NPAR; ++n) { double d = th[n] - st[n]; d2 += d * d; }
+      for (; n < NPAR; ++n) d2 += (th[n] - st[n]) * (th[n] - st[n]);
+      for (int j = 0; j < 8; ++j) d2 += acc[j];
       distance[c] = __builtin_sqrt(d2);
     }
     const float* xi = noise + c * noise_stride;
