@@ -3,7 +3,15 @@ import pytest
 import torch
 from conftest import gen
 
-from thermoscape.langevin import Chain, Schedule, advance, compiled, euler_maruyama_step, run_chunked, start_state
+from thermoscape.langevin import (
+    Chain,
+    Schedule,
+    advance,
+    compiled,
+    euler_maruyama_step,
+    run_chunked,
+    start_state,
+)
 from thermoscape.losses import MixedPrecision, MLPLandscape, mixed_precision
 from thermoscape.mlp_kernel import MLPKernel, fused_mlp_step, supported
 from thermoscape.models import MLPSpec, mlp_forward

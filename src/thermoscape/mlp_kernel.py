@@ -43,6 +43,7 @@ from torch import Tensor
 
 from thermoscape.models import MLPSpec
 
+
 def _vector_width() -> int:
     """Floats per vector: 16 (zmm) on AVX-512 CPUs, else 8 (AVX2 ymm); ``THERMOSCAPE_KERNEL_VW`` overrides."""
     if os.environ.get("THERMOSCAPE_KERNEL_VW"):
