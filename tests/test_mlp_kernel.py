@@ -157,3 +157,9 @@ def test_kernel_applies_only_to_mixed_mlps_on_the_cpu(paper_landscape, monkeypat
     assert fused_mlp_step(mixed_precision(paper_landscape), theta) is not None
     monkeypatch.setenv("THERMOSCAPE_NO_KERNEL", "1")
     assert fused_mlp_step(mixed_precision(paper_landscape), theta) is None
+
+
+def test_kernel_leaves_large_networks_to_torch_compile():
+    x = torch.randn(20, 3, dtype=torch.float64, generator=gen(0))
+    wide = MLPLandscape(MLPSpec((3, 200, 2)), x, torch.zeros(20, dtype=torch.long))
+    assert fused_mlp_step(mixed_precision(wide), torch.zeros(1, wide.n_params, dtype=torch.float64)) is None

@@ -44,6 +44,9 @@ from torch import Tensor
 from thermoscape.models import MLPSpec
 
 
+MAX_WIDTH, MAX_SAMPLES = 128, 8192  # larger networks or data sets keep the torch.compile step
+
+
 def _vector_width() -> int:
     """Floats per vector: 16 (zmm) on AVX-512 CPUs, else 8 (AVX2 ymm); ``THERMOSCAPE_KERNEL_VW`` overrides."""
     if os.environ.get("THERMOSCAPE_KERNEL_VW"):
@@ -512,6 +515,8 @@ def fused_mlp_step(landscape, example: Tensor):
             or getattr(landscape, "noise_amplitude", None) is not None
             or os.environ.get("THERMOSCAPE_NO_KERNEL") or not supported()):
         return None
+    if max(fast.spec.widths) > MAX_WIDTH or fast.x.shape[0] > MAX_SAMPLES:
+        return None  # unrolled code and per-thread buffers are sized for small networks on small data sets
     try:
         return MLPKernel(fast.spec, fast.x, fast.labels).step
     except (OSError, subprocess.CalledProcessError) as error:
