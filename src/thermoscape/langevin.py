@@ -136,7 +136,7 @@ def compiled(landscape: Landscape, example: Tensor) -> Landscape:
 
     A ``precision: mixed`` MLP on the CPU (``losses.MixedPrecision`` over an ``MLPLandscape``, float64
     state) gets the hand-written kernel of ``thermoscape.mlp_kernel`` instead: the whole step per chain in
-    L1-resident buffers, ~3x the compiled graph's throughput (benchmarks/README.md), built in ~2 s.
+    L1-resident buffers, ~2.1x the compiled graph's throughput at K = 32 (benchmarks/README.md), built in ~2 s.
     """
     fast = copy.copy(landscape)
     kernel = fused_mlp_step(landscape, example)
