@@ -7,8 +7,10 @@ resident set size (RSS) must not grow with the run length (issue 3: "memory stay
 steps"). A run of 10^8 steps of the paper's network takes days here; this runs ``--steps`` steps of a cheap
 10-parameter quadratic landscape through the same engine and chunking (the records per chunk, not the
 landscape, are what could accumulate), samples the RSS at every chunk boundary, fits its growth over the
-second half of the run and extrapolates it to 10^8 steps. Last line: ``ratio=<RSS at the end / RSS after
-the first chunk>`` (flat: 1.00).
+second half of the run and extrapolates it to 10^8 steps. ``--network`` runs the paper's MLP instead, one
+chain, ``precision: mixed`` through ``langevin.compiled`` (on x86-64 the hand-written kernel of
+``thermoscape.dynamics.mlp_kernel``: a different code path whose per-step allocations must not accumulate either).
+Last line: ``ratio=<RSS at the end / RSS after the first chunk>`` (flat: 1.00).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import time
 import numpy as np
 import torch
 
-from thermoscape.dynamics.langevin import Chain, Schedule, run_chunked
-from thermoscape.nets.losses import QuadraticLandscape
+from thermoscape.data.tables import gaussian_classification, table_to_tensors
+from thermoscape.dynamics.langevin import Chain, Schedule, compiled, run_chunked
+from thermoscape.nets.losses import MLPLandscape, QuadraticLandscape, mixed_precision
+from thermoscape.nets.mlp import MLPSpec
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -37,9 +41,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2_000_000)
     parser.add_argument("--chunk", type=int, default=100_000)
     parser.add_argument("--record-every", type=int, default=100)
+    parser.add_argument("--network", action="store_true", help="the paper's MLP, mixed precision, compiled")
     args = parser.parse_args()
     torch.set_num_threads(1)
     landscape = QuadraticLandscape(torch.linspace(0.1, 1.0, 10, dtype=torch.float64), 10)
+    theta0 = torch.zeros(1, 10, dtype=torch.float64)
+    if args.network:
+        x, labels = table_to_tensors(gaussian_classification(300, 10, 3, seed=0))
+        network = MLPLandscape(MLPSpec((10, 20, 20, 10, 3)), x, labels)
+        theta0 = network.initial_parameters(torch.Generator().manual_seed(0)).unsqueeze(0)
+        landscape = compiled(mixed_precision(network), theta0)
     chains = [Chain(temperature=1e-3, eta=1e-2, seed=0)]
     schedule = Schedule(n_steps=args.steps, record_every=args.record_every, snapshot_every=args.chunk,
                         chunk_steps=args.chunk)
@@ -54,12 +65,13 @@ def main() -> None:
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
-        run_chunked(landscape, torch.zeros(1, 10, dtype=torch.float64), chains, schedule, workdir, progress)
+        run_chunked(landscape, theta0, chains, schedule, workdir, progress)
     seconds = time.perf_counter() - start
     steps, rss = (np.array(column, dtype=float) for column in zip(*samples))
     half = len(steps) // 2
     slope = np.polyfit(steps[half:], rss[half:], 1)[0]  # bytes per step over the second half
-    print(f"torch {torch.__version__}, 1 thread: {args.steps:,} steps in {len(steps)} chunks, {seconds:.0f} s")
+    what = "paper MLP, mixed, compiled" if args.network else "10-parameter quadratic"
+    print(f"torch {torch.__version__}, 1 thread, {what}: {args.steps:,} steps in {len(steps)} chunks, {seconds:.0f} s")
     print(f"RSS after the first chunk {rss[0] / 2**20:.1f} MiB, at the end {rss[-1] / 2**20:.1f} MiB, "
           f"max {rss.max() / 2**20:.1f} MiB")
     print(f"growth over the second half: {slope * 1e6 / 2**10:.2f} KiB per 10^6 steps; "
