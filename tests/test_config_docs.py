@@ -19,7 +19,7 @@ spec.loader.exec_module(config_docs)
 
 KEYWORDS = {"$schema", "$defs", "$ref", "description", "type", "properties", "additionalProperties", "required",
             "default", "enum", "items", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems",
-            "maxItems", "uniqueItems", "minProperties", "pattern"}
+            "maxItems", "uniqueItems", "minProperties", "minLength", "pattern"}
 
 
 def schema_nodes(node: dict, path: str):

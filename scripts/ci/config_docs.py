@@ -74,7 +74,7 @@ def type_of(node: dict, root: dict) -> str:
 
 CONSTRAINTS = (
     ("minimum", ">= {}"), ("exclusiveMinimum", "> {}"), ("maximum", "<= {}"), ("exclusiveMaximum", "< {}"),
-    ("minItems", "at least {} items"), ("maxItems", "at most {} items"), ("minProperties", "at least {} entries"),
+    ("minLength", "at least {} characters"), ("minItems", "at least {} items"), ("maxItems", "at most {} items"), ("minProperties", "at least {} entries"),
     ("pattern", "matches `{}`"),
 )
 

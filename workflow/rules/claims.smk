@@ -43,5 +43,7 @@ rule claims:
         **SMALL,
     log:
         log_path("claims"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/claims.py"

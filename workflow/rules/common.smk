@@ -18,6 +18,21 @@ config.update(_validated)
 RESULTS = config["results"]
 DEVICE = config["device"]
 
+# Software (README, "Software environments and clusters"): every rule with a script names CONDA_ENV (used with
+# `--sdm conda`; relative to workflow/rules/, where every rule file lies) and runs in the config's Apptainer
+# image with `--sdm apptainer`. Both hold only the dependencies; the scripts import thermoscape from this
+# workflow's src/, also when it runs as a module of another workflow.
+CONDA_ENV = "../envs/thermoscape.yaml"
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        dict.fromkeys(p for p in (os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")) if p)
+    )
+)
+
+
+container: config["container"]
+
+
 
 def wildcard_number(value):
     """The canonical, round-trip exact spelling of a grid value inside a file name."""

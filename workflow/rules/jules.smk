@@ -98,6 +98,8 @@ rule jules_dataset:
         **SMALL,
     log:
         log_path("jules_dataset"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/dataset.py"
 
@@ -117,6 +119,8 @@ rule jules_init:
         **GPU,
     log:
         log_path("jules_init", "r{replica}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/init.py"
 
@@ -139,6 +143,8 @@ rule jules_train:
         **GPU,
     log:
         log_path("jules_train", "r{replica}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/train.py"
 
@@ -161,6 +167,8 @@ rule jules_refine:
         **GPU,
     log:
         log_path("jules_refine", "r{replica}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/refine.py"
 
@@ -197,6 +205,8 @@ rule jules_langevin:
         **GPU,
     log:
         log_path("jules_langevin", "{batch}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/langevin.py"
 
@@ -221,6 +231,8 @@ rule jules_fluctuations:
         runtime=30,
     log:
         log_path("jules_fluctuations", "eta{eta}_T{T}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/fluctuations.py"
 
@@ -243,6 +255,8 @@ rule jules_aggregate:
         **SMALL,
     log:
         log_path("jules_aggregate"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/aggregate.py"
 
@@ -260,6 +274,8 @@ rule jules_time_step_check:
         **SMALL,
     log:
         log_path("jules_time_step_check"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/time_step_check.py"
 
@@ -282,6 +298,8 @@ rule jules_hessian:
         **GPU,
     log:
         log_path("jules_hessian", "eta{eta}_T{T}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/hessian.py"
 
@@ -305,6 +323,8 @@ rule jules_free_diffusion:
         **GPU,
     log:
         log_path("jules_free_diffusion"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/free_diffusion.py"
 
@@ -323,5 +343,7 @@ rule jules_init_statistics:
         **SMALL,
     log:
         log_path("jules_init_statistics"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/init_statistics.py"
