@@ -36,7 +36,7 @@ rule claims:
         config_files=config_files(),
         scale=config["scale"],
         device=DEVICE,
-        workflow_dir=workflow.basedir,
+        workflow_dir=WORKFLOW_ROOT,
         library=library_version("scoreboard"),
     threads: 1
     resources:
