@@ -115,6 +115,8 @@ rule bradley_dataset:
         runtime=30,
     log:
         log_path("bradley_dataset"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/dataset.py"
 
@@ -135,6 +137,8 @@ rule bradley_basins:
         **SMALL,
     log:
         log_path("bradley_basins", "{case}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/basins.py"
 
@@ -153,6 +157,8 @@ rule bradley_langevin_check:
         runtime=30,
     log:
         log_path("bradley_langevin_check"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/langevin_check.py"
 
@@ -177,6 +183,8 @@ rule bradley_sgd:
         **GPU,
     log:
         log_path("bradley_sgd", "T{T}_s{seed}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/sgd.py"
 
@@ -198,6 +206,8 @@ rule bradley_minimum:
         **GPU,
     log:
         log_path("bradley_minimum", "T{T}_s{seed}_{split}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/minimum.py"
 
@@ -222,6 +232,8 @@ rule bradley_line:
         **GPU,
     log:
         log_path("bradley_line", "T{T}_s{seed}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/line.py"
 
@@ -244,6 +256,8 @@ rule bradley_stage1:
         **GPU,
     log:
         log_path("bradley_stage1", "s{seed}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/stage1.py"
 
@@ -268,6 +282,8 @@ rule bradley_stage2:
         **GPU,
     log:
         log_path("bradley_stage2", "B{batch}_s{seed}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/stage2.py"
 
@@ -293,5 +309,7 @@ rule bradley_resampled:
         **GPU,
     log:
         log_path("bradley_resampled", "{kind}{index}_s{seed}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/resampled.py"

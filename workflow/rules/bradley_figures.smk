@@ -51,6 +51,8 @@ rule bradley_table:
         **SMALL,
     log:
         log_path("bradley_table", "{table}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/table.py"
 
@@ -73,6 +75,8 @@ rule bradley_figure:
         **SMALL,
     log:
         log_path("bradley_figure", "{figure}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/figure.py"
 
@@ -94,6 +98,8 @@ rule bradley_claims:
         **SMALL,
     log:
         log_path("bradley_claims"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/bradley/claims.py"
 

@@ -36,12 +36,14 @@ rule claims:
         config_files=config_files(),
         scale=config["scale"],
         device=DEVICE,
-        workflow_dir=workflow.basedir,
+        workflow_dir=WORKFLOW_ROOT,
         library=library_version("claims.scoreboard"),
     threads: 1
     resources:
         **SMALL,
     log:
         log_path("claims"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/claims.py"

@@ -4,12 +4,28 @@ import hashlib
 import importlib.util
 from pathlib import Path
 
+import yaml
+from snakemake.utils import update_config
+
 
 from thermoscape.core.config import ConfigError, validate_config
 from thermoscape.data.checks import check_data_settings
 
+# The thermoscape checkout this file lies in (workflow/rules/..): workflow.basedir is the main workflow's folder,
+# another one when thermoscape runs as a module of another workflow (README, "Using thermoscape as a module").
+WORKFLOW_ROOT = os.path.normpath(
+    os.path.join(workflow.current_basedir.get_path_or_uri(secret_free=True), "..", "..")
+)
+
+# The default config lies under the given one: a no-op for a plain run (Snakefile's configfile), and what a
+# module's `config:` (which replaces the configfile) is merged over, key by key as --configfile would.
+_defaults = yaml.safe_load(Path(WORKFLOW_ROOT, "config", "config.yaml").read_text())
+update_config(_defaults, config)
+config.clear()
+config.update(_defaults)
+
 try:
-    _validated = validate_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
+    _validated = validate_config(config, os.path.join(WORKFLOW_ROOT, "workflow", "schemas", "config.schema.yaml"))
     check_data_settings(_validated)  # data paths, class subsets, sizes: label files and headers only
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
@@ -18,6 +34,21 @@ config.update(_validated)
 
 RESULTS = config["results"]
 DEVICE = config["device"]
+
+# Software (README, "Software environments and clusters"): every rule with a script names CONDA_ENV (used with
+# `--sdm conda`; relative to workflow/rules/, where every rule file lies) and runs in the config's Apptainer
+# image with `--sdm apptainer`. Both hold only the dependencies; the scripts import thermoscape from this
+# workflow's src/, also when it runs as a module of another workflow.
+CONDA_ENV = "../envs/thermoscape.yaml"
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        dict.fromkeys(p for p in (os.path.join(WORKFLOW_ROOT, "src"), os.environ.get("PYTHONPATH")) if p)
+    )
+)
+
+
+container: config["container"]
+
 
 
 def wildcard_number(value):

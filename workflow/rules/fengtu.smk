@@ -125,6 +125,8 @@ rule fengtu_dataset:
         **SMALL,
     log:
         log_path("fengtu_dataset"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/dataset.py"
 
@@ -142,6 +144,8 @@ rule fengtu_cifar_dataset:
         runtime=15,
     log:
         log_path("fengtu_cifar_dataset"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/dataset.py"
 
@@ -168,6 +172,8 @@ rule fengtu_train:
         **GPU,
     log:
         log_path("fengtu_train", "{ftrun}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/train.py"
 
@@ -193,6 +199,8 @@ rule fengtu_langevin:
         **GPU,
     log:
         log_path("fengtu_langevin"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/langevin.py"
 
@@ -212,6 +220,8 @@ rule fengtu_pca:
         runtime=SMALL["runtime"],
     log:
         log_path("fengtu_pca", "{ftrun}_{layer}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/pca.py"
 
@@ -239,6 +249,8 @@ rule fengtu_flatness:
         **GPU,
     log:
         log_path("fengtu_flatness", "{ftrun}_{layer}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/flatness.py"
 
@@ -269,6 +281,8 @@ rule fengtu_minibatch:
         **GPU,
     log:
         log_path("fengtu_minibatch"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/minibatch.py"
 
@@ -290,6 +304,8 @@ rule fengtu_temperature:
         **GPU,
     log:
         log_path("fengtu_temperature"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/temperature.py"
 
@@ -311,6 +327,8 @@ rule fengtu_drift:
         **GPU,
     log:
         log_path("fengtu_drift"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/drift.py"
 
@@ -335,6 +353,8 @@ rule fengtu_task1:
         **GPU,
     log:
         log_path("fengtu_task1", "s{seed}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/task1.py"
 
@@ -359,5 +379,7 @@ rule fengtu_task2:
         **GPU,
     log:
         log_path("fengtu_task2", "{method}_s{seed}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/task2.py"

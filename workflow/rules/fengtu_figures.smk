@@ -73,6 +73,8 @@ rule fengtu_figure:
         **SMALL,
     log:
         log_path("fengtu_figure", "{figure}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/figure.py"
 
@@ -106,6 +108,8 @@ rule fengtu_claims:
         **SMALL,
     log:
         log_path("fengtu_claims"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fengtu/claims.py"
 

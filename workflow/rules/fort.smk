@@ -91,6 +91,8 @@ rule fort_random_model:
         **SMALL,
     log:
         log_path("fort_random_model", "s{seed}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fort/random_model.py"
 
@@ -110,6 +112,8 @@ rule fort_random_model_sweep:
         **SMALL,
     log:
         log_path("fort_random_model_sweep", "s{seed}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fort/random_model_sweep.py"
 
@@ -126,6 +130,8 @@ rule fort_freezing:
         **SMALL,
     log:
         log_path("fort_freezing"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fort/freezing.py"
 
@@ -151,6 +157,8 @@ rule fort_train:
         runtime=60,
     log:
         log_path("fort_train", "{run}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fort/train.py"
 
@@ -173,6 +181,8 @@ rule fort_hessian:
         runtime=60,
     log:
         log_path("fort_hessian", "{run}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fort/hessian.py"
 
@@ -194,5 +204,7 @@ rule fort_radius:
         runtime=60,
     log:
         log_path("fort_radius", "{run}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fort/radius.py"

@@ -59,6 +59,8 @@ rule fort_figure:
         **SMALL,
     log:
         log_path("fort_figure", "{figure}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fort/figure.py"
 
@@ -79,6 +81,8 @@ rule fort_claims:
         **SMALL,
     log:
         log_path("fort_claims"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/fort/claims.py"
 

@@ -108,6 +108,8 @@ rule jules_dataset:
         **SMALL,
     log:
         log_path("jules_dataset"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/dataset.py"
 
@@ -127,6 +129,8 @@ rule jules_init:
         **GPU,
     log:
         log_path("jules_init", "r{replica}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/init.py"
 
@@ -149,6 +153,8 @@ rule jules_train:
         **GPU,
     log:
         log_path("jules_train", "r{replica}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/train.py"
 
@@ -171,6 +177,8 @@ rule jules_refine:
         **GPU,
     log:
         log_path("jules_refine", "r{replica}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/refine.py"
 
@@ -209,6 +217,8 @@ rule jules_langevin:
         **GPU,
     log:
         log_path("jules_langevin", "{batch}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/langevin.py"
 
@@ -233,6 +243,8 @@ rule jules_fluctuations:
         runtime=30,
     log:
         log_path("jules_fluctuations", "eta{eta}_T{T}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/fluctuations.py"
 
@@ -255,6 +267,8 @@ rule jules_aggregate:
         **SMALL,
     log:
         log_path("jules_aggregate"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/aggregate.py"
 
@@ -272,6 +286,8 @@ rule jules_time_step_check:
         **SMALL,
     log:
         log_path("jules_time_step_check"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/time_step_check.py"
 
@@ -294,6 +310,8 @@ rule jules_hessian:
         **GPU,
     log:
         log_path("jules_hessian", "eta{eta}_T{T}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/hessian.py"
 
@@ -317,6 +335,8 @@ rule jules_free_diffusion:
         **GPU,
     log:
         log_path("jules_free_diffusion"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/free_diffusion.py"
 
@@ -335,5 +355,7 @@ rule jules_init_statistics:
         **SMALL,
     log:
         log_path("jules_init_statistics"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/init_statistics.py"

@@ -38,5 +38,7 @@ rule jules_robustness:
         **SMALL,
     log:
         log_path("jules_robustness"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/robustness.py"

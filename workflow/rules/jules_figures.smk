@@ -46,6 +46,8 @@ rule jules_fig1:
         **SMALL,
     log:
         log_path("jules_fig1"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/fig1.py"
 
@@ -65,6 +67,8 @@ rule jules_fig2:
         **SMALL,
     log:
         log_path("jules_fig2"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/fig2.py"
 
@@ -86,6 +90,8 @@ rule jules_fig3:
         **SMALL,
     log:
         log_path("jules_fig3"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/fig3.py"
 
@@ -106,6 +112,8 @@ rule jules_figS1:
         **SMALL,
     log:
         log_path("jules_figS1"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/figS1.py"
 
@@ -126,6 +134,8 @@ rule jules_figS2:
         **SMALL,
     log:
         log_path("jules_figS2"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/figS2.py"
 
@@ -175,6 +185,8 @@ rule jules_claims:
         **SMALL,
     log:
         log_path("jules_claims"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/claims.py"
 

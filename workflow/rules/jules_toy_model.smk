@@ -25,6 +25,8 @@ rule jules_toy_model:
         runtime=10,
     log:
         log_path("jules_toy_model"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/toy_model.py"
 
@@ -45,6 +47,8 @@ rule jules_fig4:
         runtime=5,
     log:
         log_path("jules_fig4"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/jules/fig4.py"
 

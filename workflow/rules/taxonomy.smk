@@ -64,6 +64,8 @@ rule taxonomy_dataset:
         **SMALL,
     log:
         log_path("taxonomy_dataset"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/taxonomy/dataset.py"
 
@@ -80,6 +82,8 @@ rule taxonomy_labels:
         **SMALL,
     log:
         log_path("taxonomy_labels", "noise{noise}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/taxonomy/labels.py"
 
@@ -103,6 +107,8 @@ rule taxonomy_train:
         **TAXONOMY_GPU,
     log:
         log_path("taxonomy_train", "{cell}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/taxonomy/train.py"
 
@@ -131,6 +137,8 @@ rule taxonomy_measure:
         **TAXONOMY_GPU,
     log:
         log_path("taxonomy_measure", "{cell}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/taxonomy/measure.py"
 
@@ -152,5 +160,7 @@ rule taxonomy_aggregate:
         **SMALL,
     log:
         log_path("taxonomy_aggregate", "{experiment}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/taxonomy/aggregate.py"

@@ -41,6 +41,8 @@ rule taxonomy_diagram:
         **SMALL,
     log:
         log_path("taxonomy_diagram", "{experiment}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/taxonomy/diagram.py"
 
@@ -63,6 +65,8 @@ rule taxonomy_figure:
         **SMALL,
     log:
         log_path("taxonomy_figure", "{figure}"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/taxonomy/figure.py"
 
@@ -83,6 +87,8 @@ rule taxonomy_claims:
         **SMALL,
     log:
         log_path("taxonomy_claims"),
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/taxonomy/claims.py"
 
