@@ -3,12 +3,13 @@ experiment tables with phases -> phase diagrams and claims."""
 
 from thermoscape.data.readers import FASHION_MNIST_DIR, dataset_params, subset_options, training_set_size
 from thermoscape.core.grids import Cell, experiment_grid
+from thermoscape.core.grids import CELL_PATTERN
 
 TAXONOMY = config["taxonomy"]
 TX = f"{RESULTS}/taxonomy"
 
 _TAXONOMY_DEFAULTS = {"width": TAXONOMY["model"]["width"], "subset": 1.0, "label_noise": 0.0,
-                      **{k: TAXONOMY["training"][k] for k in ("batch_size", "lr", "weight_decay")}}
+                      **{k: TAXONOMY["training"][k] for k in ("batch_size", "lr", "weight_decay", "schedule")}}
 _TAXONOMY_N_TRAIN = training_set_size(TAXONOMY["data"]["name"], TAXONOMY["data"]["path"],
                                       **subset_options(TAXONOMY["data"]))
 TAXONOMY_GRIDS = {}
@@ -50,6 +51,11 @@ wildcard_constraints:
     cell=r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+",
     experiment=r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*",
     noise=r"[0-9.e+-]+",
+
+
+# cells with a learning-rate schedule carry it as a name suffix (_one-decay, issue 26)
+wildcard_constraints:
+    cell=CELL_PATTERN,
 
 
 rule taxonomy_dataset:

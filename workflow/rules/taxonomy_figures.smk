@@ -24,6 +24,10 @@ TAXONOMY_FIGURES = {
     "temperature_axes": ["lr", "weight_decay"],
     "data_amount": ["data_amount"],
 }
+# Fig. 13: best accuracy per width without (phase) and with (lr_decay) learning-rate decay (issue 26)
+TAXONOMY_FIGURES["lr_decay"] = ["phase", "lr_decay"]
+# Fig. 8: the fraction of randomized labels as the load (issue 26)
+TAXONOMY_FIGURES["label_noise"] = ["label_noise"]
 
 
 rule taxonomy_diagram:
@@ -57,6 +61,8 @@ rule taxonomy_figure:
     params:
         experiments=lambda wc: TAXONOMY_FIGURES[wc.figure],
         axes=lambda wc: [taxonomy_axes(e) for e in TAXONOMY_FIGURES[wc.figure]],
+        phases=TAXONOMY["phases"],
+        small_loss=TAXONOMY["claims"]["small_train_loss"],
         library=library_version("plotting", "studies.taxonomy.plots"),
     wildcard_constraints:
         figure="|".join(TAXONOMY_FIGURES),
@@ -75,6 +81,8 @@ rule taxonomy_claims:
     input:
         cells=f"{TX}/tables/phase/cells.parquet",
         noise=f"{TX}/tables/noise/cells.parquet",
+        lr_decay=f"{TX}/tables/lr_decay/cells.parquet",
+        label_noise=f"{TX}/tables/label_noise/cells.parquet",
     output:
         f"{TX}/tables/claims.parquet",
     params:
@@ -118,8 +126,23 @@ rule taxonomy_data_amount:
         f"{RESULTS}/figures/taxonomy/data_amount.png",
 
 
+# Figs. 3 and 13 (issue 26): the lr_decay experiment's diagram and the improvement from decay per width
+rule taxonomy_lr_decay:
+    input:
+        f"{RESULTS}/figures/taxonomy/lr_decay_diagram.png",
+        f"{RESULTS}/figures/taxonomy/lr_decay.png",
+
+
+# Fig. 8 (issue 26): label-noise fraction as the load
+rule taxonomy_label_noise:
+    input:
+        f"{RESULTS}/figures/taxonomy/label_noise.png",
+
+
 rule taxonomy:
     input:
+        rules.taxonomy_lr_decay.input,
+        rules.taxonomy_label_noise.input,
         rules.taxonomy_phase.input,
         rules.taxonomy_noise.input,
         rules.taxonomy_curves.input,

@@ -127,24 +127,36 @@ class Cell:
     weight_decay: float
     subset: float = 1.0  # fraction of the training set: its first samples (brief 2.3)
     label_noise: float = 0.0  # fraction of training labels changed
+    schedule: str = "constant"  # learning-rate schedule: constant or one_decay (Fig. 3, brief 2.2)
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}")
 
     @property
     def name(self) -> str:
-        """A file-name-safe, round-trip exact name: ``w16_b32_lr0.05_wd0.0005_s1.0_n0.0``."""
+        """A file-name-safe, round-trip exact name: ``w16_b32_lr0.05_wd0.0005_s1.0_n0.0``, with
+        ``_one-decay`` appended for a non-constant schedule (constant cells keep their names)."""
+        schedule = "" if self.schedule == "constant" else "_" + self.schedule.replace("_", "-")
         return (f"w{self.width}_b{self.batch_size}_lr{float(self.lr)!r}_wd{float(self.weight_decay)!r}"
-                f"_s{float(self.subset)!r}_n{float(self.label_noise)!r}")
+                f"_s{float(self.subset)!r}_n{float(self.label_noise)!r}{schedule}")
 
     @classmethod
     def from_name(cls, name: str) -> Cell:
-        match = re.fullmatch(r"w(\d+)_b(\d+)_lr([^_]+)_wd([^_]+)_s([^_]+)_n([^_]+)", name)
+        match = re.fullmatch(r"w(\d+)_b(\d+)_lr([^_]+)_wd([^_]+)_s([^_]+)_n([^_]+)(?:_([a-z-]+))?", name)
         if match is None:
             raise ValueError(f"not a taxonomy cell name: {name!r}")
-        width, batch, lr, wd, subset, noise = match.groups()
-        return cls(int(width), int(batch), float(lr), float(wd), float(subset), float(noise))
+        width, batch, lr, wd, subset, noise, schedule = match.groups()
+        return cls(int(width), int(batch), float(lr), float(wd), float(subset), float(noise),
+                   (schedule or "constant").replace("-", "_"))
 
 
 AXES = {f.name: f.type for f in fields(Cell)}
-_CASTS = {"width": int, "batch_size": int}
+_CASTS = {"width": int, "batch_size": int, "schedule": str}
+# learning-rate schedules of a cell (the same names as thermoscape.dynamics.sgd.SCHEDULES; grids stays torch-free)
+SCHEDULES = ("constant", "one_decay")
+# regex of a cell name, for the rules' wildcard constraints
+CELL_PATTERN = r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+(_[a-z-]+)?"
 
 
 def experiment_grid(experiment: Mapping[str, Any], defaults: Mapping[str, Any],
@@ -166,7 +178,7 @@ def experiment_grid(experiment: Mapping[str, Any], defaults: Mapping[str, Any],
         for (role, axis), value in zip(axes, values):
             setting[axis["axis"]] = _CASTS.get(axis["axis"], float)(value)
             coordinates[role] = float(value)
-        cell = Cell(**{name: _CASTS.get(name, float)(setting[name]) for name in AXES})
+        cell = Cell(**{name: _CASTS.get(name, float)(setting[name]) for name in AXES if name in setting})
         _check_cell(cell, n_train)
         rows.append({"cell": cell.name, **coordinates, **asdict(cell)})
     return pd.DataFrame(rows)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from thermoscape.claims import row
-from thermoscape.studies.taxonomy.experiment import PhaseRules
+from thermoscape.studies.taxonomy.experiment import PhaseRules, connectivity_transition, decay_gain
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,10 @@ class Criteria:
     low_trace_fraction: float = 0.3  # and its Hessian trace in this bottom fraction
     loss_drop: float = 10.0  # training-loss ratio across the sharp -> flat boundary
     dip: float = 1.0  # double descent: test-accuracy dip (pp) below both neighbours in width
+    decay_gain: float = 0.0  # lr decay raises the best test accuracy by more than this (pp; Fig. 3 vs Fig. 2)
+    transition_steps: float = 0.5  # Fig. 13: the gain's peak lies within this many width steps of the
+    #                                connectivity boundary (0.5: one of the two widths beside it, "almost exactly")
+    small_train_loss: float = 0.1  # Fig. 8e: "when training loss is small": cells below this training loss
 
 
 def _rank_fraction(values: pd.Series, value: float) -> float:
@@ -165,3 +169,105 @@ def double_descent_claim(cells: pd.DataFrame, criteria: Criteria, experiment: st
                f"a dip > {criteria.dip:g} pp in at least one row", len(dips), np.nan,
                cells["temperature"].nunique(), bool(dips), "; ".join(dips), experiment, study="taxonomy",
                fit_range=_cells_range(cells, "temperature"), outside_regime=regime)
+
+
+def lr_decay_claims(reference: pd.DataFrame, decayed: pd.DataFrame, criteria: Criteria,
+                    rules: PhaseRules = PhaseRules(), experiment: str = "lr_decay") -> list[dict[str, Any]]:
+    """Learning-rate decay (Figs. 3 and 13; brief 4.1 claim 8), on the cells both diagrams share:
+
+    * the best test accuracy with decay exceeds the best without by more than ``criteria.decay_gain``;
+    * the per-width gain (Fig. 13, right) peaks at the poorly -> well connected boundary of the decay
+      diagram (``connectivity_transition``, median over the shared rows): within
+      ``criteria.transition_steps`` width steps of it. Undetermined when the boundary lies outside the
+      shared widths (the grid does not reach the transition)."""
+    gain = decay_gain(reference, decayed)
+    temperatures = sorted(set(reference["temperature"]) & set(decayed["temperature"]))
+    shared = decayed[decayed["width"].isin(gain["width"]) & decayed["temperature"].isin(temperatures)]
+    span = (f"{len(gain)} widths {_span(gain['width']) if len(gain) else '-'} x {len(temperatures)} rows "
+            f"{', '.join(f'{t:g}' for t in temperatures)} (cells in both diagrams)")
+    rows = []
+    best = (float(gain["best_decay"].max() - gain["best_reference"].max()) if len(gain) else np.nan)
+    rows.append(row("lr decay best accuracy", "best test accuracy with decay minus without (pp)",
+                    "optimal test accuracy improves in the presence of learning rate decay",
+                    f"difference > {criteria.decay_gain:g} pp", best, np.nan, len(shared),
+                    None if not len(gain) else bool(best > criteria.decay_gain),
+                    f"best {gain['best_decay'].max():.2f} % with decay, {gain['best_reference'].max():.2f} % "
+                    f"without" if len(gain) else "", experiment, study="taxonomy", fit_range=span,
+                    outside_regime="" if len(gain) else "the diagrams share no cell"))
+    boundary = connectivity_transition(shared, rules.connected_tolerance) if len(shared) else np.nan
+    inside = bool(np.isfinite(boundary) and 0 <= boundary <= len(gain) - 1)
+    peak = int(np.nanargmax(gain["gain"].to_numpy())) if len(gain) and gain["gain"].notna().any() else None
+    distance = abs(peak - boundary) if peak is not None and np.isfinite(boundary) else np.nan
+    widths = gain["width"].to_numpy()
+
+    def width_at(position: float) -> str:
+        low, high = int(np.floor(position)), int(np.ceil(position))
+        return f"{widths[low]:g}" if low == high else f"{widths[low]:g}/{widths[high]:g}"
+
+    detail = ""
+    if peak is not None:
+        detail = (f"gain per width {dict(zip(widths.tolist(), gain['gain'].round(2).tolist()))}; peak at width "
+                  f"{widths[peak]:g}; connectivity boundary (mc >= -{rules.connected_tolerance:g} from there on, "
+                  f"median over rows) " + (f"between widths {width_at(boundary)}" if inside else
+                                           f"outside the widths (index {boundary:g})"))
+    rows.append(row("lr decay gain peak", "width steps between the gain's peak and the connectivity boundary",
+                    "the improvement from learning rate decay peaks almost exactly at the transition between "
+                    "globally well-connected and poorly-connected phases (Fig. 13)",
+                    f"distance <= {criteria.transition_steps:g} width steps", distance, np.nan, len(shared),
+                    bool(distance <= criteria.transition_steps) if inside and peak is not None else None,
+                    detail, experiment, study="taxonomy", fit_range=span,
+                    outside_regime="" if inside else "the connectivity boundary lies outside the shared widths"))
+    return rows
+
+
+def label_noise_claims(cells: pd.DataFrame, criteria: Criteria, experiment: str = "label_noise",
+                       temperature_axis: str = "batch_size") -> list[dict[str, Any]]:
+    """Fig. 8 (load = fraction of randomized labels, temperature = batch size; brief 4.1 claims 4, 5):
+
+    * more noisy labels make connectivity worse: the median over temperature rows of the Spearman
+      correlation between the noise fraction and mc is negative;
+    * "the Hessian trace changes slowly with the proportion of noisy labels when training loss is small":
+      on the cells with training loss < ``criteria.small_train_loss``, the median spread of ln(trace)
+      along the noise axis (per row) is smaller than its median spread along the batch-size axis (per
+      noise level), i.e. the noise moves the trace less than the temperature does. Undetermined without
+      two such cells in a row and in a column."""
+    from scipy.stats import spearmanr
+
+    cells = cells[np.isfinite(cells["test_accuracy"])]
+    span = (f"{len(cells)} cells: label_noise {_span(cells['label_noise'])}, {temperature_axis} "
+            f"{_span(cells['temperature'])}, width {_span(cells['width'])}") if len(cells) else "no cell"
+    rhos = {}
+    for temperature, line in cells.groupby("temperature"):
+        if line["label_noise"].nunique() > 1 and line["mc"].nunique() > 1:
+            rhos[temperature] = float(spearmanr(line["label_noise"], line["mc"]).statistic)
+    median = float(np.median(list(rhos.values()))) if rhos else np.nan
+    rows = [row("noise worsens connectivity", "median over rows of Spearman(noise fraction, mc)",
+                "more noisy labels make mode connectivity worse (Fig. 8c)", "median correlation < 0",
+                median, np.nan, len(cells), bool(median < 0) if rhos else None,
+                "; ".join(f"{t:g}: {r:+.2f}" for t, r in rhos.items()) + "; mc by noise (median over rows) "
+                + ", ".join(f"{n:g}: {m:.2f}" for n, m in cells.groupby("label_noise")["mc"].median().items()),
+                experiment, study="taxonomy", fit_range=span,
+                outside_regime="" if rhos else "no row with two noise levels")]
+    small = cells[cells["train_loss"] < criteria.small_train_loss].assign(
+        log_trace=lambda c: np.log(c["hessian_trace"]))
+
+    def spreads(by: str) -> list[float]:
+        return [float(g["log_trace"].max() - g["log_trace"].min()) for _, g in small.groupby(by) if len(g) > 1]
+
+    along_noise, along_batch = spreads("temperature"), spreads("label_noise")
+    determined = bool(along_noise and along_batch)
+    noise_spread = float(np.median(along_noise)) if along_noise else np.nan
+    batch_spread = float(np.median(along_batch)) if along_batch else np.nan
+    rows.append(row("trace insensitive to noise", "median spread of ln(trace) along noise / along batch size",
+                    "the Hessian trace changes slowly with the proportion of noisy labels when training loss "
+                    "is small (Fig. 8e)", "ratio < 1", noise_spread / batch_spread if determined else np.nan,
+                    np.nan, len(small), bool(noise_spread < batch_spread) if determined else None,
+                    f"ln-trace spread along noise {noise_spread:.2f} ({len(along_noise)} rows), along "
+                    f"{temperature_axis} {batch_spread:.2f} ({len(along_batch)} noise levels)",
+                    experiment, study="taxonomy",
+                    fit_range=(f"{len(small)} cells with training loss < {criteria.small_train_loss:g}: label_noise "
+                               f"{_span(small['label_noise'])}, {temperature_axis} {_span(small['temperature'])}")
+                    if len(small) else f"no cell with training loss < {criteria.small_train_loss:g}",
+                    outside_regime="" if determined else
+                    f"fewer than two cells with training loss < {criteria.small_train_loss:g} in any row and column"))
+    return rows

@@ -99,6 +99,20 @@ def architecture(model: Mapping[str, Any], width: int, data: CellData) -> dict[s
     return arch
 
 
+def sgd_settings(cell: Cell, training: Mapping[str, Any]) -> SGDSettings:
+    """The SGD settings of a cell: ``taxonomy.training`` with the cell's lr, weight decay, batch size and
+    schedule. A ``one_decay`` cell follows the authors' learning-rate-decay runs (brief 2.2): a fixed
+    ``decay_epochs`` (100) with one 10x decay at 75 % of them, no early stop (min_epochs beyond the last
+    epoch), the best-training-loss model."""
+    training = dict(training)
+    decay_epochs = int(training.pop("decay_epochs", 100))
+    fixed = {"lr": cell.lr, "weight_decay": cell.weight_decay, "batch_size": cell.batch_size,
+             "schedule": cell.schedule}
+    if cell.schedule == "one_decay":
+        fixed |= {"max_epochs": decay_epochs, "min_epochs": decay_epochs + 1}
+    return SGDSettings(**{**training, **fixed})
+
+
 def train_replicas(cell: Cell, data: CellData, study: Mapping[str, Any],
                    workdir: Path | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
     """Train ``study["replicas"]`` networks of the cell with the paper's SGD protocol (brief 2.1).
@@ -110,8 +124,7 @@ def train_replicas(cell: Cell, data: CellData, study: Mapping[str, Any],
     epoch histories.
     """
     arch = architecture(study["model"], cell.width, data)
-    settings = SGDSettings(**{**study["training"], "lr": cell.lr, "weight_decay": cell.weight_decay,
-                              "batch_size": cell.batch_size})
+    settings = sgd_settings(cell, study["training"])
     device = data.x_train.device
     models = [build_network(arch, derive_seed(study["seed"], "init", cell.width, r)).to(device)
               for r in range(study["replicas"])]
@@ -357,3 +370,39 @@ def aggregate_cells(grid: Sequence[Mapping[str, Any]], tables: Mapping[str, Sequ
     cells = pd.DataFrame(rows)
     cells["phase"] = label_phases(cells, rules)
     return cells, pd.concat(curves, ignore_index=True)
+
+
+# --- learning-rate decay (Figs. 3 and 13) ---------------------------------------------------------
+
+
+def decay_gain(reference: pd.DataFrame, decayed: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 13 (brief 3.6): per width, the best test accuracy over the temperature rows with and without
+    learning-rate decay and their difference, on the cells both diagrams have (the common widths and
+    temperatures, so the max runs over the same rows). Columns ``width``, ``best_reference``,
+    ``best_decay``, ``gain``, ``temperatures`` (the common rows, as a string)."""
+    widths = sorted(set(reference["width"]) & set(decayed["width"]))
+    temperatures = sorted(set(reference["temperature"]) & set(decayed["temperature"]))
+    rows = []
+    for width in widths:
+        best = [float(cells.loc[(cells["width"] == width) & cells["temperature"].isin(temperatures),
+                                "test_accuracy"].max()) for cells in (reference, decayed)]
+        rows.append({"width": width, "best_reference": best[0], "best_decay": best[1], "gain": best[1] - best[0],
+                     "temperatures": ", ".join(f"{t:g}" for t in temperatures)})
+    return pd.DataFrame(rows, columns=["width", "best_reference", "best_decay", "gain", "temperatures"])
+
+
+def connectivity_transition(cells: pd.DataFrame, tolerance: float = 1.0,
+                            temperatures: Sequence[float] | None = None) -> float:
+    """The width index (0-based, among the sorted widths of ``cells``) of the poorly -> well connected
+    boundary: per temperature row, the boundary lies half a step before the first width from which every
+    wider cell has ``mc >= -tolerance`` (II and IV are both well connected); the median over the rows
+    (``temperatures``, default all). ``-0.5``: already connected at the narrowest width; NaN: no row."""
+    widths = sorted(cells["width"].unique())
+    positions = []
+    for temperature, line in cells.groupby("temperature"):
+        if temperatures is not None and temperature not in set(temperatures):
+            continue
+        mc = line.set_index("width")["mc"].reindex(widths).to_numpy()
+        poor = np.flatnonzero(~(mc >= -tolerance))  # NaN counts as not connected
+        positions.append((poor[-1] + 1 if len(poor) else 0) - 0.5)
+    return float(np.median(positions)) if positions else np.nan

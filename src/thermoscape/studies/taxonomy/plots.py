@@ -455,3 +455,77 @@ def curve_grid(curves: pd.DataFrame, cells: pd.DataFrame, temperature_axis: str 
     fig.suptitle(title or f"Mode-connectivity curves{f' ({name})' if name else ''}: training error (solid) "
                  "and test error (dashed) along the Bezier curve; mc (pp) in the corner", fontsize=10)
     return fig
+
+
+def lr_decay_figure(reference: pd.DataFrame, decayed: pd.DataFrame, connected_tolerance: float = 1.0,
+                    title: str = "") -> plt.Figure:
+    """Fig. 13 analogue: (left) the best test accuracy per width, max over the batch-size rows both diagrams
+    share, with and without learning-rate decay; (right) their difference, with the poorly -> well
+    connected boundary of the decay diagram (median over rows, ``experiment.connectivity_transition``)."""
+    from thermoscape.studies.taxonomy.experiment import connectivity_transition, decay_gain
+
+    gain = decay_gain(reference, decayed)
+    shared = decayed[decayed["width"].isin(gain["width"])
+                     & decayed["temperature"].isin(set(reference["temperature"]))]
+    boundary = connectivity_transition(shared, connected_tolerance) if len(shared) else np.nan
+    widths = gain["width"].to_numpy(dtype=float)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8), layout="constrained")
+    left.plot(widths, gain["best_reference"], "o-", color="C0", label="constant lr (Fig. 2 analogue)")
+    left.plot(widths, gain["best_decay"], "s-", color="C3", label="lr decay (Fig. 3 analogue)")
+    left.set_ylabel("Best test accuracy over batch sizes (%)")
+    left.legend(fontsize=8)
+    right.plot(widths, gain["gain"], "o-", color="k", label="decay minus constant")
+    right.axhline(0.0, color="0.6", lw=0.8)
+    if np.isfinite(boundary) and 0 <= boundary <= len(widths) - 1:
+        low, high = int(np.floor(boundary)), int(np.ceil(boundary))
+        x = widths[low] if low == high else math.sqrt(widths[low] * widths[high])
+        right.axvline(x, color="C2", ls="--", label=f"connectivity boundary (mc $\\geq$ -{connected_tolerance:g})")
+    right.set_ylabel("Improvement from lr decay (pp)")
+    right.legend(fontsize=8)
+    for ax in (left, right):
+        if len(widths) and np.all(widths > 0):
+            ax.set_xscale("log")
+            _set_ticks(ax, "x", widths, True)
+        ax.set_xlabel(AXIS_LABELS["width"])
+        ax.grid(alpha=0.3)
+    rows = gain["temperatures"].iloc[0] if len(gain) else ""
+    fig.suptitle(title or f"Improvement from learning-rate decay (max over batch sizes {rows})", fontsize=10)
+    return fig
+
+
+def label_noise_figure(cells: pd.DataFrame, metrics: Sequence[str] = ("test_accuracy", "train_loss", "hessian_trace",
+                                                                        "mc", "cka"),
+                       load_axis: str = "label_noise", temperature_axis: str = "batch_size",
+                       small_loss: float = 0.1, title: str = "") -> plt.Figure:
+    """Fig. 8 analogue: the fraction of randomized labels as the load (x), batch size as the temperature
+    (y), panels (a)-(d) as phase diagrams, and (e) the Hessian trace against batch size, one line per
+    noise level (filled markers where the training loss is below ``small_loss``, "when training loss is
+    small")."""
+    fig, axes = _panel_grid(len(metrics) + 1)
+    _phase_panels(axes, cells, metrics, load_axis, temperature_axis)
+    ax = axes[len(metrics)]
+    levels = np.unique(cells[load_axis].to_numpy(dtype=float))
+    cmap = plt.get_cmap("viridis")
+    lo, hi = LINE_CMAP_RANGE
+    for i, level in enumerate(levels):
+        line = cells[cells[load_axis] == level].sort_values(temperature_axis)
+        color = cmap(lo + (hi - lo) * i / max(1, len(levels) - 1))
+        x, trace = line[temperature_axis].to_numpy(dtype=float), line["hessian_trace"].to_numpy(dtype=float)
+        ax.plot(x, trace, "-", color=color, lw=1.2, label=f"noise {level:g}")
+        small = line["train_loss"].to_numpy(dtype=float) < small_loss
+        ax.plot(x[small], trace[small], "o", color=color, ms=4)
+        ax.plot(x[~small], trace[~small], "o", mfc="none", mec=color, ms=4)
+    ax.plot([], [], "o", color="k", ms=4, label=f"training loss < {small_loss:g}")
+    ax.plot([], [], "o", mfc="none", mec="k", ms=4, label=f"training loss >= {small_loss:g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _set_ticks(ax, "x", np.unique(cells[temperature_axis].to_numpy(dtype=float)), True)
+    ax.set_xlabel(AXIS_LABELS.get(temperature_axis, temperature_axis))
+    ax.set_ylabel("Hessian trace")
+    ax.set_title("(e) Hessian trace vs batch size", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6.5, ncol=2)
+    _add_key(fig, cells, metrics)
+    width = cells["width"].iloc[0] if "width" in cells and cells["width"].nunique() == 1 else None
+    fig.suptitle(title or "Fraction of randomized labels as the load" + (f" (width {width:g})" if width else ""))
+    return fig

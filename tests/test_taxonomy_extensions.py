@@ -1,0 +1,176 @@
+"""Yang et al. extensions of issue 26: the learning-rate schedule as a cell setting (Fig. 3), the Fig. 13
+gain from decay and its claims on synthetic diagrams with known answers, and the new targets' dry runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from thermoscape.core.grids import CELL_PATTERN, Cell, experiment_grid
+from thermoscape.studies.taxonomy.claims import Criteria, label_noise_claims, lr_decay_claims
+from thermoscape.studies.taxonomy.experiment import (
+    CellData,
+    PhaseRules,
+    connectivity_transition,
+    decay_gain,
+    sgd_settings,
+    train_replicas,
+)
+
+DEFAULTS = {"width": 64, "batch_size": 128, "lr": 0.05, "weight_decay": 5e-4, "subset": 1.0, "label_noise": 0.0,
+            "schedule": "constant"}
+
+
+def test_schedule_is_a_cell_setting_with_its_own_name():
+    constant = Cell(16, 32, 0.1, 5e-4)
+    decayed = Cell(16, 32, 0.1, 5e-4, schedule="one_decay")
+    assert constant.name == "w16_b32_lr0.1_wd0.0005_s1.0_n0.0"  # existing names unchanged
+    assert decayed.name == "w16_b32_lr0.1_wd0.0005_s1.0_n0.0_one-decay"
+    assert Cell.from_name(decayed.name) == decayed and Cell.from_name(constant.name) == constant
+    import re
+    assert re.fullmatch(CELL_PATTERN, decayed.name) and re.fullmatch(CELL_PATTERN, constant.name)
+    with pytest.raises(ValueError, match="unknown schedule"):
+        Cell(16, 32, 0.1, 5e-4, schedule="cosine")
+    grid = experiment_grid({"settings": {"lr": 0.1, "schedule": "one_decay"},
+                            "load": {"axis": "width", "values": [4, 16]},
+                            "temperature": {"axis": "batch_size", "values": [32]}}, DEFAULTS)
+    assert (grid["schedule"] == "one_decay").all() and grid["cell"].str.endswith("_one-decay").all()
+    # a defaults mapping without a schedule (older callers) gives constant cells
+    old = experiment_grid({"load": {"axis": "width", "values": [4]},
+                           "temperature": {"axis": "batch_size", "values": [32]}},
+                          {k: v for k, v in DEFAULTS.items() if k != "schedule"})
+    assert old["cell"].tolist() == ["w4_b32_lr0.05_wd0.0005_s1.0_n0.0"]
+
+
+def test_one_decay_cells_train_the_authors_fixed_budget_without_early_stop():
+    training = {"min_epochs": 2, "max_epochs": 30, "tol": 1.0, "decay_epochs": 8}
+    constant = sgd_settings(Cell(4, 8, 0.1, 5e-4), training)
+    assert constant.schedule == "constant" and constant.max_epochs == 30
+    decayed = sgd_settings(Cell(4, 8, 0.1, 5e-4, schedule="one_decay"), training)
+    assert decayed.schedule == "one_decay" and decayed.max_epochs == 8 and decayed.min_epochs > 8
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 5, generator=generator)
+    data = CellData(x, (x[:, 0] > 0).long(), x[:16], (x[:16, 0] > 0).long(), 2)
+    study = {"seed": 0, "replicas": 2, "model": {"name": "mlp", "depth": 1}, "training": training}
+    _, history = train_replicas(Cell(4, 8, 0.1, 5e-4, schedule="one_decay"), data, study)
+    # tol 1.0 would early-stop a constant run at epoch 2: the decay run goes the full 8 epochs
+    assert history.groupby("replica")["epoch"].max().tolist() == [7, 7]
+    lrs = history[history["replica"] == 0]["lr"].to_numpy()
+    assert np.allclose(lrs[:6], 0.1) and np.allclose(lrs[6:], 0.01)  # decay from 75 % of 8 epochs
+    assert (history["checkpoint"] == "best_loss").all()
+    _, history = train_replicas(Cell(4, 8, 0.1, 5e-4), data, study)
+    assert history.groupby("replica")["epoch"].max().max() < 7
+
+
+WIDTHS = (2, 4, 8, 16, 32)
+
+
+def diagram(accuracy: dict[int, float], boundary_width: int, batches=(16, 64)) -> pd.DataFrame:
+    """A width x batch diagram: mc = -10 below ``boundary_width``, 0 from it on; test accuracy per width,
+    0.5 pp lower in the second row."""
+    rows = []
+    for k, batch in enumerate(batches):
+        for width in WIDTHS:
+            rows.append({"width": width, "batch_size": batch, "load": width, "temperature": batch,
+                         "test_accuracy": accuracy[width] - 0.5 * k,
+                         "mc": -10.0 if width < boundary_width else 0.0})
+    return pd.DataFrame(rows)
+
+
+REFERENCE = {2: 60.0, 4: 70.0, 8: 80.0, 16: 90.0, 32: 92.0}
+
+
+def test_decay_gain_and_connectivity_boundary_have_known_answers():
+    decayed = diagram({2: 61.0, 4: 72.0, 8: 85.0, 16: 91.0, 32: 92.5}, boundary_width=8, batches=(16, 64, 256))
+    gain = decay_gain(diagram(REFERENCE, 8), decayed)
+    assert gain["width"].tolist() == list(WIDTHS)
+    assert np.allclose(gain["gain"], [1.0, 2.0, 5.0, 1.0, 0.5])  # max over the shared rows 16, 64 only
+    assert gain["temperatures"].iloc[0] == "16, 64"
+    assert connectivity_transition(decayed) == 1.5  # between widths 4 and 8
+    assert connectivity_transition(diagram(REFERENCE, 2)) == -0.5
+    assert connectivity_transition(diagram(REFERENCE, 64)) == 4.5
+    # one row connected from width 4, one from 16: the median of 0.5 and 2.5
+    mixed = pd.concat([diagram(REFERENCE, 4, (16,)), diagram(REFERENCE, 16, (64,))])
+    assert connectivity_transition(mixed) == 1.5
+
+
+def verdicts(reference, decayed, criteria=Criteria()):
+    rows = lr_decay_claims(reference, decayed, criteria)
+    assert all(r["study"] == "taxonomy" and r["slice"] == "lr_decay" and r["fit_range"] for r in rows)
+    return {r["claim"]: r["verdict"] for r in rows}, {r["claim"]: r["value"] for r in rows}
+
+
+def test_lr_decay_claims_hold_fail_and_need_the_transition():
+    reference = diagram(REFERENCE, 8)
+    peak_at_boundary = diagram({2: 61.0, 4: 72.0, 8: 85.0, 16: 91.0, 32: 92.5}, boundary_width=8)
+    verdict, value = verdicts(reference, peak_at_boundary)
+    assert verdict == {"lr decay best accuracy": "holds", "lr decay gain peak": "holds"}
+    assert value["lr decay best accuracy"] == pytest.approx(0.5) and value["lr decay gain peak"] == 0.5
+    # the gain peaks at width 32, three steps past the boundary between 4 and 8
+    peak_far = diagram({2: 61.0, 4: 71.0, 8: 81.0, 16: 91.0, 32: 97.0}, boundary_width=8)
+    verdict, value = verdicts(reference, peak_far)
+    assert verdict["lr decay gain peak"] == "fails" and value["lr decay gain peak"] == 2.5
+    # decay lowers the best accuracy
+    worse = diagram({2: 61.0, 4: 72.0, 8: 85.0, 16: 89.0, 32: 90.0}, boundary_width=8)
+    assert verdicts(reference, worse)[0]["lr decay best accuracy"] == "fails"
+    # connected everywhere: no transition in the grid
+    verdict, _ = verdicts(reference, diagram({w: a + 1 for w, a in REFERENCE.items()}, boundary_width=2))
+    assert verdict["lr decay gain peak"] == "undetermined"
+    # a stricter criterion than the paper's statement cannot hold on a peak one width away
+    assert verdicts(reference, peak_at_boundary, Criteria(transition_steps=0.0))[0]["lr decay gain peak"] == "fails"
+
+
+@pytest.mark.workflow
+def test_lr_decay_target_dry_run_plans_decay_cells_and_the_figures(tmp_path):
+    from test_workflow import SMOKE, planned_jobs
+    jobs = planned_jobs(tmp_path, "taxonomy_lr_decay", "--configfile", str(SMOKE))
+    rules = [rule for rule, _ in jobs]
+    assert rules.count("taxonomy_figure") == 1 and rules.count("taxonomy_diagram") == 1
+    trained = [wildcards for rule, wildcards in jobs if rule == "taxonomy_train"]
+    assert any(w.endswith("_one-decay") for w in trained) and not all(w.endswith("_one-decay") for w in trained)
+
+
+def noise_diagram(trace_noise_slope: float = 0.05, mc_slope: float = -10.0) -> pd.DataFrame:
+    """Load = noise fraction, temperature = batch size, width 64: ln(trace) falls by 1 per batch doubling
+    and rises by ``trace_noise_slope`` per 0.1 noise; mc = ``mc_slope`` x noise; the 0.6 column does not
+    fit its labels (training loss 0.5)."""
+    rows = []
+    for noise in (0.0, 0.1, 0.2, 0.4, 0.6):
+        for k, batch in enumerate((16, 32, 64, 128)):
+            rows.append({"width": 64, "batch_size": batch, "label_noise": noise, "load": noise,
+                         "temperature": batch, "test_accuracy": 95 - 50 * noise, "mc": mc_slope * noise + 0.01 * k,
+                         "train_loss": 0.5 if noise == 0.6 else 0.01,
+                         "hessian_trace": float(np.exp(5 - k + trace_noise_slope * noise * 10))})
+    return pd.DataFrame(rows)
+
+
+def test_label_noise_claims_have_known_answers():
+    rows = label_noise_claims(noise_diagram(), Criteria())
+    verdict = {r["claim"]: r["verdict"] for r in rows}
+    value = {r["claim"]: r["value"] for r in rows}
+    assert verdict == {"noise worsens connectivity": "holds", "trace insensitive to noise": "holds"}
+    assert value["noise worsens connectivity"] == pytest.approx(-1.0)
+    # small-loss cells: noise 0-0.4 -> ln-trace spread 0.2 along noise, 3 along batch
+    assert value["trace insensitive to noise"] == pytest.approx(0.2 / 3)
+    assert "16 cells with training loss < 0.1" in rows[1]["fit_range"]
+    rows = label_noise_claims(noise_diagram(trace_noise_slope=2.0, mc_slope=10.0), Criteria())
+    assert {r["claim"]: r["verdict"] for r in rows} == {"noise worsens connectivity": "fails",
+                                                         "trace insensitive to noise": "fails"}
+    unfitted = noise_diagram().assign(train_loss=1.0)
+    assert label_noise_claims(unfitted, Criteria())[1]["verdict"] == "undetermined"
+
+
+def test_label_noise_axis_accepts_zero_noise():
+    grid = experiment_grid({"load": {"axis": "label_noise", "values": [0.0, 0.2]},
+                            "temperature": {"axis": "batch_size", "values": [32]}}, DEFAULTS)
+    assert grid["cell"].tolist() == ["w64_b32_lr0.05_wd0.0005_s1.0_n0.0", "w64_b32_lr0.05_wd0.0005_s1.0_n0.2"]
+
+
+@pytest.mark.workflow
+def test_label_noise_target_dry_run_plans_its_figure(tmp_path):
+    from test_workflow import SMOKE, planned_jobs
+    jobs = planned_jobs(tmp_path, "taxonomy_label_noise", "--configfile", str(SMOKE))
+    assert ("taxonomy_figure", "figure=label_noise") in jobs
+    assert {w for rule, w in jobs if rule == "taxonomy_labels"} == {"noise=0.0", "noise=0.1", "noise=0.4"}
