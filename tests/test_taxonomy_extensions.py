@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from thermoscape.core.grids import CELL_PATTERN, Cell, experiment_grid
-from thermoscape.studies.taxonomy.claims import Criteria, label_noise_claims, lr_decay_claims
+from thermoscape.studies.taxonomy.claims import Criteria, label_noise_claims, lr_decay_claims, phase_iv_split_claims
 from thermoscape.studies.taxonomy.experiment import (
     CellData,
     PhaseRules,
+    label_phases,
     connectivity_transition,
     decay_gain,
     sgd_settings,
@@ -174,3 +175,32 @@ def test_label_noise_target_dry_run_plans_its_figure(tmp_path):
     jobs = planned_jobs(tmp_path, "taxonomy_label_noise", "--configfile", str(SMOKE))
     assert ("taxonomy_figure", "figure=label_noise") in jobs
     assert {w for rule, w in jobs if rule == "taxonomy_labels"} == {"noise=0.0", "noise=0.1", "noise=0.4"}
+
+
+def phase_iv_cells(cka_slope: float) -> pd.DataFrame:
+    """Width 2 poorly connected (I), widths 16-128 in Phase IV with CKA 0.95 + ``cka_slope`` per batch doubling."""
+    rows = []
+    for k, batch in enumerate((16, 32, 64, 128)):
+        for width in (2, 16, 128):
+            rows.append({"width": width, "batch_size": batch, "load": width, "temperature": batch,
+                         "mc": -10.0 if width == 2 else 0.0, "train_accuracy": 80.0 if width == 2 else 100.0,
+                         "cka": 0.4 if width == 2 else 0.95 + cka_slope * k + 0.001 * width})
+    cells = pd.DataFrame(rows)
+    cells["phase"] = label_phases(cells, PhaseRules())
+    return cells
+
+
+def test_phase_iv_split_claims_absolute_and_relative():
+    rows = phase_iv_split_claims(phase_iv_cells(-0.1), PhaseRules())
+    verdict = {r["claim"]: r["verdict"] for r in rows}
+    value = {r["claim"]: r["value"] for r in rows}
+    assert verdict == {"phase IV-A": "holds", "phase IV crossover": "holds"}
+    assert value["phase IV-A"] == 1  # batch 128, width 16: CKA 0.65 + 0.016 < 0.7 (width 128: 0.778)
+    assert value["phase IV crossover"] < -0.8 and "8 cells" in rows[0]["fit_range"]
+    # the default-scale situation: CKA 0.95 everywhere in IV, rising with batch: no IV-A, no crossover
+    rows = phase_iv_split_claims(phase_iv_cells(0.01), PhaseRules())
+    assert {r["claim"]: r["verdict"] for r in rows} == {"phase IV-A": "fails", "phase IV crossover": "fails"}
+    # lr as the temperature: larger lr is hotter, so the sign flips
+    assert phase_iv_split_claims(phase_iv_cells(-0.1), PhaseRules(), "lr")[1]["verdict"] == "fails"
+    none = phase_iv_cells(-0.1).assign(phase="I")
+    assert {r["verdict"] for r in phase_iv_split_claims(none, PhaseRules())} == {"undetermined"}

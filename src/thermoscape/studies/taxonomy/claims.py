@@ -271,3 +271,39 @@ def label_noise_claims(cells: pd.DataFrame, criteria: Criteria, experiment: str 
                     outside_regime="" if determined else
                     f"fewer than two cells with training loss < {criteria.small_train_loss:g} in any row and column"))
     return rows
+
+
+def phase_iv_split_claims(cells: pd.DataFrame, rules: PhaseRules, temperature_axis: str = "batch_size",
+                          experiment: str = "phase") -> list[dict[str, Any]]:
+    """Phase IV's smooth crossover into IV-A (less similar models, large batch) and IV-B (brief 4.1 claim 1,
+    Fig. 1; issue 26 item 6), judged two ways on the Phase IV cells (``|mc| <= tol``, flat):
+
+    * absolute (the brief's operational rule, 3.6): some Phase IV cell has CKA < ``rules.similar_cka``;
+    * relative (the brief's "top group of Phase IV"): CKA falls towards the cold side inside Phase IV, the
+      Spearman correlation of CKA with batch size (inverse temperature) over the Phase IV cells < 0; for a
+      temperature axis that rises with its value (lr, weight decay) the sign flips.
+
+    Both are undetermined without Phase IV cells (resp. fewer than two temperature rows in Phase IV)."""
+    from scipy.stats import spearmanr
+
+    phase_iv = cells[cells["phase"].isin(["IV-A", "IV-B"]) & np.isfinite(cells["cka"])]
+    span = _cells_range(phase_iv, temperature_axis)
+    n_a = int((phase_iv["cka"] < rules.similar_cka).sum())
+    by_row = phase_iv.groupby("temperature")["cka"].median()
+    detail = (f"Phase IV CKA {phase_iv['cka'].min():.3f}-{phase_iv['cka'].max():.3f}; median per {temperature_axis} "
+              + ", ".join(f"{t:g}: {c:.3f}" for t, c in by_row.items())) if len(phase_iv) else ""
+    rows = [row("phase IV-A", f"Phase IV cells with CKA < {rules.similar_cka:g}",
+                "Phase IV splits by a smooth crossover into IV-A (less similar models) and IV-B (similar models)",
+                "at least one IV-A cell", n_a, np.nan, len(phase_iv), bool(n_a > 0) if len(phase_iv) else None,
+                detail, experiment, study="taxonomy", fit_range=span,
+                outside_regime="" if len(phase_iv) else "no Phase IV cell")]
+    sign = 1.0 if temperature_axis == "batch_size" else -1.0  # colder = larger batch or smaller lr / wd
+    determined = phase_iv["temperature"].nunique() > 1 and phase_iv["cka"].nunique() > 1
+    rho = float(spearmanr(sign * phase_iv["temperature"], phase_iv["cka"]).statistic) if determined else np.nan
+    rows.append(row("phase IV crossover", f"Spearman(coldness, CKA) over Phase IV (coldness: {temperature_axis}"
+                    + (")" if sign > 0 else ", reversed)"),
+                    "within Phase IV, models trained colder (larger batch) are less similar: IV-A lies at large "
+                    "batch size below IV-B", "correlation < 0", rho, np.nan, len(phase_iv),
+                    bool(rho < 0) if determined else None, detail, experiment, study="taxonomy", fit_range=span,
+                    outside_regime="" if determined else "Phase IV spans fewer than two temperature rows"))
+    return rows
