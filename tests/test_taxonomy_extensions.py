@@ -204,3 +204,103 @@ def test_phase_iv_split_claims_absolute_and_relative():
     assert phase_iv_split_claims(phase_iv_cells(-0.1), PhaseRules(), "lr")[1]["verdict"] == "fails"
     none = phase_iv_cells(-0.1).assign(phase="I")
     assert {r["verdict"] for r in phase_iv_split_claims(none, PhaseRules())} == {"undetermined"}
+
+
+def test_cubic_bezier_and_linear_bends():
+    from thermoscape.measure.connectivity import bezier_point, linear_bends
+    a, b = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64) * 3
+    bends = linear_bends(a, b, 4)
+    assert bends.shape == (2, 3) and torch.allclose(bends[0], a + 1) and torch.allclose(bends[1], a + 2)
+    # control points on the segment: the cubic curve is the segment traversed linearly
+    assert torch.allclose(bezier_point(a, bends, b, 0.25), torch.full((3,), 0.75, dtype=torch.float64))
+    # a cubic with middle points p1, p2: B(1/2) = (a + 3 p1 + 3 p2 + b) / 8
+    p = torch.stack([torch.full((3,), 8.0), torch.full((3,), -8.0)]).double()
+    assert torch.allclose(bezier_point(a, p, b, 0.5), (a + 3 * p[0] + 3 * p[1] + b) / 8)
+    # one middle point: the quadratic formula, vector t too
+    mid = torch.full((3,), 5.0, dtype=torch.float64)
+    ts = torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64)
+    assert torch.allclose(bezier_point(a, mid.unsqueeze(0), b, ts), bezier_point(a, mid, b, ts))
+    with pytest.raises(ValueError):
+        linear_bends(a, b, 2)
+
+
+def test_pixel_noise_inputs_stay_in_each_features_range_and_grow_with_magnitude():
+    from thermoscape.studies.taxonomy.experiment import pixel_noise_inputs
+    x = torch.stack([torch.linspace(-1, 1, 50), torch.linspace(0, 10, 50)], 1)
+    small = pixel_noise_inputs(x, 40, 5.0, torch.Generator().manual_seed(0))
+    large = pixel_noise_inputs(x, 40, 80.0, torch.Generator().manual_seed(0))
+    clean = pixel_noise_inputs(x, 40, 0.0, torch.Generator().manual_seed(0))
+    assert small.shape == (40, 2)
+    assert (large <= x.max(0).values).all() and (large >= x.min(0).values).all()
+    shift_small, shift_large = (small - clean).mean(0), (large - clean).mean(0)
+    assert ((shift_small >= 0) & (shift_large > shift_small)).all()
+    assert shift_large[1] / shift_large[0] == pytest.approx(5.0, rel=0.3)  # scaled by the feature range
+
+
+def ablation_synthetic(alpha_noise: float, curve_sign: float) -> pd.DataFrame:
+    """12 cells with reference CKA rising with width and mc rising with width; alpha settings equal to it up
+    to ``alpha_noise``-scaled shuffling, pixel noise 5 uninformative (constant), 80 equal to the reference."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for k, (width, batch) in enumerate([(w, b) for w in (2, 8, 32, 128) for b in (16, 64, 256)]):
+        cka, mc = 0.2 + 0.002 * width + 0.0001 * batch, -10 + 0.08 * width
+        base = {"cell": f"c{k}", "width": width, "batch_size": batch, "load": width, "temperature": batch}
+        for alpha in (1.0, 16.0):
+            rows.append({**base, "figure": "cka_alpha", "setting": f"alpha {alpha:g}", "parameter": alpha,
+                         "value": cka + alpha_noise * rng.normal(), "reference": cka})
+        for magnitude, value in ((5.0, 0.99 + 0.001 * rng.normal()), (80.0, cka)):
+            rows.append({**base, "figure": "cka_pixel_noise", "setting": f"noise {magnitude:g}",
+                         "parameter": magnitude, "value": value, "reference": cka})
+        rows.append({**base, "figure": "curves", "setting": "lr 0.03", "parameter": 0.03,
+                     "value": curve_sign * mc, "reference": mc})
+    return pd.DataFrame(rows)
+
+
+def test_ablation_claims_judge_rank_agreement():
+    verdict = {r["claim"]: (r["verdict"], r["value"]) for r in
+               lr_rows(ablation_synthetic(alpha_noise=0.0, curve_sign=1.0))}
+    assert verdict["cka alpha ablation"] == ("holds", pytest.approx(1.0))
+    assert verdict["curves ablation"][0] == "holds"
+    assert verdict["cka pixel noise ablation"][0] == "holds" and verdict["cka pixel noise ablation"][1] > 0.5
+    verdict = {r["claim"]: r["verdict"] for r in lr_rows(ablation_synthetic(alpha_noise=1.0, curve_sign=-1.0))}
+    assert verdict["cka alpha ablation"] == "fails" and verdict["curves ablation"] == "fails"
+    flipped = ablation_synthetic(0.0, 1.0)
+    flipped.loc[flipped["figure"] == "cka_pixel_noise", "parameter"] *= -1  # 80 becomes the smallest
+    assert {r["claim"]: r["verdict"] for r in lr_rows(flipped)}["cka pixel noise ablation"] == "fails"
+    assert {r["verdict"] for r in lr_rows(flipped[flipped["figure"] == "none"])} == {"undetermined"}
+
+
+def lr_rows(table):
+    from thermoscape.studies.taxonomy.claims import ablation_claims
+    rows = ablation_claims(table, Criteria())
+    assert all(r["study"] == "taxonomy" and r["slice"] == "ablation" for r in rows)
+    return rows
+
+
+def test_ablation_metrics_cover_every_setting(tmp_path):
+    from thermoscape.studies.taxonomy.experiment import ablation_metrics
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(96, 5, generator=generator)
+    data = CellData(x, (x[:, 0] > 0).long(), x[:16], (x[:16, 0] > 0).long(), 2)
+    study = {"seed": 0, "replicas": 2, "model": {"name": "mlp", "depth": 1},
+             "training": {"min_epochs": 2, "max_epochs": 3}}
+    cell = Cell(4, 16, 0.05, 5e-4)
+    stored, _ = train_replicas(cell, data, study)
+    from thermoscape.studies.taxonomy.experiment import load_models
+    models = load_models(stored)
+    curve = {"epochs": 2, "lr": 0.01, "momentum": 0.9, "batch_size": 32, "points": 5, "init": "midpoint",
+             "scale_epochs_with_subset": True}
+    table = ablation_metrics(models, data, {"cka_alpha": [1.0, 16.0], "cka_pixel_noise": [5.0],
+                                            "curves": [{"lr": 0.03}, {"bends": 4}]},
+                             {"samples": 64, "batch_size": 32}, curve, 0, cell)
+    assert table["figure"].tolist() == ["cka_alpha", "cka_alpha", "cka_pixel_noise", "curves", "curves"]
+    assert table["setting"].tolist()[-2:] == ["lr 0.03, 2 epochs, 3 bends", "lr 0.01, 2 epochs, 4 bends"]
+    assert table["value"].notna().all() and (table.loc[table["figure"] != "curves", "value"] <= 1 + 1e-9).all()
+
+
+@pytest.mark.workflow
+def test_ablations_target_dry_run_plans_one_ablation_job_per_cell(tmp_path):
+    from test_workflow import SMOKE, planned_jobs
+    jobs = planned_jobs(tmp_path, "taxonomy_ablations", "--configfile", str(SMOKE))
+    assert sum(rule == "taxonomy_ablation" for rule, _ in jobs) == 2
+    assert ("taxonomy_ablations_figure", "experiment=ablation") in jobs

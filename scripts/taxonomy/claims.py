@@ -5,8 +5,15 @@ import pandas as pd
 from thermoscape.claims import COLUMNS, criteria_from
 from thermoscape.core.io import read_table, write_table
 from thermoscape.core.jobs import start_job
-from thermoscape.studies.taxonomy.claims import Criteria, double_descent_claim, label_noise_claims, lr_decay_claims, phase_iv_split_claims,
-                                               taxonomy_claims
+from thermoscape.studies.taxonomy.claims import (
+    Criteria,
+    ablation_claims,
+    double_descent_claim,
+    label_noise_claims,
+    lr_decay_claims,
+    phase_iv_split_claims,
+    taxonomy_claims,
+)
 from thermoscape.studies.taxonomy.experiment import PhaseRules
 
 start_job(snakemake)
@@ -17,4 +24,5 @@ rows.append(double_descent_claim(read_table(snakemake.input.noise), criteria, ru
 rows += phase_iv_split_claims(read_table(snakemake.input.cells), rules, snakemake.params.temperature_axis)
 rows += label_noise_claims(read_table(snakemake.input.label_noise), criteria)
 rows += lr_decay_claims(read_table(snakemake.input.cells), read_table(snakemake.input.lr_decay), criteria, rules)
+rows += ablation_claims(read_table(snakemake.input.ablations), criteria)
 write_table(pd.DataFrame(rows, columns=COLUMNS), snakemake.output[0])

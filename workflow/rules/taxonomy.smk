@@ -170,3 +170,57 @@ rule taxonomy_aggregate:
         CONDA_ENV
     script:
         "../../scripts/taxonomy/aggregate.py"
+
+
+# --- metric ablations, Figs. 9-11 (issue 26): the models of taxonomy.ablations.experiment re-measured ---
+
+
+def taxonomy_ablation_inputs(wildcards):
+    return {"cells": f"{TX}/tables/{wildcards.experiment}/cells.parquet",
+            "ablations": [f"{TX}/cells/{cell}/ablations.parquet"
+                          for cell in TAXONOMY_GRIDS[wildcards.experiment]["cell"]]}
+
+
+rule taxonomy_ablation:
+    input:
+        dataset=rules.taxonomy_dataset.output[0],
+        labels=taxonomy_labels,
+        models=rules.taxonomy_train.output.models,
+    output:
+        f"{TX}/cells/{{cell}}/ablations.parquet",
+    params:
+        ablations=TAXONOMY["ablations"],
+        cka=TAXONOMY["cka"],
+        curve=TAXONOMY["curve"],
+        seed=TAXONOMY["seed"],
+        device=DEVICE,
+        library=library_version("studies.taxonomy.experiment", "measure.similarity", "measure.connectivity", "nets.networks"),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=120,
+        **TAXONOMY_GPU,
+    log:
+        log_path("taxonomy_ablation", "{cell}"),
+    conda:
+        CONDA_ENV
+    script:
+        "../../scripts/taxonomy/ablation.py"
+
+
+rule taxonomy_ablation_table:
+    input:
+        unpack(taxonomy_ablation_inputs),
+    output:
+        f"{TX}/tables/{{experiment}}/ablations.parquet",
+    params:
+        library=library_version("studies.taxonomy.experiment"),
+    threads: 1
+    resources:
+        **SMALL,
+    log:
+        log_path("taxonomy_ablation_table", "{experiment}"),
+    conda:
+        CONDA_ENV
+    script:
+        "../../scripts/taxonomy/ablation_table.py"

@@ -1,6 +1,7 @@
 """Yang et al.: phase diagrams (Figs. 2, 4, 5/20, 6/7, 12) and the claims table from the experiment tables."""
 
 localrules:
+    taxonomy_ablations_figure,
     taxonomy_aggregate,
     taxonomy_diagram,
     taxonomy_figure,
@@ -83,6 +84,7 @@ rule taxonomy_claims:
         noise=f"{TX}/tables/noise/cells.parquet",
         lr_decay=f"{TX}/tables/lr_decay/cells.parquet",
         label_noise=f"{TX}/tables/label_noise/cells.parquet",
+        ablations=f"{TX}/tables/{TAXONOMY['ablations']['experiment']}/ablations.parquet",
     output:
         f"{TX}/tables/claims.parquet",
     params:
@@ -133,6 +135,33 @@ rule taxonomy_lr_decay:
         f"{RESULTS}/figures/taxonomy/lr_decay.png",
 
 
+# Figs. 9-11 (issue 26): metric ablations on the models of taxonomy.ablations.experiment
+rule taxonomy_ablations_figure:
+    input:
+        f"{TX}/tables/{{experiment}}/ablations.parquet",
+    output:
+        pdf=f"{RESULTS}/figures/taxonomy/{{experiment}}_ablations.pdf",
+        png=report(f"{RESULTS}/figures/taxonomy/{{experiment}}_ablations.png",
+                   caption="../report/taxonomy_ablations.rst", category="Yang et al."),
+    params:
+        axes=lambda wc: taxonomy_axes(wc.experiment),
+        library=library_version("plotting", "studies.taxonomy.plots"),
+    threads: 1
+    resources:
+        **SMALL,
+    log:
+        log_path("taxonomy_ablations_figure", "{experiment}"),
+    conda:
+        CONDA_ENV
+    script:
+        "../../scripts/taxonomy/ablations_figure.py"
+
+
+rule taxonomy_ablations:
+    input:
+        f"{RESULTS}/figures/taxonomy/{TAXONOMY['ablations']['experiment']}_ablations.png",
+
+
 # Fig. 8 (issue 26): label-noise fraction as the load
 rule taxonomy_label_noise:
     input:
@@ -143,6 +172,7 @@ rule taxonomy:
     input:
         rules.taxonomy_lr_decay.input,
         rules.taxonomy_label_noise.input,
+        rules.taxonomy_ablations.input,
         rules.taxonomy_phase.input,
         rules.taxonomy_noise.input,
         rules.taxonomy_curves.input,

@@ -8,6 +8,7 @@ at a few ``t`` values (five in the paper) into ``mc`` (Eq. 4).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -18,12 +19,29 @@ from torch import Tensor
 
 def bezier_point(theta0: Tensor, bend: Tensor, theta1: Tensor, t: float | Tensor) -> Tensor:
     """``gamma(t)`` of the quadratic Bezier curve (Eq. 12, k = 2); ``(N,)`` for scalar ``t``, ``(T, N)`` for ``t`` ``(T,)``.
+    A ``bend`` of shape ``(k - 1, N)`` holds the middle points of a degree-``k`` curve (Fig. 11's 4 bends: k = 3).
 
     Differentiable in ``bend`` (and ``t``), so it serves both evaluation and curve training.
     """
     t = torch.as_tensor(t, dtype=theta0.dtype, device=theta0.device)
     t = t.unsqueeze(-1) if t.dim() > 0 else t
+    if bend.dim() == theta0.dim() + 1:  # several middle control points (rows): degree len(bend) + 1
+        points = [theta0, *bend, theta1]
+        k = len(points) - 1
+        return sum(math.comb(k, j) * (1 - t) ** (k - j) * t**j * p for j, p in enumerate(points))
     return (1 - t) ** 2 * theta0 + 2 * t * (1 - t) * bend + t**2 * theta1
+
+
+def linear_bends(theta0: Tensor, theta1: Tensor, bends: int) -> Tensor:
+    """The ``bends - 2`` middle control points of a Bezier curve with ``bends`` bends (Garipov's count,
+    end points included: 3 = quadratic, 4 = cubic) on the straight segment (``init_linear``), as rows;
+    for 3 bends a plain vector, the midpoint (``init_bend``)."""
+    if bends < 3:
+        raise ValueError(f"a curve needs at least 3 bends, got {bends}")
+    if bends == 3:
+        return init_bend(theta0, theta1)
+    fractions = torch.arange(1, bends - 1, dtype=theta0.dtype, device=theta0.device) / (bends - 1)
+    return theta0 + fractions.unsqueeze(-1) * (theta1 - theta0)
 
 
 def init_bend(

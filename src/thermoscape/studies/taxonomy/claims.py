@@ -27,6 +27,7 @@ class Criteria:
     transition_steps: float = 0.5  # Fig. 13: the gain's peak lies within this many width steps of the
     #                                connectivity boundary (0.5: one of the two widths beside it, "almost exactly")
     small_train_loss: float = 0.1  # Fig. 8e: "when training loss is small": cells below this training loss
+    rank_agreement: float = 0.8  # Figs. 9-11: "insensitive"/"robust": Spearman with the reference diagram >= this
 
 
 def _rank_fraction(values: pd.Series, value: float) -> float:
@@ -306,4 +307,49 @@ def phase_iv_split_claims(cells: pd.DataFrame, rules: PhaseRules, temperature_ax
                     "batch size below IV-B", "correlation < 0", rho, np.nan, len(phase_iv),
                     bool(rho < 0) if determined else None, detail, experiment, study="taxonomy", fit_range=span,
                     outside_regime="" if determined else "Phase IV spans fewer than two temperature rows"))
+    return rows
+
+
+def ablation_claims(table: pd.DataFrame, criteria: Criteria, experiment: str = "ablation") -> list[dict[str, Any]]:
+    """The metric ablations (Figs. 9-11, App. A.4), each ablated diagram against the reference one by the
+    Spearman correlation over the cells:
+
+    * Fig. 9: CKA is "insensitive to the specific choice of alpha": every alpha's correlation >= 
+      ``criteria.rank_agreement`` (the value: the smallest);
+    * Fig. 10: "if the noise perturbation is too small, the CKA similarity becomes less informative": the
+      correlation at the smallest magnitude is below the one at the largest;
+    * Fig. 11: mode connectivity is "robust to the choice of specific configurations": every curve
+      variant's correlation >= ``criteria.rank_agreement`` (the value: the smallest)."""
+    from scipy.stats import spearmanr
+
+    def correlations(name: str) -> dict[str, tuple[float, float]]:
+        part = table[table["figure"] == name]
+        return {setting: (float(g["parameter"].iloc[0]),
+                          float(spearmanr(g["value"], g["reference"], nan_policy="omit").statistic))
+                for setting, g in part.groupby("setting", sort=False)}
+
+    cells = table.drop_duplicates("cell")
+    span = (f"{len(cells)} cells: width {_span(cells['width'])}, batch_size {_span(cells['temperature'])}"
+            if len(cells) else "no cell")
+    rows = []
+    for name, paper in (("cka_alpha", "CKA similarity is insensitive to the specific choice of alpha (Fig. 9)"),
+                        ("curves", "mode connectivity is robust to the choice of specific configurations "
+                                   "(curve learning rate, 4 bends; Fig. 11)")):
+        rho = correlations(name)
+        low = min((r for _, r in rho.values()), default=np.nan)
+        rows.append(row(f"{name.replace('_', ' ')} ablation", "smallest Spearman correlation with the reference "
+                        "diagram", paper, f"every correlation >= {criteria.rank_agreement:g}", low, np.nan, len(cells),
+                        bool(low >= criteria.rank_agreement) if rho else None,
+                        "; ".join(f"{s}: {r:.2f}" for s, (_, r) in rho.items()), experiment, study="taxonomy",
+                        fit_range=span, outside_regime="" if rho else "no ablated diagram"))
+    rho = correlations("cka_pixel_noise")
+    ordered = sorted(rho.values())
+    determined = len(ordered) > 1 and all(np.isfinite(r) for _, r in ordered)
+    rows.append(row("cka pixel noise ablation", "Spearman with the reference at the largest minus at the smallest "
+                    "noise magnitude", "if the noise perturbation is too small, the CKA similarity becomes less "
+                    "informative (Fig. 10)", "difference > 0",
+                    ordered[-1][1] - ordered[0][1] if determined else np.nan, np.nan, len(cells),
+                    bool(ordered[-1][1] > ordered[0][1]) if determined else None,
+                    "; ".join(f"{s}: {r:.2f}" for s, (_, r) in rho.items()), experiment, study="taxonomy",
+                    fit_range=span, outside_regime="" if determined else "fewer than two finite noise magnitudes"))
     return rows

@@ -253,18 +253,23 @@ def _curve_loss(template: nn.Module):
 
 def train_curve(model_a: nn.Module, model_b: nn.Module, data: CellData, epochs: int = 50, lr: float = 0.01,
                 momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 128, init: str = "midpoint",
-                init_model: nn.Module | None = None, seed: int = 0) -> tuple[Tensor, list[float]]:
+                init_model: nn.Module | None = None, seed: int = 0, bends: int = 3) -> tuple[Tensor, list[float]]:
     """Train the middle bend of the quadratic Bezier curve between two replicas (App. A.2; brief 3.4):
     SGD with momentum, one ``t ~ U(0, 1)`` per minibatch, loss ``CE + 0.5 wd ||gamma(t)||^2``, the
     paper's learning-rate schedule, minibatches as in training (reshuffled, last partial one dropped).
 
     ``init="random"`` starts the bend at ``init_model``'s parameters (a freshly initialised network,
-    what the authors' script effectively did); the default starts it at the midpoint.
+    what the authors' script effectively did); the default starts it at the midpoint. ``bends`` (end
+    points included) other than 3 trains a higher-degree curve, e.g. 4: cubic (Fig. 11).
     """
     theta_a, theta_b = flat_parameters(model_a), flat_parameters(model_b)
     generator = torch.Generator().manual_seed(seed)
     bend = connectivity.init_bend(theta_a, theta_b, init, generator,
                                   None if init_model is None else lambda _: flat_parameters(init_model))
+    if bends != 3:  # Fig. 11's 4-bend (cubic) curve: middle points on the segment (Garipov's init_linear)
+        if init != "midpoint":
+            raise ValueError("curves with other than 3 bends start on the straight segment (init midpoint)")
+        bend = connectivity.linear_bends(theta_a, theta_b, bends)
 
     def batches(_epoch: int):
         for index in epoch_batches(len(data.x_train), batch_size, generator):
@@ -406,3 +411,85 @@ def connectivity_transition(cells: pd.DataFrame, tolerance: float = 1.0,
         poor = np.flatnonzero(~(mc >= -tolerance))  # NaN counts as not connected
         positions.append((poor[-1] + 1 if len(poor) else 0) - 0.5)
     return float(np.median(positions)) if positions else np.nan
+
+
+# --- metric ablations (Figs. 9-11) ----------------------------------------------------------------
+
+
+def pixel_noise_inputs(x: Tensor, samples: int, magnitude: float, generator: torch.Generator,
+                       scale: float = 255.0) -> Tensor:
+    """Fig. 10's CKA inputs: ``samples`` training inputs (a random permutation, cycled) plus uniform noise
+    ``U[0, magnitude)`` on the 0-``scale`` pixel range, clipped to the range (brief 2.3, computed in float,
+    not the code's wrapping uint8). For standardised features the pixel range of feature ``f`` is its
+    training range ``[min_f, max_f]``: the noise is ``U[0, magnitude / scale) * (max_f - min_f)``."""
+    n = len(x)
+    order = torch.cat([torch.randperm(n, generator=generator) for _ in range(-(-samples // n))])[:samples]
+    chosen = x[order.to(x.device)]
+    low, high = x.min(0).values, x.max(0).values
+    noise = torch.rand(chosen.shape, generator=generator, dtype=chosen.dtype).to(x.device)
+    return torch.minimum(chosen + noise * (magnitude / scale) * (high - low), high)
+
+
+def _mean_cka(models: Sequence[nn.Module], inputs_for_pair) -> float:
+    values = []
+    for i, model_a in enumerate(models):
+        for j, model_b in enumerate(models):
+            if i != j:
+                inputs = inputs_for_pair()
+                values.append(similarity.linear_cka(outputs(model_a, inputs).softmax(-1),
+                                                    outputs(model_b, inputs).softmax(-1)))
+    return float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+
+
+def ablation_metrics(models: Sequence[nn.Module], data: CellData, ablations: Mapping[str, Any],
+                     cka: Mapping[str, Any], curve: Mapping[str, Any], seed: int, cell: Cell,
+                     weight_decay: float | None = None) -> pd.DataFrame:
+    """The metric ablations of one cell's replicas (brief 3.3, 3.4; Figs. 9-11), one row each with
+    ``figure``, ``setting`` and ``value``:
+
+    * Fig. 9: mean CKA over ordered pairs with mixup ``lambda ~ Beta(alpha, alpha)`` for every
+      ``ablations["cka_alpha"]``;
+    * Fig. 10: mean CKA on pixel-noised training inputs for every ``ablations["cka_pixel_noise"]``
+      (``pixel_noise_inputs``);
+    * Fig. 11: mc of a curve between replicas 0 and 1 trained with each ``ablations["curves"]`` entry
+      (``lr``, ``epochs``, ``bends`` over the config's ``curve``).
+    Seeds derive from the cell and the setting, so each value is reproducible on its own."""
+    rows = []
+    for alpha in ablations.get("cka_alpha", []):
+        generator = torch.Generator().manual_seed(derive_seed(seed, "cka_alpha", cell.name, float(alpha)))
+        value = _mean_cka(models, lambda: similarity.mixup_inputs(data.x_train, cka["samples"], float(alpha),
+                                                                   generator, cka["batch_size"]))
+        rows.append({"figure": "cka_alpha", "setting": f"alpha {float(alpha):g}", "parameter": float(alpha),
+                     "value": value})
+    for magnitude in ablations.get("cka_pixel_noise", []):
+        generator = torch.Generator().manual_seed(derive_seed(seed, "cka_pixel", cell.name, float(magnitude)))
+        value = _mean_cka(models, lambda: pixel_noise_inputs(data.x_train, cka["samples"], float(magnitude),
+                                                             generator))
+        rows.append({"figure": "cka_pixel_noise", "setting": f"noise {float(magnitude):g}",
+                     "parameter": float(magnitude), "value": value})
+    for variant in ablations.get("curves", []):
+        settings = {**curve, **variant}
+        bends = int(settings.get("bends", 3))
+        epochs = int(settings["epochs"])
+        if settings.get("scale_epochs_with_subset", True):
+            epochs = max(1, round(epochs / cell.subset))
+        label = f"lr {settings['lr']:g}, {epochs} epochs, {bends} bends"
+        bend, _ = train_curve(models[0], models[1], data, epochs, settings["lr"], settings["momentum"],
+                              cell.weight_decay if weight_decay is None else weight_decay, settings["batch_size"],
+                              "midpoint", None, derive_seed(seed, "curve_ablation", cell.name, label), bends)
+        errors = curve_errors(models[0], bend, models[1], data, settings["points"])
+        rows.append({"figure": "curves", "setting": label, "parameter": float(settings["lr"]),
+                     "value": connectivity.mode_connectivity(errors["train_error"].to_numpy())})
+    return pd.DataFrame(rows, columns=["figure", "setting", "parameter", "value"])
+
+
+def ablation_table(cells: pd.DataFrame, tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The per-cell ablation tables (in the order of ``cells``' rows) with each cell's coordinates,
+    phase and reference value (``cka`` for the CKA ablations, ``mc`` for the curves) as ``reference``."""
+    keep = ["cell", "width", "batch_size", "load", "temperature", "phase", "cka", "mc"]
+    rows = []
+    for (_, cell), table in zip(cells.iterrows(), tables):
+        table = table.assign(**{k: cell[k] for k in keep})
+        table["reference"] = np.where(table["figure"] == "curves", cell["mc"], cell["cka"])
+        rows.append(table.drop(columns=["cka", "mc"]))
+    return pd.concat(rows, ignore_index=True)

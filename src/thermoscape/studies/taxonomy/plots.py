@@ -529,3 +529,48 @@ def label_noise_figure(cells: pd.DataFrame, metrics: Sequence[str] = ("test_accu
     width = cells["width"].iloc[0] if "width" in cells and cells["width"].nunique() == 1 else None
     fig.suptitle(title or "Fraction of randomized labels as the load" + (f" (width {width:g})" if width else ""))
     return fig
+
+
+ABLATION_ROWS = {"cka_alpha": ("cka", "Fig. 9 (CKA, mixup alpha)"),
+                 "cka_pixel_noise": ("cka", "Fig. 10 (CKA, pixel noise)"),
+                 "curves": ("mc", "Fig. 11 (mc, curves)")}
+
+
+def ablations_figure(table: pd.DataFrame, load_axis: str = "width", temperature_axis: str = "batch_size",
+                     title: str = "") -> plt.Figure:
+    """Figs. 9-11 analogue: one row per ablation (CKA with mixup alpha, CKA on pixel-noised inputs, mc of
+    other curves), one phase-diagram panel per setting after the reference panel (the paper's setting),
+    each row on one shared colour range; the panel title gives the setting and its Spearman correlation
+    with the reference diagram over the cells."""
+    from scipy.stats import spearmanr
+
+    figures = [f for f in ABLATION_ROWS if f in set(table["figure"])]
+    ncols = 1 + max(table[table["figure"] == f]["setting"].nunique() for f in figures)
+    fig, axes = plt.subplots(len(figures), ncols, figsize=(3.3 * ncols, 2.9 * len(figures) + 0.6),
+                             layout="constrained", squeeze=False)
+    for row_axes, name in zip(axes, figures):
+        metric, label = ABLATION_ROWS[name]
+        part = table[table["figure"] == name]
+        reference = part.drop_duplicates("cell").assign(**{metric: lambda p: p["reference"]})
+        panels = [("reference", reference)] + [
+            (setting, group.assign(**{metric: group["value"]})) for setting, group in part.groupby("setting", sort=False)]
+        values = np.concatenate([p[metric].to_numpy(dtype=float) for _, p in panels])
+        finite = values[np.isfinite(values)]
+        if metric == "mc":
+            bound = float(np.clip(np.abs(finite).max() if len(finite) else 1.0, *MC_LIMITS))
+            vlim = (-bound, bound)
+        else:
+            vlim = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        for k, (ax, (setting, cells)) in enumerate(zip(row_axes, panels)):
+            mesh = _draw_panel(ax, cells, metric, load_axis, temperature_axis, vlim=vlim, colorbar=False)
+            merged = cells.merge(reference[["cell", "reference"]], on="cell", suffixes=("", "_ref"))
+            rho = spearmanr(merged[metric], merged["reference_ref"] if "reference_ref" in merged
+                            else merged["reference"], nan_policy="omit").statistic if k else 1.0
+            ax.set_title(f"{label}:\nreference" if k == 0 else f"{setting}\n(rho {rho:.2f})", fontsize=9)
+            if k:
+                ax.set_ylabel("")
+        for ax in row_axes[len(panels):]:
+            ax.set_visible(False)
+        fig.colorbar(mesh, ax=list(row_axes[:len(panels)]), label=METRICS[metric]["label"], pad=0.01)
+    fig.suptitle(title or "Metric ablations (rho: Spearman correlation with the reference diagram)")
+    return fig
