@@ -119,6 +119,12 @@ def test_lr_decay_claims_hold_fail_and_need_the_transition():
     # connected everywhere: no transition in the grid
     verdict, _ = verdicts(reference, diagram({w: a + 1 for w, a in REFERENCE.items()}, boundary_width=2))
     assert verdict["lr decay gain peak"] == "undetermined"
+    # replica spreads make the 4 pp peak (median gain 1 pp) a standard error of ~2.9 pp: flat within noise
+    noisy = [d.assign(test_accuracy_std=5.0, n_replicas=6) for d in (reference, peak_at_boundary)]
+    row = lr_decay_claims(*noisy, Criteria())[1]
+    assert row["verdict"] == "undetermined" and "flat within its noise" in row["detail"]
+    quiet = [d.assign(test_accuracy_std=0.5, n_replicas=6) for d in (reference, peak_at_boundary)]
+    assert lr_decay_claims(*quiet, Criteria())[1]["verdict"] == "holds"
     # a stricter criterion than the paper's statement cannot hold on a peak one width away
     assert verdicts(reference, peak_at_boundary, Criteria(transition_steps=0.0))[0]["lr decay gain peak"] == "fails"
 

@@ -27,6 +27,8 @@ class Criteria:
     transition_steps: float = 0.5  # Fig. 13: the gain's peak lies within this many width steps of the
     #                                connectivity boundary (0.5: one of the two widths beside it, "almost exactly")
     small_train_loss: float = 0.1  # Fig. 8e: "when training loss is small": cells below this training loss
+    noise_sigmas: float = 2.0  # Fig. 13: a gain peak counts only if it stands this many standard errors above
+    #                            the median gain (else the gain curve is flat within its noise: undetermined)
     rank_agreement: float = 0.8  # Figs. 9-11: "insensitive"/"robust": Spearman with the reference diagram >= this
 
 
@@ -205,19 +207,26 @@ def lr_decay_claims(reference: pd.DataFrame, decayed: pd.DataFrame, criteria: Cr
         low, high = int(np.floor(position)), int(np.ceil(position))
         return f"{widths[low]:g}" if low == high else f"{widths[low]:g}/{widths[high]:g}"
 
+    prominence = float(gain["gain"].iloc[peak] - gain["gain"].median()) if peak is not None else np.nan
+    peak_se = float(gain["gain_se"].iloc[peak]) if peak is not None and "gain_se" in gain else np.nan
+    flat = bool(np.isfinite(peak_se) and not prominence > criteria.noise_sigmas * peak_se)
     detail = ""
     if peak is not None:
         detail = (f"gain per width {dict(zip(widths.tolist(), gain['gain'].round(2).tolist()))}; peak at width "
                   f"{widths[peak]:g}; connectivity boundary (mc >= -{rules.connected_tolerance:g} from there on, "
                   f"median over rows) " + (f"between widths {width_at(boundary)}" if inside else
-                                           f"outside the widths (index {boundary:g})"))
+                                           f"outside the widths (index {boundary:g})")
+                  + f"; peak {prominence:.2f} pp above the median gain, standard error {peak_se:.2f} pp")
     rows.append(row("lr decay gain peak", "width steps between the gain's peak and the connectivity boundary",
                     "the improvement from learning rate decay peaks almost exactly at the transition between "
                     "globally well-connected and poorly-connected phases (Fig. 13)",
-                    f"distance <= {criteria.transition_steps:g} width steps", distance, np.nan, len(shared),
+                    f"distance <= {criteria.transition_steps:g} width steps, the peak > "
+                    f"{criteria.noise_sigmas:g} standard errors above the median gain", distance, np.nan, len(shared),
                     bool(distance <= criteria.transition_steps) if inside and peak is not None else None,
                     detail, experiment, study="taxonomy", fit_range=span,
-                    outside_regime="" if inside else "the connectivity boundary lies outside the shared widths"))
+                    outside_regime="the connectivity boundary lies outside the shared widths" if not inside else
+                    (f"no peak: the gain curve is flat within its noise (peak {prominence:.2f} pp above the median, "
+                     f"<= {criteria.noise_sigmas:g} x {peak_se:.2f} pp)" if flat else "")))
     return rows
 
 

@@ -389,11 +389,16 @@ def decay_gain(reference: pd.DataFrame, decayed: pd.DataFrame) -> pd.DataFrame:
     temperatures = sorted(set(reference["temperature"]) & set(decayed["temperature"]))
     rows = []
     for width in widths:
-        best = [float(cells.loc[(cells["width"] == width) & cells["temperature"].isin(temperatures),
-                                "test_accuracy"].max()) for cells in (reference, decayed)]
+        best, se = [], []
+        for cells in (reference, decayed):
+            column = cells[(cells["width"] == width) & cells["temperature"].isin(temperatures)]
+            top = column.loc[column["test_accuracy"].idxmax()] if column["test_accuracy"].notna().any() else None
+            best.append(np.nan if top is None else float(top["test_accuracy"]))
+            spread = np.nan if top is None else float(top.get("test_accuracy_std", np.nan))
+            se.append(spread / np.sqrt(float(top.get("n_replicas", np.nan))) if top is not None else np.nan)
         rows.append({"width": width, "best_reference": best[0], "best_decay": best[1], "gain": best[1] - best[0],
-                     "temperatures": ", ".join(f"{t:g}" for t in temperatures)})
-    return pd.DataFrame(rows, columns=["width", "best_reference", "best_decay", "gain", "temperatures"])
+                     "gain_se": float(np.hypot(*se)), "temperatures": ", ".join(f"{t:g}" for t in temperatures)})
+    return pd.DataFrame(rows, columns=["width", "best_reference", "best_decay", "gain", "gain_se", "temperatures"])
 
 
 def connectivity_transition(cells: pd.DataFrame, tolerance: float = 1.0,

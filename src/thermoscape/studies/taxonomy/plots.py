@@ -524,7 +524,7 @@ def label_noise_figure(cells: pd.DataFrame, metrics: Sequence[str] = ("test_accu
     ax.set_ylabel("Hessian trace")
     ax.set_title("(e) Hessian trace vs batch size", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6.5, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     _add_key(fig, cells, metrics)
     width = cells["width"].iloc[0] if "width" in cells and cells["width"].nunique() == 1 else None
     fig.suptitle(title or "Fraction of randomized labels as the load" + (f" (width {width:g})" if width else ""))
