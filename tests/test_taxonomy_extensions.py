@@ -310,3 +310,22 @@ def test_ablations_target_dry_run_plans_one_ablation_job_per_cell(tmp_path):
     jobs = planned_jobs(tmp_path, "taxonomy_ablations", "--configfile", str(SMOKE))
     assert sum(rule == "taxonomy_ablation" for rule, _ in jobs) == 2
     assert ("taxonomy_ablations_figure", "experiment=ablation") in jobs
+
+
+def test_new_figures_have_labelled_axes(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from thermoscape.studies.taxonomy import plots
+    reference = diagram(REFERENCE, 8)
+    fig = plots.lr_decay_figure(reference, diagram({2: 61.0, 4: 72.0, 8: 85.0, 16: 91.0, 32: 92.5}, 8))
+    left, right = fig.axes[:2]
+    assert left.get_xlabel() == "Width of model" and "Improvement" in right.get_ylabel()
+    assert any("connectivity boundary" in t.get_text() for t in right.get_legend().get_texts())
+    cells = noise_diagram().assign(train_accuracy=100.0, cka=0.5, phase="IV-A")
+    fig = plots.label_noise_figure(cells)
+    assert fig.axes[0].get_xlabel() == "Fraction of randomized labels"
+    assert any(ax.get_title().startswith("(e)") and ax.get_legend() for ax in fig.axes)
+    table = ablation_synthetic(0.0, 1.0).assign(phase="IV-B")
+    fig = plots.ablations_figure(table)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any("alpha 16" in t and "rho 1.00" in t for t in titles) and any("Fig. 11" in t for t in titles)

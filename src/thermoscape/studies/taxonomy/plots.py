@@ -524,7 +524,9 @@ def label_noise_figure(cells: pd.DataFrame, metrics: Sequence[str] = ("test_accu
     ax.set_ylabel("Hessian trace")
     ax.set_title("(e) Hessian trace vs batch size", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high * (high / low) ** 0.6)  # headroom above the lines for the legend
+    ax.legend(fontsize=6.5, loc="upper left", ncol=3, handlelength=1.2, columnspacing=0.8, framealpha=0.85)
     _add_key(fig, cells, metrics)
     width = cells["width"].iloc[0] if "width" in cells and cells["width"].nunique() == 1 else None
     fig.suptitle(title or "Fraction of randomized labels as the load" + (f" (width {width:g})" if width else ""))
@@ -571,6 +573,6 @@ def ablations_figure(table: pd.DataFrame, load_axis: str = "width", temperature_
                 ax.set_ylabel("")
         for ax in row_axes[len(panels):]:
             ax.set_visible(False)
-        fig.colorbar(mesh, ax=list(row_axes[:len(panels)]), label=METRICS[metric]["label"], pad=0.01)
+        fig.colorbar(mesh, ax=list(row_axes), label=METRICS[metric]["label"], pad=0.01)  # whole row: aligned columns
     fig.suptitle(title or "Metric ablations (rho: Spearman correlation with the reference diagram)")
     return fig
