@@ -164,8 +164,10 @@ def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     assert "five studies of neural-network loss landscapes" in report  # the landing page
 
 
-TAXONOMY_FIGURES = ("noise", "curves", "temperature_axes", "data_amount", *(
-    f"{e}_diagram" for e in ("phase", "noise", "lr", "weight_decay", "data_amount")))
+TAXONOMY_FIGURES = ("noise", "curves", "temperature_axes", "data_amount", "lr_decay", "label_noise",
+                    "ablation_ablations", *(f"{e}_diagram" for e in ("phase", "noise", "lr", "weight_decay",
+                                                                      "data_amount", "ablation", "lr_decay",
+                                                                      "label_noise")))
 TAXONOMY_METRICS = ("test_accuracy", "train_loss", "train_accuracy", "hessian_top", "hessian_trace", "mc", "cka",
                     "cka_logits", "l2")
 
@@ -196,13 +198,16 @@ def test_taxonomy_builds_its_figures_tables_and_claims_sharing_cells(default_run
         assert cells["cka"].between(0, 1).all() and (cells["hessian_trace"] > 0).all()
         curves = pd.read_parquet(results / "taxonomy" / "tables" / name / "curves.parquet")
         assert len(curves) == 5 * size
-    # 4 + 1 + 2 + 2 + 2 cells in the five experiments, 8 distinct: trained once each
-    assert len(list((results / "taxonomy" / "cells").iterdir())) == len(taxonomy_cells(default_run)) == 8
+    # 4 + 1 + 2 + 2 + 2 + 2 + 2 + 3 cells in the eight experiments, 11 distinct (ablation's cells are phase's,
+    # label_noise's noise 0 and 0.1 are phase's and noise's; lr_decay's 2 are new): trained once each
+    assert len(list((results / "taxonomy" / "cells").iterdir())) == len(taxonomy_cells(default_run)) == 11
     noisy = pd.read_parquet(results / "taxonomy" / "data" / "labels_noise0.1.parquet")
     assert (noisy["label"] != noisy["clean_label"]).sum() == round(0.1 * len(noisy))
     claims = pd.read_parquet(results / "taxonomy" / "tables" / "claims.parquet")
     assert set(claims["claim"]) == {"best accuracy", "mc small width", "mc hot wide", "loss drop", "cka ordering",
-                                    "double descent"}
+                                    "double descent", "phase IV-A", "phase IV crossover", "noise worsens connectivity",
+                                    "trace insensitive to noise", "lr decay best accuracy", "lr decay gain peak",
+                                    "cka alpha ablation", "curves ablation", "cka pixel noise ablation"}
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
 
 
@@ -212,8 +217,9 @@ def test_taxonomy_measurement_setting_reruns_measurements_not_training(default_r
     changed = write_override(tmp_path / "curve.yaml", override)
     jobs = planned_jobs(default_run, "--configfile", str(SMOKE), str(changed))
     assert {rule for rule, _ in jobs} == {"taxonomy_measure", "taxonomy_aggregate", "taxonomy_diagram",
-                                          "taxonomy_figure", "taxonomy_claims", "claims", "all"}
-    assert sum(rule == "taxonomy_measure" for rule, _ in jobs) == 8
+                                          "taxonomy_figure", "taxonomy_claims", "claims", "all", "taxonomy_ablation",
+                                          "taxonomy_ablation_table", "taxonomy_ablations_figure"}
+    assert sum(rule == "taxonomy_measure" for rule, _ in jobs) == 11
 
 
 def test_taxonomy_added_width_trains_only_its_cells(default_run, tmp_path):
@@ -404,7 +410,8 @@ def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run,
     # and Hutchinson, and what reads them
     assert {rule for rule, _ in jobs} == {"jules_hessian", "jules_fig3", "jules_claims", "claims", "all",
                                           "taxonomy_measure", "taxonomy_aggregate", "taxonomy_diagram",
-                                          "taxonomy_figure", "taxonomy_claims", "fort_train", "fort_hessian",
+                                          "taxonomy_figure", "taxonomy_claims", "taxonomy_ablation_table",
+                                          "taxonomy_ablations_figure", "fort_train", "fort_hessian",
                                           "fort_radius", "fort_figure", "fort_claims", "bradley_line",
                                           "bradley_table", "bradley_figure", "bradley_claims"}
     assert sum(rule == "taxonomy_measure" for rule, _ in jobs) == len(taxonomy_cells(smoke_run))
