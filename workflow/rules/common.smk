@@ -9,6 +9,7 @@ from snakemake.utils import update_config
 
 
 from thermoscape.core.config import ConfigError, validate_config
+from thermoscape.core.sizes import check_sizes
 from thermoscape.data.checks import check_data_settings
 
 # The thermoscape checkout this file lies in (workflow/rules/..): workflow.basedir is the main workflow's folder,
@@ -26,6 +27,7 @@ config.update(_defaults)
 
 try:
     _validated = validate_config(config, os.path.join(WORKFLOW_ROOT, "workflow", "schemas", "config.schema.yaml"))
+    check_sizes(_validated)  # work and memory the DAG implies, before building it (config key limits)
     check_data_settings(_validated)  # data paths, class subsets, sizes: label files and headers only
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
