@@ -35,3 +35,16 @@ def test_nan_and_infinity_fail_before_any_job_naming_the_key(tmp_path):
     assert out.returncode != 0
     assert "jules.fig1.eta: nan is not a finite number" in out.stdout + out.stderr, out.stdout[-3000:]
     assert "jules.langevin.sweeps[0].temperatures[0]: inf is not a finite number" in out.stdout + out.stderr
+
+
+def test_figure_settings_are_checked_only_for_the_targets_that_need_them(tmp_path):
+    """Jules' figure settings outside the grid: the fluctuation table builds; a figure target fails naming
+    its rule and key."""
+    bad = write_override(tmp_path / "bad.yaml", {"jules": {"fig1": {"eta": 0.5}, "fig2": {"slice": "t1000-2000"}}})
+    snakemake(tmp_path, "-n", "jules_aggregate", "--configfile", str(SMOKE), str(bad))
+    out = snakemake(tmp_path, "-n", "fig2", "--configfile", str(SMOKE), str(bad), check=False)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "rule jules_fig2 (needed by the requested targets) has invalid settings" in text, text[-3000:]
+    assert "jules.fig2.slice: no run has the analysis slice 't1000-2000'" in text
+    assert "jules.fig1.eta: no sweep runs at eta = 0.5 (rule jules_fig1)" in text  # reported, for later

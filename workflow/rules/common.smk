@@ -82,3 +82,19 @@ def config_files():
     base = Path(workflow.basedir).resolve()
     paths = (Path(name).resolve() for name in workflow.configfiles)
     return list(dict.fromkeys(str(p.relative_to(base)) if p.is_relative_to(base) else str(p) for p in paths))
+
+
+def settings_check(problems, rule):
+    """An input function (it adds no files) that fails the DAG when ``rule`` is in it and ``problems[rule]``
+    lists problems of the settings it needs: a target without that rule is not refused for them."""
+
+    def check(wildcards):
+        if problems.get(rule):
+            others = [f"{p} (rule {r})" for r, listed in problems.items() if r != rule for p in listed]
+            raise WorkflowError(f"rule {rule} (needed by the requested targets) has invalid settings:\n  "
+                                + "\n  ".join(problems[rule])
+                                + "".join(f"\nalso invalid, for targets not checked yet:\n  " + "\n  ".join(others)
+                                          for _ in [0] if others))
+        return []
+
+    return check

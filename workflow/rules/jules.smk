@@ -2,6 +2,7 @@
 
 from thermoscape.core.grids import analysis_slices
 from thermoscape.core.grids import langevin_batches
+from thermoscape.studies.jules.settings import figure_problems
 
 JULES = config["jules"]
 J = f"{RESULTS}/jules"
@@ -32,28 +33,8 @@ JULES_RUNS = {(wildcard_number(b.eta), wildcard_number(T)): b for b in JULES_GRI
 JULES_INIT_BATCHES = [b for b in JULES_BATCHES.values() if b.start == "init"]
 
 
-# figure settings that name runs of the grid: every problem is reported at once, before any job
-_problems = []
-for _fig in ("fig1", "fig2", "fig3"):
-    if not any(e == wildcard_number(JULES[_fig]["eta"]) for e, _ in JULES_RUNS):
-        _problems.append(f"jules.{_fig}.eta: no sweep runs at eta = {JULES[_fig]['eta']}")
-for _fig in ("fig1", "fig3"):
-    if JULES[_fig]["replica"] >= JULES["replicas"]:
-        _problems.append(f"jules.{_fig}.replica: {JULES[_fig]['replica']} but jules.replicas is {JULES['replicas']}")
-JULES_SLICES = {name for b in JULES_GRID
-                for name, _, _ in analysis_slices(b.burn_in, b.duration, JULES["analysis"]["slice_length"])}
-for _key, _slice in (("fig1.slice", JULES["fig1"]["slice"]), ("fig2.slice", JULES["fig2"]["slice"]),
-                     ("claims.headline_slice", JULES["claims"]["headline_slice"])):
-    if _slice not in JULES_SLICES:
-        _problems.append(f"jules.{_key}: no run has the analysis slice {_slice!r}; "
-                         f"slices: {', '.join(sorted(JULES_SLICES))}")
-if JULES["init_langevin"]["shown_temperature"] not in JULES["init_langevin"]["temperatures"]:
-    _problems.append("jules.init_langevin.shown_temperature: not one of jules.init_langevin.temperatures")
-_late = JULES["init_langevin"]["late_slice"]
-if not _late[0] < _late[1] <= JULES["init_langevin"]["duration"]:
-    _problems.append(f"jules.init_langevin.late_slice: {_late} must be an interval inside [0, duration]")
-if _problems:
-    raise WorkflowError("invalid figure settings:\n  " + "\n  ".join(_problems))
+# figure settings that name runs of the grid: raised, all at once, when a rule that needs them is in the DAG
+JULES_FIGURE_PROBLEMS = figure_problems(JULES, JULES_GRID)
 
 # what defines the landscape: every rule that builds it takes this as a param (rerun trigger)
 JULES_STUDY = {k: JULES[k] for k in ("model", "quadratic", "dataset")}
@@ -343,6 +324,7 @@ rule jules_free_diffusion:
 
 rule jules_init_statistics:
     input:
+        settings=settings_check(JULES_FIGURE_PROBLEMS, "jules_init_statistics"),
         trajectories=[f"{J}/langevin/{b.name}/trajectory.parquet" for b in JULES_INIT_BATCHES],
         statuses=[f"{J}/langevin/{b.name}/status.parquet" for b in JULES_INIT_BATCHES],
     output:

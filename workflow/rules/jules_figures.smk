@@ -30,6 +30,7 @@ JULES_FIGS2_BATCHES = {b.name.split("_")[0].removeprefix("figS2"): b for b in JU
 
 rule jules_fig1:
     input:
+        settings=settings_check(JULES_FIGURE_PROBLEMS, "jules_fig1"),
         **jules_runs_at(JULES["fig1"]["eta"]),
         summary=rules.jules_aggregate.output.summary,
         runs=rules.jules_aggregate.output.runs,
@@ -54,6 +55,7 @@ rule jules_fig1:
 
 rule jules_fig2:
     input:
+        settings=settings_check(JULES_FIGURE_PROBLEMS, "jules_fig2"),
         summary=rules.jules_aggregate.output.summary,
         autocorrelation=jules_run_files(f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet", JULES["fig2"]["eta"]),
     output:
@@ -75,6 +77,7 @@ rule jules_fig2:
 
 rule jules_fig3:
     input:
+        settings=settings_check(JULES_FIGURE_PROBLEMS, "jules_fig3"),
         **jules_runs_at(JULES["fig3"]["eta"]),
         hessian=jules_run_files(f"{J}/hessian/eta{{eta}}_T{{T}}.parquet", JULES["fig3"]["eta"]),
         free_diffusion=rules.jules_free_diffusion.output[0],
@@ -98,6 +101,7 @@ rule jules_fig3:
 
 rule jules_figS1:
     input:
+        settings=settings_check(JULES_FIGURE_PROBLEMS, "jules_figS1"),
         **jules_runs_at(None, [b for b in JULES_INIT_BATCHES
                                if JULES["init_langevin"]["shown_temperature"] in b.temperatures]),
         statistics=rules.jules_init_statistics.output[0],
@@ -120,6 +124,7 @@ rule jules_figS1:
 
 rule jules_figS2:
     input:
+        settings=settings_check(JULES_FIGURE_PROBLEMS, "jules_figS2"),
         catapult=f"{J}/langevin/{JULES_FIGS2_BATCHES['catapult'].name}/trajectory.parquet",
         drift=f"{J}/langevin/{JULES_FIGS2_BATCHES['drift'].name}/trajectory.parquet",
     output:
@@ -167,6 +172,7 @@ rule figS2:
 
 rule jules_claims:
     input:
+        settings=settings_check(JULES_FIGURE_PROBLEMS, "jules_claims"),
         summary=rules.jules_aggregate.output.summary,
         time_step_check=rules.jules_time_step_check.output[0],
         hessian=rules.jules_fig3.input.hessian,
