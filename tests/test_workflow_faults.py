@@ -48,3 +48,12 @@ def test_figure_settings_are_checked_only_for_the_targets_that_need_them(tmp_pat
     assert "rule jules_fig2 (needed by the requested targets) has invalid settings" in text, text[-3000:]
     assert "jules.fig2.slice: no run has the analysis slice 't1000-2000'" in text
     assert "jules.fig1.eta: no sweep runs at eta = 0.5 (rule jules_fig1)" in text  # reported, for later
+
+
+def test_snakemake_reports_a_yaml_error_without_the_file_and_check_config_names_it(tmp_path):
+    """Snakemake loads --configfile before the workflow runs, so the workflow cannot improve this message:
+    the README points to scripts/check_config.py, which names the file and line."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("jules:\n  fig1: {eta: 0.01\n  replicas: 3\n")
+    out = snakemake(tmp_path, "-n", "--configfile", str(bad), check=False)
+    assert out.returncode != 0 and "Config file is not valid JSON or YAML" in out.stdout + out.stderr

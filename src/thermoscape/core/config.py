@@ -104,6 +104,31 @@ def _is_non_finite(value: Any) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
 
 
+def load_config_file(path: str | Path) -> dict:
+    """Read a YAML (or JSON) config file; a syntax error names the file, line and column (Snakemake's own
+    loader says only "Config file is not valid JSON or YAML")."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file: {error.strerror or error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        problem = " ".join(str(part) for part in (getattr(error, "context", None), getattr(error, "problem", None))
+                           if part) or str(error)
+        line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
+        raise ConfigError(f"{where}: YAML syntax error: {problem}" + (f"\n    {line.rstrip()}" if line else "")
+                          + ("\n    (tabs are not allowed in YAML indentation)" if "\t" in line else "")) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must be a mapping of keys at top level, not {type(data).__name__}")
+    return data
+
+
 # --- data settings: what the schema cannot check, checked as cheaply before any job --------------------
 
 
