@@ -57,3 +57,13 @@ def test_snakemake_reports_a_yaml_error_without_the_file_and_check_config_names_
     bad.write_text("jules:\n  fig1: {eta: 0.01\n  replicas: 3\n")
     out = snakemake(tmp_path, "-n", "--configfile", str(bad), check=False)
     assert out.returncode != 0 and "Config file is not valid JSON or YAML" in out.stdout + out.stderr
+
+
+def test_unwritable_results_folder_fails_before_any_job_naming_the_key_and_remedy(tmp_path):
+    """/sys refuses new files even to root (chmod would not stop root): the results key names it."""
+    bad = write_override(tmp_path / "bad.yaml", {"results": "/sys/thermoscape-results"})
+    out = snakemake(tmp_path, "-n", "--configfile", str(SMOKE), str(bad), check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "results: cannot write outputs to /sys/thermoscape-results (nor create it in /sys)" in text, text[-3000:]
+    assert "point the config key results at a writable folder" in text and "Traceback (most recent" not in text

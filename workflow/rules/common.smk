@@ -9,6 +9,7 @@ from snakemake.utils import update_config
 
 
 from thermoscape.core.config import ConfigError, validate_config
+from thermoscape.core.io import writable_problem
 from thermoscape.core.sizes import check_sizes
 from thermoscape.data.checks import check_data_settings
 
@@ -35,6 +36,8 @@ config.clear()
 config.update(_validated)
 
 RESULTS = config["results"]
+if writable_problem(RESULTS):  # a read-only or full results folder, named before any job (not a traceback)
+    raise WorkflowError(writable_problem(RESULTS))
 DEVICE = config["device"]
 
 # Software (README, "Software environments and clusters"): every rule with a script names CONDA_ENV (used with

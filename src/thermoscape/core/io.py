@@ -160,3 +160,21 @@ def concat_parquet(parts: list[Path], path: str | os.PathLike) -> None:
         if writer is None:
             raise ValueError(f"no parts to concatenate into {path}")
         writer.close()
+
+
+def writable_problem(folder: str | os.PathLike, key: str = "results") -> str | None:
+    """Why ``folder`` (or, while it does not exist, the folder it would be made in) cannot take outputs, or
+    None: a temporary file is created and removed there, so read-only mounts and permissions both show."""
+    path = Path(folder).absolute()
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".thermoscape-write-test.", dir=probe)
+        os.close(fd)
+        os.remove(tmp)
+    except OSError as error:
+        remedy = _REMEDIES.get(error.errno, "make it writable or point the config key results elsewhere")
+        return (f"{key}: cannot write outputs to {path}" + (f" (nor create it in {probe})" if probe != path else "")
+                + f": {os.strerror(error.errno) if error.errno else error}; " + remedy.format(folder=probe))
+    return None
