@@ -67,3 +67,20 @@ def test_unwritable_results_folder_fails_before_any_job_naming_the_key_and_remed
     assert out.returncode != 0
     assert "results: cannot write outputs to /sys/thermoscape-results (nor create it in /sys)" in text, text[-3000:]
     assert "point the config key results at a writable folder" in text and "Traceback (most recent" not in text
+
+
+def test_a_job_output_carries_the_config_hash_and_scale(tmp_path):
+    """One tiny job (the Jules data set): its table says which config made it."""
+    import yaml
+    from snakemake.utils import update_config
+    from test_workflow import ROOT
+
+    from thermoscape.core.config import config_hash, validate_config
+    from thermoscape.core.io import read_provenance
+
+    snakemake(tmp_path, "results/jules/data/dataset.parquet", "--configfile", str(SMOKE))
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(SMOKE.read_text()))
+    expected = config_hash(validate_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    assert read_provenance(tmp_path / "results" / "jules" / "data" / "dataset.parquet") == {
+        "config_hash": expected, "scale": "smoke"}

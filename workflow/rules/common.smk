@@ -8,8 +8,8 @@ import yaml
 from snakemake.utils import update_config
 
 
-from thermoscape.core.config import ConfigError, validate_config
-from thermoscape.core.io import writable_problem
+from thermoscape.core.config import ConfigError, config_hash, validate_config
+from thermoscape.core.io import set_provenance, writable_problem
 from thermoscape.core.sizes import check_sizes
 from thermoscape.data.checks import check_data_settings
 
@@ -101,3 +101,7 @@ def settings_check(problems, rule):
         return []
 
     return check
+
+
+# Provenance of every table and figure the jobs write (thermoscape.core.io): the main config's hash and scale
+set_provenance({"config_hash": config_hash(config), "scale": config["scale"]})

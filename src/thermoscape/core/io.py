@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -106,10 +107,50 @@ def verify_checksum(path: str | os.PathLike) -> None:
                              f"the file has {actual[:12]}...)")
 
 
+# Which config made an output: the workflow (common.smk) sets this to {"config_hash": ..., "scale": ...} and
+# every table (Parquet key-value metadata) and figure (PNG text, PDF Subject/Keywords) written carries it.
+PROVENANCE_ENV = "THERMOSCAPE_PROVENANCE"
+PROVENANCE_KEY = "thermoscape"
+
+
+_provenance_set = False
+
+
+def set_provenance(info: dict) -> None:
+    """Set this process's provenance (and its jobs', through the environment), once: the workflow's
+    common.smk is read again for every module (the Jules draws), whose config must not replace the main one."""
+    global _provenance_set
+    if not _provenance_set:
+        os.environ[PROVENANCE_ENV] = json.dumps(info)
+        _provenance_set = True
+
+
+def provenance() -> dict:
+    """The provenance of this process's outputs ({} outside the workflow)."""
+    try:
+        return json.loads(os.environ.get(PROVENANCE_ENV) or "{}")
+    except ValueError:
+        return {}
+
+
+def _with_provenance(schema: pa.Schema) -> pa.Schema:
+    info = provenance()
+    if not info:
+        return schema
+    return schema.with_metadata({**(schema.metadata or {}), PROVENANCE_KEY.encode(): json.dumps(info).encode()})
+
+
+def read_provenance(path: str | os.PathLike) -> dict:
+    """The provenance a table was written with ({} when none)."""
+    metadata = pq.read_schema(path).metadata or {}
+    return json.loads(metadata.get(PROVENANCE_KEY.encode(), b"{}"))
+
+
 def write_table(table: pd.DataFrame, path: str | os.PathLike, schema: pa.Schema | None = None) -> None:
     """Write ``table`` as Parquet; a ``schema`` fixes column types (needed when the table may be empty)."""
     with atomic_path(path) as tmp:
-        pq.write_table(pa.Table.from_pandas(table, schema=schema, preserve_index=False), tmp)
+        arrow = pa.Table.from_pandas(table, schema=schema, preserve_index=False)
+        pq.write_table(arrow.replace_schema_metadata(_with_provenance(arrow.schema).metadata), tmp)
 
 
 def read_table(path: str | os.PathLike, columns: list[str] | None = None, filters=None) -> pd.DataFrame:
@@ -155,7 +196,7 @@ def concat_parquet(parts: list[Path], path: str | os.PathLike) -> None:
         for part in parts:
             table = pq.read_table(part)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
+                writer = pq.ParquetWriter(tmp, _with_provenance(table.schema))
             writer.write_table(table)
         if writer is None:
             raise ValueError(f"no parts to concatenate into {path}")
