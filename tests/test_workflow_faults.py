@@ -84,3 +84,9 @@ def test_a_job_output_carries_the_config_hash_and_scale(tmp_path):
     expected = config_hash(validate_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     assert read_provenance(tmp_path / "results" / "jules" / "data" / "dataset.parquet") == {
         "config_hash": expected, "scale": "smoke"}
+    # the folder is marked with its scale: the default config is refused there, naming the fix
+    assert (tmp_path / "results" / ".thermoscape-scale").read_text() == "smoke\n"
+    out = snakemake(tmp_path, "-n", check=False)
+    assert out.returncode != 0
+    assert "results: results holds the outputs of scale 'smoke'" in out.stdout + out.stderr, out.stdout[-2000:]
+    assert "Give it its own folder (e.g. results: results/default)" in out.stdout + out.stderr

@@ -9,7 +9,7 @@ from snakemake.utils import update_config
 
 
 from thermoscape.core.config import ConfigError, config_hash, validate_config
-from thermoscape.core.io import set_provenance, writable_problem
+from thermoscape.core.io import mark_results_scale, results_scale_problem, set_provenance, writable_problem
 from thermoscape.core.sizes import check_sizes
 from thermoscape.data.checks import check_data_settings
 
@@ -38,6 +38,13 @@ config.update(_validated)
 RESULTS = config["results"]
 if writable_problem(RESULTS):  # a read-only or full results folder, named before any job (not a traceback)
     raise WorkflowError(writable_problem(RESULTS))
+if results_scale_problem(RESULTS, config["scale"]):  # e.g. the smoke config into the default's results/
+    raise WorkflowError(results_scale_problem(RESULTS, config["scale"]))
+
+
+onstart:
+    mark_results_scale(RESULTS, config["scale"])
+
 DEVICE = config["device"]
 
 # Software (README, "Software environments and clusters"): every rule with a script names CONDA_ENV (used with

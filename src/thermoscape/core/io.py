@@ -219,3 +219,28 @@ def writable_problem(folder: str | os.PathLike, key: str = "results") -> str | N
         return (f"{key}: cannot write outputs to {path}" + (f" (nor create it in {probe})" if probe != path else "")
                 + f": {os.strerror(error.errno) if error.errno else error}; " + remedy.format(folder=probe))
     return None
+
+
+SCALE_MARKER = ".thermoscape-scale"
+
+
+def results_scale_problem(folder: str | os.PathLike, scale: str) -> str | None:
+    """Why a run at ``scale`` must not write into ``folder`` (it holds another scale's outputs), or None.
+    The workflow marks a results folder with its scale when a run starts (:func:`mark_results_scale`)."""
+    marker = Path(folder) / SCALE_MARKER
+    try:
+        found = marker.read_text().strip()
+    except OSError:
+        return None
+    if found and found != scale:
+        return (f"results: {folder} holds the outputs of scale {found!r} ({marker}); a config of scale {scale!r} "
+                f"would mix with them. Give it its own folder (e.g. results: {Path(folder) / scale}), or delete "
+                f"{marker} if {folder} is meant to be overwritten")
+    return None
+
+
+def mark_results_scale(folder: str | os.PathLike, scale: str) -> None:
+    marker = Path(folder) / SCALE_MARKER
+    if not marker.exists():
+        with atomic_path(marker) as tmp:
+            tmp.write_text(f"{scale}\n")
