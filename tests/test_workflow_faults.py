@@ -90,3 +90,11 @@ def test_a_job_output_carries_the_config_hash_and_scale(tmp_path):
     assert out.returncode != 0
     assert "results: results holds the outputs of scale 'smoke'" in out.stdout + out.stderr, out.stdout[-2000:]
     assert "Give it its own folder (e.g. results: results/default)" in out.stdout + out.stderr
+
+
+def test_training_jobs_log_progress_with_rate_and_eta(tmp_path):
+    """jules_train reports progress in its log (every 10 s by default; every update here)."""
+    snakemake(tmp_path, "results/jules/models/r0/train_curve.parquet", "--configfile", str(SMOKE),
+              env={"THERMOSCAPE_PROGRESS_EVERY": "0"})
+    log = (tmp_path / "results" / "logs" / "jules_train" / "r0.log").read_text()
+    assert "replica 0 Adam: " in log and " steps/s, ETA " in log, log[-2000:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass
 
 import pandas as pd
@@ -26,6 +28,7 @@ def adam_descent(
     target_loss: float,
     grad_norm_tol: float = float("inf"),
     record_every: int = 10,
+    progress: Callable[[int], None] | None = None,
 ) -> Descent:
     """Full-batch Adam from ``theta`` until ``L <= target_loss`` and ``|grad L| <= grad_norm_tol``.
 
@@ -43,6 +46,8 @@ def adam_descent(
         if step % record_every == 0 or step == max_steps:
             loss_value, grad_norm = float(loss[0]), float(torch.linalg.vector_norm(grad))
             rows.append((step, loss_value, grad_norm))
+            if progress is not None:
+                progress(step)
             if not torch.isfinite(loss).all():
                 break
             if loss_value <= target_loss and grad_norm <= grad_norm_tol:

@@ -86,7 +86,8 @@ class SGDRun:
 def sgd(model: nn.Module, x: Tensor, y: Tensor, lr: float, batch_size: int | None, epochs: int,
         weight_decay: float = 0.0, seed: int = 0, shuffle: bool = True, drop_last: bool = True,
         momentum: float = 0.0, milestones: Sequence[float] = (), decay: float = 0.1,
-        eval_fn: EvalFn | None = None, theta0: Tensor | None = None) -> SGDRun:
+        eval_fn: EvalFn | None = None, theta0: Tensor | None = None,
+        progress: Callable[[int], None] | None = None) -> SGDRun:
     """Minibatch SGD (Eq. 9) on the mean cross-entropy plus ``weight_decay/2 ||theta||^2`` (as the
     optimiser's weight decay), in place on ``model`` (starting from ``theta0`` when given).
 
@@ -126,6 +127,8 @@ def sgd(model: nn.Module, x: Tensor, y: Tensor, lr: float, batch_size: int | Non
         if eval_fn is not None and finite:
             row.update(eval_fn(model))
         rows.append(row)
+        if progress is not None:
+            progress(epoch)
         if not finite:
             break
     return SGDRun(flat_parameters(model).clone(), epoch if finite else epoch - 1, finite, pd.DataFrame(rows))
@@ -155,13 +158,15 @@ def gradient_norm(model: nn.Module, theta: Tensor, x: Tensor, y: Tensor, weight_
 
 
 def stage_a(model: nn.Module, data: Data, T: float, seed: int, batch: int, epochs_times_T: float,
-            weight_decay: float = 0.0, momentum: float = 0.0) -> dict:
+            weight_decay: float = 0.0, momentum: float = 0.0, progress=None) -> dict:
     """Stage A (brief 4.B): SGD at ``T = lr / B`` (Eq. 9) for ``E = ceil(ET / T)`` epochs from the model's
     parameters, on the training set. Returns ``{"theta", "buffers"`` (batch-norm statistics), ``"finite",
     "lr", "batch", "epochs", "train_loss", "test_loss"}`` (mean cross-entropy without L2 at ``theta``; NaN
-    if the run diverged), on the CPU."""
+    if the run diverged), on the CPU. ``progress(epochs)``, given the epoch count, returns the per-epoch
+    callback (e.g. ``lambda total: ProgressLog(total, "SGD", "epochs")``)."""
     lr, epochs = stage_a_schedule(T, batch, epochs_times_T)
-    run = sgd(model, data.x_train, data.y_train, lr, batch, epochs, weight_decay, seed, momentum=momentum)
+    run = sgd(model, data.x_train, data.y_train, lr, batch, epochs, weight_decay, seed, momentum=momentum,
+              progress=None if progress is None else progress(epochs))
     train_loss, test_loss = (evaluate(model, x, y)[0] if run.finite else math.nan
                              for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)))
     return {"theta": run.theta.cpu(), "buffers": model_buffers(model), "finite": run.finite, "lr": lr,

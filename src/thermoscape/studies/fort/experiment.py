@@ -137,7 +137,8 @@ def _epoch_row(model: nn.Module, theta: Tensor, data: Data, n_stats: int, track_
 
 
 def train(model: nn.Module, data: Data, training: Training, seed: int, checkpoints: Sequence[int],
-          n_stats: int = 200, track_lambda_max: bool = False) -> tuple[pd.DataFrame, dict[int, Tensor]]:
+          n_stats: int = 200, track_lambda_max: bool = False,
+          progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, dict[int, Tensor]]:
     """Plain minibatch SGD on the mean cross-entropy (Eq. 3), recording a history row before training
     (epoch 0) and after every epoch, and keeping ``theta`` at the ``checkpoints`` epochs.
 
@@ -169,6 +170,8 @@ def train(model: nn.Module, data: Data, training: Training, seed: int, checkpoin
             F.cross_entropy(model(data.x_train[index]), data.y_train[index]).backward()
             optimizer.step()
         finite = record(epoch)
+        if progress is not None:
+            progress(epoch)
     return pd.DataFrame(rows), kept
 
 
