@@ -122,3 +122,34 @@ def test_write_error_during_a_chunk_names_the_file_and_the_remedy_and_the_rerun_
     assert (workdir / "checkpoint-000002.pt").exists()
     monkeypatch.setattr(io.pq, "write_table", real)
     assert_identical(reference, run(workdir))
+
+
+def test_truncated_sgd_checkpoints_restart_from_scratch_to_the_same_result(tmp_path, caplog):
+    """train_sgd (fengtu, fort) and train_mlp_replicas (taxonomy): a truncated checkpoint is logged and the
+    run starts over, bit for bit the uninterrupted result."""
+    from test_sgd import SEEDS, STAGGERED_STOPS, _replicas, _train, digits_like
+
+    from thermoscape.dynamics.sgd import _SimulatedKill, train_mlp_replicas
+
+    _, reference = _train(seed=3)
+    path = tmp_path / "ckpt.pt"
+    with pytest.raises(_SimulatedKill):
+        _train(seed=3, checkpoint_path=str(path), _stop_after=5)
+    path.write_bytes(path.read_bytes()[:200])
+    with caplog.at_level(logging.WARNING):
+        _, resumed = _train(seed=3, checkpoint_path=str(path))
+    assert f"checkpoint {path} is truncated or corrupt" in caplog.text and "from scratch" in caplog.text
+    assert resumed.history.equals(reference.history)
+    assert all(torch.equal(v, resumed.state[k]) for k, v in reference.state.items())
+
+    x, y = digits_like(torch.float32)
+    expected = train_mlp_replicas(_replicas(torch.float32, 4), x, y, STAGGERED_STOPS, SEEDS)
+    path = tmp_path / "replicas.pt"
+    with pytest.raises(_SimulatedKill):
+        train_mlp_replicas(_replicas(torch.float32, 4), x, y, STAGGERED_STOPS, SEEDS, str(path), checkpoint_every=0,
+                           _stop_after=2)
+    path.write_bytes(path.read_bytes()[:-100])
+    resumed = train_mlp_replicas(_replicas(torch.float32, 4), x, y, STAGGERED_STOPS, SEEDS, str(path))
+    for ref, res in zip(expected, resumed):
+        assert res.history.equals(ref.history)
+        assert all(torch.equal(v, res.state[k]) for k, v in ref.state.items())

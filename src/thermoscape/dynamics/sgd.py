@@ -22,6 +22,7 @@ on a ``(K, N)`` parameter matrix (``thermoscape.nets.mlp``), with the same resul
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import os
 import time
@@ -167,8 +168,16 @@ def _check_data(x: Tensor, y: Tensor, settings: SGDSettings, device: torch.devic
 
 
 def _load_checkpoint(path: str, settings: SGDSettings, seed: Any,
-                     fmt: Any = _CHECKPOINT_FORMAT) -> dict[str, Any]:
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+                     fmt: Any = _CHECKPOINT_FORMAT) -> dict[str, Any] | None:
+    """The saved state, or None (with a warning in the job's log, the file removed) when the file is truncated
+    or corrupt: the run then starts from scratch, to the same result. A checkpoint of other settings raises."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for truncated or corrupt files
+        logging.getLogger(__name__).warning("checkpoint %s is truncated or corrupt (%s): starting this run from "
+                                            "scratch", path, error)
+        os.remove(path)
+        return None
     if saved.get("format") != fmt:
         raise ValueError(f"{path}: not a training checkpoint of format {fmt}")
     if saved["settings"] != asdict(settings) or saved["seed"] != seed:
@@ -215,8 +224,10 @@ def train_sgd(
     run = _Progress()
     best_state = _clone_state(model)
 
+    saved = None
     if checkpoint_path is not None and os.path.exists(checkpoint_path):
         saved = _load_checkpoint(checkpoint_path, settings, seed)
+    if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         generator.set_state(saved["generator"])
@@ -466,6 +477,8 @@ class _Replicas:
 
     def load(self, path: str, settings: SGDSettings, seeds: list[int]) -> None:
         saved = _load_checkpoint(path, settings, seeds, _REPLICAS_CHECKPOINT_FORMAT)
+        if saved is None:
+            return
         if saved["theta"].shape != self.theta.shape:
             raise ValueError(f"{path}: parameters of shape {tuple(saved['theta'].shape)},"
                              f" the models have {tuple(self.theta.shape)}")
