@@ -43,6 +43,9 @@ def test_shipped_configs_are_within_the_limits(default_config, name):
     ("jules: {figS2: {catapult: {duration: 1.0e12}}}", "jules.figS2.catapult.duration: steps"),
     ("fengtu: {training: {epochs: 1000000000}}", "fengtu.training.epochs: count = 1e+09"),
     ("taxonomy: {replicas: 1000000000}", "taxonomy.replicas: count = 1e+09"),
+    ("taxonomy: {replicas: 1000}", "taxonomy.replicas: training jobs of the phase diagrams (153 cells of "
+     "taxonomy.experiments x 1000 replicas) = 1.53e+05, above limits.jobs"),
+    ("fengtu: {training: {window: 100000}}", "fengtu.runs[0].batch_size: memory (GB) of the PCA window"),
 ])
 def test_too_much_work_fails_naming_the_key_and_the_estimate(default_config, override, named):
     config = validated(default_config, override)

@@ -5,14 +5,16 @@ job allocate memory) in proportion to the number of steps, and be killed without
 here are arithmetic on the config (no grid is expanded), compared with the ceilings under the config key
 ``limits``; each problem names the key, the estimate and the ceiling to raise if the size is meant.
 
-Estimates (the Jules study in full, every study's counts generically):
+Estimates (the Jules study in full, Yang et al.'s jobs, Feng & Tu's PCA memory, every study's counts generically):
 
 * ``chain_steps``: integration or optimisation steps x chains advanced by one job;
 * ``records``: rows one job records (loss records of a Langevin job, steps/record_every x chains), and the
   memory of the analysis that reads them (``memory_gb``, 24 bytes a row);
 * ``slices``: analysis slices of one run ((duration - burn_in) / slice_length), each a DAG file;
 * ``hessian_points``: parameter snapshots whose Hessian spectrum is computed (Fig. 3a);
-* ``jobs``: jobs of the Jules study's DAG (per-replica training, per-batch Langevin, per-run analysis);
+* ``jobs``: jobs of the Jules study's DAG (per-replica training, per-batch Langevin, per-run analysis) and the
+  training jobs of Yang et al.'s phase diagrams (cells x replicas);
+* ``memory_gb`` also: Feng & Tu's PCA window (a weight snapshot per SGD iteration of the last epochs);
 * ``count``: any single count (a key named ``*steps``, ``*epochs``, ``replicas``, ``walkers``, ``samples``,
   ``points``, ...) anywhere in the config.
 """
@@ -158,16 +160,49 @@ def _extra_runs(jules: dict) -> list[tuple[str, dict]]:
     return runs
 
 
+def _taxonomy(taxonomy: dict, est: _Estimates) -> None:
+    """Cells of the phase diagrams x replicas (each a training job; shared cells counted once per experiment)."""
+    replicas = int(taxonomy.get("replicas", 1))
+    cells = 0
+    for name, experiment in taxonomy.get("experiments", {}).items():
+        n = 1
+        for axis in ("load", "temperature", "panel"):
+            if isinstance(experiment.get(axis), dict):
+                n *= len(experiment[axis].get("values", []))
+        cells += n
+    est.check("taxonomy.replicas", "jobs", cells * replicas,
+              f"training jobs of the phase diagrams ({cells} cells of taxonomy.experiments x {replicas} replicas)")
+
+
+# training images of the data sets when the config does not say (an upper bound: the full training split)
+_FULL_TRAIN = {"digits": 1400, "mnist5k": 4000, "idx": 60000, "cifar10": 50000}
+
+
+def _fengtu(fengtu: dict, est: _Estimates) -> None:
+    """The PCA window keeps a weight snapshot per SGD iteration of its last ``window`` epochs."""
+    data = fengtu.get("data", {})
+    n_train = data.get("n_train") or _FULL_TRAIN.get(data.get("name"), 60000)
+    widths = [784, *fengtu.get("model", {}).get("hidden", [50, 50]), 10]
+    n_params = sum(a * b for a, b in zip(widths, widths[1:]))
+    window = int(fengtu.get("training", {}).get("window", 10))
+    for index, run in enumerate(fengtu.get("runs", [])):
+        snapshots = window * math.ceil(n_train / int(run["batch_size"]))
+        est.check(f"fengtu.runs[{index}].batch_size", "memory_gb", snapshots * n_params * 4 / 1e9,
+                  f"memory (GB) of the PCA window ({snapshots} snapshots of {n_params} weights, "
+                  "fengtu.training.window epochs)")
+
+
 def size_problems(config: dict) -> list[str]:
     """Every estimate of a validated ``config`` above its ceiling (``config["limits"]``), each naming its key."""
     est = _Estimates(config.get("limits", {}))
     for key, value in _counts({k: v for k, v in config.items() if k != "limits"}, []):
         est.check(key, "count", value, "count")
-    if "jules" in config:
-        try:
-            _jules(config["jules"], est)
-        except (KeyError, TypeError, ZeroDivisionError):
-            pass  # a shape the schema reports; the estimate needs the validated config
+    for study, estimate in (("jules", _jules), ("taxonomy", _taxonomy), ("fengtu", _fengtu)):
+        if study in config:
+            try:
+                estimate(config[study], est)
+            except (KeyError, TypeError, ValueError, ZeroDivisionError):
+                pass  # a shape the schema reports; the estimate needs the validated config
     return list(dict.fromkeys(est.problems))
 
 
