@@ -100,11 +100,12 @@ def settings_check(problems, rule):
 
     def check(wildcards):
         if problems.get(rule):
+            message = f"rule {rule} (needed by the requested targets) has invalid settings:\n  "
+            message += "\n  ".join(problems[rule])
             others = [f"{p} (rule {r})" for r, listed in problems.items() if r != rule for p in listed]
-            raise WorkflowError(f"rule {rule} (needed by the requested targets) has invalid settings:\n  "
-                                + "\n  ".join(problems[rule])
-                                + "".join(f"\nalso invalid, for targets not checked yet:\n  " + "\n  ".join(others)
-                                          for _ in [0] if others))
+            if others:
+                message += "\nalso invalid, for targets not checked yet:\n  " + "\n  ".join(others)
+            raise WorkflowError(message)
         return []
 
     return check
