@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from thermoscape.core.io import atomic_path
+from thermoscape.data.batches import epoch_batches
 from thermoscape.nets.mlp import MLPSpec, unflatten
 from thermoscape.nets.networks import flat_parameters, set_flat_parameters
 
@@ -87,15 +88,6 @@ def early_stop_reached(losses: Sequence[float], min_epochs: int = 30, patience: 
         return False
     tail = [float(v) for v in losses[-(patience + 1) :]]
     return all(abs(b - a) <= tol for a, b in itertools.pairwise(tail))
-
-
-def epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> list[Tensor]:
-    """Index batches of one random permutation of ``range(n)``; the last incomplete batch is dropped."""
-    if batch_size < 1 or batch_size > n:
-        raise ValueError(f"batch_size must lie in [1, n={n}], got {batch_size}")
-    order = torch.randperm(n, generator=generator)
-    n_batches = n // batch_size
-    return list(order[: n_batches * batch_size].split(batch_size))
 
 
 @dataclass
