@@ -45,7 +45,7 @@ def test_the_three_seed_conventions_reproduce_the_old_streams():
     assert all(map(_equal, kept, list(torch.randperm(n, generator=gen).split(b))))
     assert BatchOrder(n, b, seed, shuffle=False, drop_last=False)(0) == cyclic_batches(n, b, False)
     assert cyclic_batches(n, b)[-1] == slice(30, 35) and cyclic_batches(n, b, False)[-1] == slice(35, 37)
-    assert BatchOrder(n, None)(0) == [slice(None)] == BatchOrder(n, n)(0)
+    assert BatchOrder(n, None)(0) == [slice(None)] and BatchOrder(n, n)(0)[0].shape == (n,)
     with pytest.raises(ValueError, match="seeding"):
         BatchOrder(n, b, seed, "epochwise")
     with pytest.raises(ValueError, match="batch_size"):
@@ -136,10 +136,10 @@ def test_divergence_step_stops_before_the_update_and_epoch_after_it():
         return loss
 
     run = train([w], step, Optimizer(lr=1.0), 10)
-    assert run.diverged and run.steps == 2 and float(w) == 3.0 and math.isinf(run.last_loss)
+    assert run.diverged and run.steps == 2 and float(w.detach()) == 3.0 and math.isinf(run.last_loss)
     w.data.fill_(1.0)
     run = train([w], step, Optimizer(lr=1.0), 10, divergence="epoch")
-    assert run.diverged and run.steps == 3 and float(w) == 4.0
+    assert run.diverged and run.steps == 3 and float(w.detach()) == 4.0
     w.data.fill_(1.0)
     run = train([w], step, Optimizer(lr=1.0), 10, on_epoch_end=lambda e, r: "enough" if e == 0 else None)
     assert run.stopped == "enough" and run.epochs_run == 1
@@ -179,3 +179,193 @@ def test_adam_descent_is_bitwise_the_old_loop(max_steps, target, tol):
     new = adam_descent(landscape, start, 1e-2, max_steps, target, tol, record_every=7)
     theta, curve, converged = _old_adam_descent(landscape, start, 1e-2, max_steps, target, tol, record_every=7)
     assert torch.equal(new.theta, theta) and new.curve.equals(curve) and new.converged == converged
+
+
+# --- fort.train, fort.hyperplane_training (Fort & Ganguli) ----------------------------------------------
+
+
+def _fort_data(n=40, seed=0):
+    from thermoscape.studies.fort import experiment as fort
+
+    g = torch.Generator().manual_seed(seed)
+    x, xt = torch.rand(n, 16, generator=g, dtype=torch.float64), torch.rand(20, 16, generator=g, dtype=torch.float64)
+    return fort.Data(x, torch.arange(n) % 3, xt, torch.arange(20) % 3, 3, "unit")
+
+
+def _old_fort_train(model, data, training, seed, checkpoints, n_stats=200):
+    import torch.nn.functional as F
+
+    from thermoscape.studies.fort import experiment as fort
+    from thermoscape.nets.networks import flat_parameters
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=training.lr, momentum=training.momentum)
+    rows, kept = [], {}
+
+    def record(epoch):
+        theta = flat_parameters(model).detach().clone()
+        row = {"epoch": float(epoch), **fort._epoch_row(model, theta, data, n_stats, False, seed + epoch)}
+        row["finite"] = math.isfinite(row["loss"]) and math.isfinite(row["weight_norm"])
+        rows.append(row)
+        if epoch in checkpoints:
+            kept[epoch] = theta
+        return row["finite"]
+
+    finite = record(0)
+    for epoch in range(1, training.epochs + 1):
+        if not finite:
+            break
+        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        model.train()
+        for index in _old_epoch_batches(data.x_train.shape[0], training.batch_size, generator):
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(model(data.x_train[index]), data.y_train[index]).backward()
+            optimizer.step()
+        finite = record(epoch)
+    return pd.DataFrame(rows), kept
+
+
+@pytest.mark.parametrize("lr, momentum", [(0.5, 0.0), (0.2, 0.9), (1e300, 0.0)])
+def test_fort_train_is_bitwise_the_old_loop(lr, momentum):
+    from thermoscape.studies.fort import experiment as fort
+
+    data, training = _fort_data(), fort.Training(lr, 10, 3, momentum)
+    new = fort.train(fort.build_network("mlp", "tanh", (16,), 3, [5], [2], 0), data, training, 4, [0, 2], 8)
+    old = _old_fort_train(fort.build_network("mlp", "tanh", (16,), 3, [5], [2], 0), data, training, 4, [0, 2], 8)
+    pd.testing.assert_frame_equal(new[0], old[0], check_exact=True)
+    assert sorted(new[1]) == sorted(old[1]) and all(torch.equal(new[1][k], old[1][k]) for k in old[1])
+
+
+def test_fort_hyperplane_training_is_bitwise_the_old_loop():
+    import torch.nn.functional as F
+
+    from thermoscape.measure.spectrum import random_orthonormal
+    from thermoscape.nets.networks import flat_parameters, functional_logits
+    from thermoscape.studies.fort import experiment as fort
+
+    data, model = _fort_data(30), fort.build_network("mlp", "relu", (16,), 3, [5], [2, 3], 0)
+    logits_fn, anchor = functional_logits(model), flat_parameters(model).detach()
+    basis = random_orthonormal(anchor.numel(), 4, torch.Generator().manual_seed(1))
+    theta_d = torch.zeros(4, dtype=anchor.dtype, requires_grad=True)
+    optimizer = torch.optim.Adam([theta_d], lr=0.05)
+    for _ in range(40):
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(logits_fn(anchor + basis @ theta_d, data.x_train), data.y_train).backward()
+        optimizer.step()
+    with torch.no_grad():
+        loss = float(F.cross_entropy(logits_fn(anchor + basis @ theta_d, data.x_train), data.y_train))
+    assert fort.hyperplane_training(logits_fn, anchor, basis, data, 40, 0.05)["loss"] == loss
+
+
+# --- bradley.sgd (Bradley et al.) -----------------------------------------------------------------------
+
+
+def _old_bradley_sgd(model, x, y, lr, batch_size, epochs, weight_decay=0.0, seed=0, shuffle=True,
+                     drop_last=True, momentum=0.0, milestones=(), decay=0.1, eval_fn=None):
+    import torch.nn.functional as F
+
+    from thermoscape.nets.networks import flat_parameters
+    from thermoscape.studies.bradley import shift_curvature as sc
+
+    def batches_of(n, batch_size, shuffle, drop_last, generator):
+        if shuffle and drop_last:
+            return _old_epoch_batches(n, batch_size, generator)
+        if shuffle:
+            return list(torch.randperm(n, generator=generator).split(batch_size))
+        stop = n - n % batch_size if drop_last else n
+        return [slice(start, min(start + batch_size, stop)) for start in range(0, stop, batch_size)]
+
+    n = x.shape[0]
+    batch_size = n if batch_size is None else min(int(batch_size), n)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    rows, finite, epoch = [], True, 0
+    model.train()
+    for epoch in range(1, epochs + 1):
+        epoch_lr = sc.step_decay_lr(lr, epoch - 1, epochs, milestones, decay)
+        for group in optimizer.param_groups:
+            group["lr"] = epoch_lr
+        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        batches = [slice(None)] if batch_size == n else batches_of(n, batch_size, shuffle, drop_last, generator)
+        total = torch.zeros((), dtype=torch.float64, device=x.device)
+        for index in batches:
+            optimizer.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x[index]), y[index])
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()
+        theta = flat_parameters(model)
+        mean_loss = float(total) / len(batches) + 0.5 * weight_decay * float(theta.square().sum())
+        finite = math.isfinite(mean_loss) and bool(torch.isfinite(theta).all())
+        row = {"epoch": epoch, "lr": epoch_lr, "loss": mean_loss}
+        if eval_fn is not None and finite:
+            row.update(eval_fn(model))
+        rows.append(row)
+        if not finite:
+            break
+    return flat_parameters(model).clone(), epoch if finite else epoch - 1, finite, pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(lr=0.1, batch_size=5, epochs=4, weight_decay=1e-3, seed=2, milestones=(0.5,), momentum=0.9),
+    dict(lr=0.2, batch_size=10, epochs=2, shuffle=False, drop_last=False),
+    dict(lr=0.2, batch_size=7, epochs=3, drop_last=False, seed=1),
+    dict(lr=0.3, batch_size=None, epochs=3, weight_decay=0.1),
+    dict(lr=0.1, batch_size=24, epochs=2, shuffle=False),
+    dict(lr=1e150, batch_size=4, epochs=5),
+    dict(lr=0.1, batch_size=4, epochs=0),
+])
+def test_bradley_sgd_is_bitwise_the_old_loop(kwargs):
+    from thermoscape.nets.small import build_network
+    from thermoscape.studies.bradley import shift_curvature as sc
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(24, 16, generator=g, dtype=torch.float64), torch.arange(24) % 3
+    xt, yt = torch.rand(12, 16, generator=g, dtype=torch.float64), torch.arange(12) % 3
+    eval_fn = sc.loss_evaluator(sc.Data(x, y, xt, yt, 3, "unit"))
+    new = sc.sgd(build_network("mlp", "relu", (16,), 3, [5], [], 0), x, y, eval_fn=eval_fn, **kwargs)
+    theta, epochs, finite, history = _old_bradley_sgd(build_network("mlp", "relu", (16,), 3, [5], [], 0), x, y,
+                                                      eval_fn=eval_fn, **kwargs)
+    assert torch.equal(new.theta, theta) or (not finite and torch.equal(new.theta.isnan(), theta.isnan()))
+    assert (new.epochs, new.finite) == (epochs, finite)
+    pd.testing.assert_frame_equal(new.history, history, check_exact=True)
+
+
+# --- connectivity.train_bezier_curve (Yang et al.) ------------------------------------------------------
+
+
+def _old_train_bezier_curve(loss_of_params, theta0, theta1, make_batches, epochs, lr, momentum, weight_decay,
+                            schedule, generator):
+    from thermoscape.measure.connectivity import bezier_point, init_bend
+
+    bend = init_bend(theta0, theta1).detach().clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([bend], lr=lr, momentum=momentum, weight_decay=0.0)
+    epoch_losses = []
+    for epoch in range(epochs):
+        for group in optimizer.param_groups:
+            group["lr"] = lr * schedule(epoch + 1, epochs)
+        total, count = 0.0, 0
+        for batch in make_batches(epoch):
+            t = torch.rand((), generator=generator, dtype=theta0.dtype).to(theta0.device)
+            point = bezier_point(theta0, bend, theta1, t)
+            loss = loss_of_params(point, batch) + 0.5 * weight_decay * point.square().sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total, count = total + float(loss.detach()), count + 1
+        epoch_losses.append(total / max(count, 1))
+    return bend.detach(), epoch_losses
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_bezier_curve_training_is_bitwise_the_old_loop(dtype):
+    from thermoscape.measure.connectivity import garipov_lr_factor, train_bezier_curve
+
+    x, y = _least_squares(1, 30, 6)
+    x, y = x.to(dtype), y.to(dtype)
+    theta0, theta1 = torch.zeros(6, dtype=dtype), torch.ones(6, dtype=dtype)
+    loss = lambda theta, i: ((x[i] @ theta - y[i]) ** 2).mean() + torch.cos(3 * theta).sum()
+    order = BatchOrder(30, 7, 5, "derived")
+    args = (loss, theta0, theta1, order, 6, 0.05, 0.9, 5e-4, garipov_lr_factor)
+    new = train_bezier_curve(*args, generator=torch.Generator().manual_seed(3))
+    old = _old_train_bezier_curve(*args, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(new[0], old[0]) and new[1] == old[1]

@@ -60,8 +60,8 @@ def epoch_seed(seed: int, epoch: int, seeding: str) -> int:
 class BatchOrder:
     """``order(epoch) -> list of index batches`` of ``n`` samples, as a trainer's ``batches`` argument.
 
-    ``shuffle=False`` gives ``cyclic_batches`` (no randomness); ``batch_size=None`` or ``>= n`` one full
-    batch ``slice(None)`` per epoch. Otherwise ``epoch_batches`` from the generator of ``seeding``.
+    ``shuffle=False`` gives ``cyclic_batches`` (no randomness); ``batch_size=None`` one full batch
+    ``slice(None)`` per epoch (in the data's order; ``batch_size=n`` is one shuffled batch). Otherwise ``epoch_batches`` from the generator of ``seeding``.
     """
 
     n: int
@@ -80,7 +80,7 @@ class BatchOrder:
 
     @property
     def full_batch(self) -> bool:
-        return self.batch_size is None or self.batch_size >= self.n
+        return self.batch_size is None
 
     def generator(self, epoch: int) -> torch.Generator:
         if self.seeding == "stream":

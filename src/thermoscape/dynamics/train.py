@@ -163,6 +163,7 @@ def train(
     batches: Callable[[int], Iterable[Any]] = _full_batch,
     first_epoch: int = 0,
     lr: Callable[[int], float] | None = None,
+    on_epoch_start: Callable[[int], Any] | None = None,
     on_loss: Callable[[int, int, Tensor], Any] | None = None,
     on_step: Callable[[int, int, Tensor], Any] | None = None,
     on_epoch_end: Callable[[int, Run], Any] | None = None,
@@ -173,6 +174,7 @@ def train(
 ) -> Run:
     """Train ``params`` (leaf tensors, updated in place) for ``epochs`` epochs; see the module docstring.
 
+    Each epoch starts with ``on_epoch_start(epoch)`` (e.g. ``model.train()``) and the epoch's learning rate.
     Each step: ``zero_grad(set_to_none=True)``, ``loss = step(batch)`` (which fills the ``.grad``s),
     the divergence test (``"step"``), ``on_loss``, the optimizer step, ``on_step``. After the epoch's
     batches (or a stop inside them): the epoch's mean loss, the divergence test (``"epoch"``),
@@ -193,6 +195,8 @@ def train(
     last_save, epochs_this_call = time.monotonic(), 0
     while run.stopped is None and run.epoch < first_epoch + epochs:
         epoch = run.epoch
+        if on_epoch_start is not None:
+            on_epoch_start(epoch)
         if lr is not None:
             epoch_lr = lr(epoch)
             for group in opt.param_groups:
