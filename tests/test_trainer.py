@@ -369,3 +369,91 @@ def test_bezier_curve_training_is_bitwise_the_old_loop(dtype):
     new = train_bezier_curve(*args, generator=torch.Generator().manual_seed(3))
     old = _old_train_bezier_curve(*args, generator=torch.Generator().manual_seed(3))
     assert torch.equal(new[0], old[0]) and new[1] == old[1]
+
+
+# --- forgetting.train_task (Feng & Tu, Sec. V): a hand-written SGD step gave way to torch.optim.SGD -------
+
+
+def _old_train_task(w_start, batch_loss_and_grad, n_samples, penalty, lr, batch_size, epochs, seed, evaluate,
+                    evaluations_per_epoch=10, first_epoch=0, implicit_penalty=False):
+    import numpy as np
+
+    from thermoscape.studies.fengtu.experiment import epoch_order
+    from thermoscape.studies.fengtu.forgetting import _evaluation_steps
+
+    n_batches = n_samples // batch_size
+    w = w_start.detach().clone()
+    rows = []
+
+    def record(step, batch_loss, metrics, diverged=False):
+        rows.append({"epoch": step / n_batches, "step": step, "batch_loss": batch_loss,
+                     "penalty": math.nan if diverged else (0.0 if penalty is None else float(penalty.value(w))),
+                     "diverged": diverged, **metrics})
+
+    first = evaluate(w)
+    keys = list(first)
+    record(first_epoch * n_batches, math.nan, first)
+    eval_at = set(_evaluation_steps(n_batches, min(evaluations_per_epoch, n_batches)))
+    losses = []
+    for epoch in range(first_epoch, first_epoch + epochs):
+        order = epoch_order(n_samples, batch_size, seed, epoch)
+        for b in range(n_batches):
+            step = epoch * n_batches + b + 1
+            loss, grad = batch_loss_and_grad(w, order[b])
+            loss_value = float(loss.detach())
+            explicit = penalty is not None and not implicit_penalty
+            direction = grad.detach() + penalty.gradient(w) if explicit else grad.detach()
+            if not (math.isfinite(loss_value) and bool(torch.isfinite(direction).all())):
+                losses.append(loss_value)
+                record(step, float(np.mean(losses)), {k: math.nan for k in keys}, diverged=True)
+                return w, pd.DataFrame(rows)
+            w = w - lr * direction
+            if penalty is not None and implicit_penalty:
+                w = penalty.implicit_step(w, lr)
+            losses.append(loss_value)
+            if b + 1 in eval_at:
+                record(step, float(np.mean(losses)), evaluate(w))
+                losses = []
+    return w, pd.DataFrame(rows)
+
+
+def _softmax_task(d=5, c=3, m=60):
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(m, d, generator=g, dtype=torch.float64)
+    y = (x @ torch.randn(d, c, generator=g, dtype=torch.float64)).argmax(dim=1)
+
+    def batch_loss_and_grad(w, index):
+        w = w.detach().requires_grad_(True)
+        loss = F.cross_entropy(x[index] @ w.view(d, c), y[index])
+        (g_,) = torch.autograd.grad(loss, w)
+        return loss.detach(), g_
+
+    def evaluate(w):
+        logits = x @ w.view(d, c)
+        return {"loss": float(F.cross_entropy(logits, y)), "error": float((logits.argmax(1) != y).double().mean())}
+
+    return batch_loss_and_grad, evaluate
+
+
+@pytest.mark.parametrize("case", ["plain", "ldc", "implicit", "diverged", "resumed"])
+def test_train_task_equals_the_old_loop_to_rtol_1e_10(case):
+    from thermoscape.studies.fengtu.forgetting import landscape_penalty, train_task
+
+    batch_loss_and_grad, evaluate = _softmax_task()
+    q, _ = torch.linalg.qr(torch.randn(15, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64))
+    w1 = torch.randn(15, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    penalty = None if case == "plain" else landscape_penalty(w1, q.T.contiguous(),
+                                                              torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64),
+                                                              1e30 if case == "diverged" else 0.3)
+    args = (torch.zeros(15, dtype=torch.float64), batch_loss_and_grad, 60, penalty,
+            0.5 if case != "diverged" else 2.0, 8, 3, 7, evaluate)
+    kwargs = dict(evaluations_per_epoch=4, implicit_penalty=case == "implicit",
+                  first_epoch=2 if case == "resumed" else 0)
+    w_new, table_new = train_task(*args, **kwargs)
+    w_old, table_old = _old_train_task(*args, **kwargs)
+    assert table_new["diverged"].iloc[-1] == (case == "diverged")
+    torch.testing.assert_close(w_new, w_old, rtol=1e-10, atol=0)
+    assert list(table_new.columns) == list(table_old.columns) and table_new["step"].equals(table_old["step"])
+    pd.testing.assert_frame_equal(table_new, table_old, check_exact=False, rtol=1e-10, atol=0)
