@@ -457,3 +457,60 @@ def test_train_task_equals_the_old_loop_to_rtol_1e_10(case):
     torch.testing.assert_close(w_new, w_old, rtol=1e-10, atol=0)
     assert list(table_new.columns) == list(table_old.columns) and table_new["step"].equals(table_old["step"])
     pd.testing.assert_frame_equal(table_new, table_old, check_exact=False, rtol=1e-10, atol=0)
+
+
+# --- sgd.train_sgd (Yang et al., App. A) ----------------------------------------------------------------
+
+
+def _old_train_sgd(model, x, y, settings, seed):
+    import torch.nn.functional as F
+
+    from thermoscape.dynamics.sgd import _clone_state, _Progress, learning_rate
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum,
+                                weight_decay=settings.weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    run = _Progress()
+    best_state = _clone_state(model)
+    while run.stopped is None:
+        lr = learning_rate(settings, len(run.rows))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        model.train()
+        loss_sum = torch.zeros((), dtype=torch.float64)
+        correct = torch.zeros((), dtype=torch.int64)
+        batches = _old_epoch_batches(x.shape[0], settings.batch_size, generator)
+        for index in batches:
+            xb, yb = x.index_select(0, index), y.index_select(0, index)
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach().double()
+            correct += (logits.detach().argmax(dim=1) == yb).sum()
+        if run.record(lr, float(loss_sum), int(correct), len(batches), settings):
+            best_state = _clone_state(model)
+    state = _clone_state(model) if run.checkpoint == "early_stopped" else best_state
+    model.load_state_dict(state)
+    return run.result(state)
+
+
+@pytest.mark.parametrize("kwargs", [dict(batch_size=16, max_epochs=6, min_epochs=3, schedule="one_decay"),
+                                    dict(batch_size=10, max_epochs=30, min_epochs=3, tol=1e-2),
+                                    dict(lr=1e6, batch_size=16, max_epochs=10, min_epochs=100)])
+def test_train_sgd_is_bitwise_the_old_loop(kwargs):
+    from thermoscape.dynamics.sgd import SGDSettings, train_sgd
+    from thermoscape.nets.networks import build_network
+
+    arch = {"name": "mlp", "in_features": 2, "width": 8, "depth": 1, "n_classes": 2}
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 2, generator=g)
+    y = (x[:, 0] + 0.3 * x[:, 1] > 0).long()
+    settings = SGDSettings(**kwargs)
+    new = train_sgd(build_network(arch, seed=1), x, y, settings, seed=5)
+    old = _old_train_sgd(build_network(arch, seed=1), x, y, settings, seed=5)
+    assert new.history.equals(old.history) and (new.checkpoint, new.epochs, new.diverged) == (
+        old.checkpoint, old.epochs, old.diverged)
+    assert all(torch.equal(v, old.state[k]) for k, v in new.state.items())

@@ -82,7 +82,8 @@ class Checkpoint:
     ``fingerprint``: anything picklable as plain data (settings, seed, ...), stored and compared on resume;
     a mismatch raises ``ValueError`` (``on_mismatch="raise"``) or starts afresh (``"ignore"``).
     ``save_state() -> dict`` and ``load_state(dict)``: the caller's own state (histories, best states,
-    module buffers), saved with the trainer's. The file is written when at least ``every_s`` seconds have
+    module buffers), saved at the top level of the file beside the trainer's keys ``format``,
+    ``fingerprint`` and ``trainer``. The file is written when at least ``every_s`` seconds have
     passed since the last write (or the start; 0: after every epoch) and always when the run stops.
     """
 
@@ -120,32 +121,32 @@ def _full_batch(epoch: int) -> list[None]:
 def _load(checkpoint: Checkpoint, params: Sequence[Tensor], optimizer: torch.optim.Optimizer,
           batches: Any, run: Run) -> Run:
     saved = torch.load(checkpoint.path, map_location="cpu", weights_only=True)
-    if saved.get("format") != _CHECKPOINT_FORMAT or saved.get("fingerprint") != checkpoint.fingerprint:
+    if saved.get("format") != _CHECKPOINT_FORMAT or "trainer" not in saved or saved.get("fingerprint") != checkpoint.fingerprint:
         if checkpoint.on_mismatch == "ignore":
             _log.info("ignoring %s: written by another run or format", checkpoint.path)
             return run
         raise ValueError(f"{checkpoint.path}: checkpoint was written by {saved.get('fingerprint')!r}"
                          f" (format {saved.get('format')!r}), not {checkpoint.fingerprint!r}")
+    mine = saved.pop("trainer")
     with torch.no_grad():
-        for p, value in zip(params, saved["params"]):
+        for p, value in zip(params, mine["params"]):
             p.copy_(value)
-    optimizer.load_state_dict(saved["optimizer"])
+    optimizer.load_state_dict(mine["optimizer"])
     if hasattr(batches, "load_state_dict"):
-        batches.load_state_dict(saved["batches"])
-    checkpoint.load_state(saved["caller"])
-    return Run(**saved["run"])
+        batches.load_state_dict(mine["batches"])
+    checkpoint.load_state(saved)
+    return Run(**mine["run"])
 
 
 def _save(checkpoint: Checkpoint, params: Sequence[Tensor], optimizer: torch.optim.Optimizer,
           batches: Any, run: Run) -> None:
     with atomic_path(checkpoint.path) as tmp:
-        torch.save({"format": _CHECKPOINT_FORMAT, "fingerprint": checkpoint.fingerprint,
-                    "params": [p.detach() for p in params], "optimizer": optimizer.state_dict(),
-                    "batches": batches.state_dict() if hasattr(batches, "state_dict") else {},
-                    "run": {"epoch": run.epoch, "epochs_run": run.epochs_run,
-                            "epoch_losses": list(run.epoch_losses), "steps": run.steps,
-                            "stopped": run.stopped, "last_loss": run.last_loss},
-                    "caller": checkpoint.save_state()}, tmp)
+        mine = {"params": [p.detach() for p in params], "optimizer": optimizer.state_dict(),
+                "batches": batches.state_dict() if hasattr(batches, "state_dict") else {},
+                "run": {"epoch": run.epoch, "epochs_run": run.epochs_run, "epoch_losses": list(run.epoch_losses),
+                        "steps": run.steps, "stopped": run.stopped, "last_loss": run.last_loss}}
+        torch.save({**checkpoint.save_state(), "format": _CHECKPOINT_FORMAT, "fingerprint": checkpoint.fingerprint,
+                    "trainer": mine}, tmp)
 
 
 def _stop_reason(value: Any) -> str | None:
