@@ -38,7 +38,7 @@ from thermoscape.nets.losses import cross_entropy_per_sample
 from thermoscape.nets.mlp import MLPSpec, mlp_backward, mlp_forward, unflatten
 from thermoscape.nets.networks import flat_parameters, functional_logits, set_flat_parameters
 from thermoscape.core.seeds import derive_seed
-from thermoscape.dynamics.sgd import epoch_batches
+from thermoscape.data.batches import BatchOrder
 
 HISTORY_COLUMNS = ["epoch", "loss", "train_error", "test_error", "finite"]
 _STATE_FORMAT = "fengtu_sgd/2"
@@ -78,9 +78,9 @@ def uniform_init(spec: MLPSpec, seed: int) -> Tensor:
 
 
 def epoch_order(n_samples: int, batch_size: int, seed: int, epoch: int) -> Tensor:
-    """The minibatches ``(M // B, B)`` of one epoch: a fresh permutation, the last partial batch dropped."""
-    generator = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
-    return torch.stack(epoch_batches(n_samples, batch_size, generator))
+    """The minibatches ``(M // B, B)`` of one epoch: a fresh permutation, the last partial batch dropped
+    (``data.batches.BatchOrder`` with the ``"derived"`` seeding)."""
+    return torch.stack(BatchOrder(n_samples, batch_size, seed, "derived")(epoch))
 
 
 # -- losses ------------------------------------------------------------------------------------------------
