@@ -514,3 +514,41 @@ def test_train_sgd_is_bitwise_the_old_loop(kwargs):
     assert new.history.equals(old.history) and (new.checkpoint, new.epochs, new.diverged) == (
         old.checkpoint, old.epochs, old.diverged)
     assert all(torch.equal(v, old.state[k]) for k, v in new.state.items())
+
+
+# --- fengtu.train_with_snapshots (Feng & Tu, Eq. 2; E6): hand-written SGD/Adam gave way to torch.optim ---
+
+
+@pytest.mark.parametrize("optimizer, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)])
+def test_train_with_snapshots_equals_the_old_steps_to_rtol_1e_10(optimizer, momentum):
+    from thermoscape.studies.fengtu.experiment import (ADAM_BETAS, ADAM_EPS, MLPTask, SGDRun, epoch_order,
+                                                       layer_slices, mlp_spec, train_with_snapshots, uniform_init)
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(60, 12, generator=g, dtype=torch.float64), torch.arange(60) % 4
+    spec = mlp_spec(12, [8, 6], 4)
+    task, s = MLPTask(spec, x, y), layer_slices(spec)[1]
+    lr = 1e-2 if optimizer == "adam" else 0.1
+    run = SGDRun(lr=lr, batch_size=20, epochs=4, window=2, momentum=momentum, optimizer=optimizer)
+    new = train_with_snapshots(uniform_init(spec, 2), task.batch_loss_and_grad, 60, run, 9,
+                               lambda t: (0.0, 0.0, 0.0), {"W2": s})
+    theta, v, m2, steps, snaps = uniform_init(spec, 2).clone(), 0, 0, 0, []  # the old loop, as it was
+    v, m2 = torch.zeros_like(theta), torch.zeros_like(theta)
+    for epoch in range(4):
+        for index in epoch_order(60, 20, 9, epoch):
+            grad = task.batch_loss_and_grad(theta, index)[1]
+            steps += 1
+            if optimizer == "adam":
+                (b1, b2), t = ADAM_BETAS, steps
+                v.mul_(b1).add_(grad, alpha=1 - b1)
+                m2.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+                theta.addcdiv_(v, (m2 / (1 - b2**t)).sqrt_().add_(ADAM_EPS), value=-lr / (1 - b1**t))
+            else:
+                if momentum:
+                    v.mul_(momentum).add_(grad)
+                    grad = v
+                theta.sub_(lr * grad)
+            if epoch >= 2:
+                snaps.append(theta[s].clone())
+    torch.testing.assert_close(new.theta, theta, rtol=1e-10, atol=0)
+    torch.testing.assert_close(torch.as_tensor(new.snapshots["W2"]), torch.stack(snaps), rtol=1e-10, atol=0)
