@@ -81,7 +81,7 @@ rule taxonomy_claims:
         phases=TAXONOMY["phases"],
         criteria=TAXONOMY["claims"],
         temperature_axis=TAXONOMY["experiments"]["phase"]["temperature"]["axis"],
-        library=library_version("studies.taxonomy.experiment", "claims"),
+        library=library_version("studies.taxonomy.experiment", "studies.taxonomy.claims", "claims"),
     threads: 1
     resources:
         **SMALL,
