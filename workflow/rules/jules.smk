@@ -3,23 +3,12 @@
 from thermoscape.core.grids import analysis_slices
 from thermoscape.core.grids import langevin_batches
 
+
+include: "jules_common.smk"
+
+
 JULES = config["jules"]
 J = f"{RESULTS}/jules"
-
-
-def _jules_extra_batches():
-    """Langevin jobs outside the fluctuation grid: Fig. S1 (from initialisation) and Fig. S2."""
-    init = JULES["init_langevin"]
-    init_sweep = {k: init[k] for k in ("eta", "temperatures", "duration")} | {"burn_in": init["late_slice"][0]}
-    # one job: a figure-only run, so rerun granularity matters less than batching all its chains
-    batches = langevin_batches([init_sweep], 0.0, len(init["temperatures"]), start="init", prefix="init_",
-                               key="jules.init_langevin")
-    for side in ("catapult", "drift"):
-        run = JULES["figS2"][side]
-        sweep = {"eta": run["eta"], "temperatures": [run["temperature"]], "duration": run["duration"], "burn_in": 0.0}
-        batches += langevin_batches([sweep], 0.0, 1, prefix=f"figS2{side}_", key=f"jules.figS2.{side}")
-    return batches
-
 
 try:
     JULES_GRID = langevin_batches(JULES["langevin"]["sweeps"], JULES["analysis"]["burn_in"],
@@ -57,38 +46,6 @@ if _problems:
 
 # what defines the landscape: every rule that builds it takes this as a param (rerun trigger)
 JULES_STUDY = {k: JULES[k] for k in ("model", "quadratic", "dataset")}
-
-
-def jules_batch(wildcards):
-    """The Langevin job named by the {batch} wildcard."""
-    return JULES_BATCHES[wildcards.batch]
-
-
-def jules_stop_rule(batch):
-    """The adaptive length's settings of a batch with a max_duration (None: a fixed duration)."""
-    if batch.max_duration is None:
-        return None
-    analysis = JULES["analysis"]
-    return {"burn_in": batch.burn_in, "slice_length": analysis["slice_length"],
-            "equilibration_factor": analysis["equilibration_factor"], "drift_sigma": analysis["drift_sigma"],
-            **JULES["langevin"]["adaptive"]}
-
-
-def jules_run(wildcards):
-    """The Langevin job that ran the {eta}, {T} wildcards."""
-    return JULES_RUNS[(wildcards.eta, wildcards.T)]
-
-
-def jules_run_files(pattern, eta=None):
-    """``pattern`` for every (eta, T) of the grid, or only for those at time step ``eta``."""
-    return [pattern.format(eta=e, T=T) for e, T in JULES_RUNS if eta is None or e == wildcard_number(eta)]
-
-
-def jules_langevin_files(wildcards):
-    """The Langevin outputs of the job that ran (eta, T)."""
-    folder = f"{J}/langevin/{jules_run(wildcards).name}"
-    return {name: f"{folder}/{name}.parquet" for name in ("trajectory", "samples", "params", "status")}
-
 
 wildcard_constraints:
     batch=r"([A-Za-z0-9]+_)?eta[0-9.e+-]+_T[0-9.e+-]+(_to_[0-9.e+-]+)?",
