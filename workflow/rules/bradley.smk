@@ -44,10 +44,12 @@ rule bradley_dataset:
         library=library_version("studies.fort.experiment", "data.readers"),
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=scaled(4000),
+        runtime=scaled(30),
     log:
         log_path("bradley_dataset"),
+    benchmark:
+        benchmark_path("bradley_dataset"),
     conda:
         CONDA_ENV
     script:
@@ -86,10 +88,12 @@ rule bradley_langevin_check:
         library=library_version("studies.bradley.basins", "studies.bradley.basins_langevin", "dynamics.langevin"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=scaled(3000),
+        runtime=scaled(30),
     log:
         log_path("bradley_langevin_check"),
+    benchmark:
+        benchmark_path("bradley_langevin_check"),
     conda:
         CONDA_ENV
     script:
@@ -111,11 +115,13 @@ rule bradley_sgd:
         seed=r"\d+",
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
         **GPU,
     log:
         log_path("bradley_sgd", "T{T}_s{seed}"),
+    benchmark:
+        benchmark_path("bradley_sgd", "T{T}_s{seed}"),
     conda:
         CONDA_ENV
     script:
@@ -134,11 +140,13 @@ rule bradley_minimum:
         library=library_version(*BR_LIBRARY),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=240,
+        mem_mb=scaled(3000),
+        runtime=scaled(240),
         **GPU,
     log:
         log_path("bradley_minimum", "T{T}_s{seed}_{split}"),
+    benchmark:
+        benchmark_path("bradley_minimum", "T{T}_s{seed}_{split}"),
     conda:
         CONDA_ENV
     script:
@@ -160,11 +168,13 @@ rule bradley_line:
         library=library_version(*BR_LIBRARY, "measure.curvature"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
         **GPU,
     log:
         log_path("bradley_line", "T{T}_s{seed}"),
+    benchmark:
+        benchmark_path("bradley_line", "T{T}_s{seed}"),
     conda:
         CONDA_ENV
     script:
@@ -184,11 +194,13 @@ rule bradley_stage1:
         seed=r"\d+",
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
         **GPU,
     log:
         log_path("bradley_stage1", "s{seed}"),
+    benchmark:
+        benchmark_path("bradley_stage1", "s{seed}"),
     conda:
         CONDA_ENV
     script:
@@ -210,11 +222,13 @@ rule bradley_stage2:
         seed=r"\d+",
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=240,
+        mem_mb=scaled(3000),
+        runtime=scaled(240),
         **GPU,
     log:
         log_path("bradley_stage2", "B{batch}_s{seed}"),
+    benchmark:
+        benchmark_path("bradley_stage2", "B{batch}_s{seed}"),
     conda:
         CONDA_ENV
     script:
@@ -237,11 +251,13 @@ rule bradley_resampled:
         seed=r"\d+",
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
         **GPU,
     log:
         log_path("bradley_resampled", "{kind}{index}_s{seed}"),
+    benchmark:
+        benchmark_path("bradley_resampled", "{kind}{index}_s{seed}"),
     conda:
         CONDA_ENV
     script:

@@ -69,10 +69,12 @@ rule fengtu_cifar_dataset:
         data={"name": "cifar10", "path": FENGTU["lenet_cifar"]["path"]},
     threads: 1
     resources:
-        mem_mb=6000,
-        runtime=15,
+        mem_mb=scaled(6000),
+        runtime=scaled(15),
     log:
         log_path("fengtu_cifar_dataset"),
+    benchmark:
+        benchmark_path("fengtu_cifar_dataset"),
     conda:
         CONDA_ENV
     script:
@@ -96,11 +98,13 @@ rule fengtu_train:
         ftrun=r"(mlp2|mlp4|lenet|adam|cifar)_lr[^_/]+_B\d+_s\d+",
     threads: 1
     resources:
-        mem_mb=fengtu_size(3000, 8000),
-        runtime=fengtu_size(120, 1440),
+        mem_mb=scaled(fengtu_size(3000, 8000)),
+        runtime=scaled(fengtu_size(120, 1440)),
         **GPU,
     log:
         log_path("fengtu_train", "{ftrun}"),
+    benchmark:
+        benchmark_path("fengtu_train", "{ftrun}"),
     conda:
         CONDA_ENV
     script:
@@ -123,11 +127,13 @@ rule fengtu_langevin:
         library=library_version("studies.fengtu.experiment", "dynamics.langevin", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
         **GPU,
     log:
         log_path("fengtu_langevin"),
+    benchmark:
+        benchmark_path("fengtu_langevin"),
     conda:
         CONDA_ENV
     script:
@@ -145,10 +151,12 @@ rule fengtu_pca:
         library=library_version("measure.pca"),
     threads: 1
     resources:
-        mem_mb=fengtu_size(SMALL["mem_mb"], 4000),
-        runtime=SMALL["runtime"],
+        mem_mb=scaled(fengtu_size(SMALL["mem_mb"], 4000)),
+        runtime=scaled(SMALL["runtime"]),
     log:
         log_path("fengtu_pca", "{ftrun}_{layer}"),
+    benchmark:
+        benchmark_path("fengtu_pca", "{ftrun}_{layer}"),
     conda:
         CONDA_ENV
     script:
@@ -173,11 +181,13 @@ rule fengtu_flatness:
         library=library_version("measure.flatness", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
-        mem_mb=fengtu_size(3000, 8000),
-        runtime=fengtu_size(60, 1440),
+        mem_mb=scaled(fengtu_size(3000, 8000)),
+        runtime=scaled(fengtu_size(60, 1440)),
         **GPU,
     log:
         log_path("fengtu_flatness", "{ftrun}_{layer}"),
+    benchmark:
+        benchmark_path("fengtu_flatness", "{ftrun}_{layer}"),
     conda:
         CONDA_ENV
     script:
@@ -197,11 +207,13 @@ rule fengtu_minibatch:
         library=library_version("studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
         **GPU,
     log:
         log_path("fengtu_minibatch"),
+    benchmark:
+        benchmark_path("fengtu_minibatch"),
     conda:
         CONDA_ENV
     script:
@@ -220,11 +232,13 @@ rule fengtu_temperature:
         library=library_version("studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
         **GPU,
     log:
         log_path("fengtu_temperature"),
+    benchmark:
+        benchmark_path("fengtu_temperature"),
     conda:
         CONDA_ENV
     script:
@@ -269,11 +283,13 @@ rule fengtu_task1:
         library=library_version("studies.fengtu.forgetting", "measure.flatness", "measure.pca", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=scaled(4000),
+        runtime=scaled(60),
         **GPU,
     log:
         log_path("fengtu_task1", "s{seed}"),
+    benchmark:
+        benchmark_path("fengtu_task1", "s{seed}"),
     conda:
         CONDA_ENV
     script:
@@ -295,11 +311,13 @@ rule fengtu_task2:
         library=library_version("studies.fengtu.forgetting", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=scaled(4000),
+        runtime=scaled(60),
         **GPU,
     log:
         log_path("fengtu_task2", "{method}_s{seed}"),
+    benchmark:
+        benchmark_path("fengtu_task2", "{method}_s{seed}"),
     conda:
         CONDA_ENV
     script:

@@ -118,10 +118,12 @@ rule fort_train:
         library=library_version("studies.fort.experiment", "measure.similarity", "measure.curvature", "core.grids"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
     log:
         log_path("fort_train", "{run}"),
+    benchmark:
+        benchmark_path("fort_train", "{run}"),
     conda:
         CONDA_ENV
     script:
@@ -142,10 +144,12 @@ rule fort_hessian:
         library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=scaled(4000),
+        runtime=scaled(60),
     log:
         log_path("fort_hessian", "{run}"),
+    benchmark:
+        benchmark_path("fort_hessian", "{run}"),
     conda:
         CONDA_ENV
     script:
@@ -165,10 +169,12 @@ rule fort_radius:
         library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
     log:
         log_path("fort_radius", "{run}"),
+    benchmark:
+        benchmark_path("fort_radius", "{run}"),
     conda:
         CONDA_ENV
     script:

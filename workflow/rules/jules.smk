@@ -81,11 +81,13 @@ rule jules_init:
         seed=JULES["seed"],
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=scaled(1000),
+        runtime=scaled(10),
         **GPU,
     log:
         log_path("jules_init", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_init", "r{replica}"),
     conda:
         CONDA_ENV
     script:
@@ -105,11 +107,13 @@ rule jules_train:
         device=DEVICE,
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=scaled(2000),
+        runtime=scaled(60),
         **GPU,
     log:
         log_path("jules_train", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_train", "r{replica}"),
     conda:
         CONDA_ENV
     script:
@@ -129,11 +133,13 @@ rule jules_refine:
         device=DEVICE,
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=scaled(2000),
+        runtime=scaled(60),
         **GPU,
     log:
         log_path("jules_refine", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_refine", "r{replica}"),
     conda:
         CONDA_ENV
     script:
@@ -167,13 +173,13 @@ rule jules_langevin:
         workdir=lambda wc: f"{J}/scratch/langevin/{wc.batch}",
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=lambda wc: max(10, int(len(jules_batch(wc).temperatures) * jules_batch(wc).realizations
-                                       * jules_batch(wc).longest
-                                       / jules_batch(wc).eta / 1e5)),
+        mem_mb=scaled(4000),
+        runtime=scaled(jules_langevin_minutes),
         **GPU,
     log:
         log_path("jules_langevin", "{batch}"),
+    benchmark:
+        benchmark_path("jules_langevin", "{batch}"),
     conda:
         CONDA_ENV
     script:
@@ -196,10 +202,12 @@ rule jules_fluctuations:
         burn_in=lambda wc: jules_run(wc).burn_in,
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=scaled(4000),
+        runtime=scaled(30),
     log:
         log_path("jules_fluctuations", "eta{eta}_T{T}"),
+    benchmark:
+        benchmark_path("jules_fluctuations", "eta{eta}_T{T}"),
     conda:
         CONDA_ENV
     script:
@@ -262,11 +270,13 @@ rule jules_hessian:
         device=DEVICE,
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60),
+        mem_mb=scaled(4000),
+        runtime=scaled(lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60)),
         **GPU,
     log:
         log_path("jules_hessian", "eta{eta}_T{T}"),
+    benchmark:
+        benchmark_path("jules_hessian", "eta{eta}_T{T}"),
     conda:
         CONDA_ENV
     script:
@@ -287,11 +297,13 @@ rule jules_free_diffusion:
         device=DEVICE,
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=scaled(2000),
+        runtime=scaled(10),
         **GPU,
     log:
         log_path("jules_free_diffusion"),
+    benchmark:
+        benchmark_path("jules_free_diffusion"),
     conda:
         CONDA_ENV
     script:

@@ -22,6 +22,13 @@ def jules_batch(wildcards):
     return JULES_BATCHES[wildcards.batch]
 
 
+def jules_langevin_minutes(wildcards):
+    """The runtime a Langevin job asks for: its chains (temperatures x realizations) times its longest run in
+    steps, at ~1e5 steps a minute; at least 10 minutes."""
+    batch = jules_batch(wildcards)
+    return max(10, int(len(batch.temperatures) * batch.realizations * batch.longest / batch.eta / 1e5))
+
+
 def jules_stop_rule(batch):
     """The adaptive length's settings of a batch with a max_duration (None: a fixed duration)."""
     if batch.max_duration is None:

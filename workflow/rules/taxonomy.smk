@@ -83,11 +83,13 @@ rule taxonomy_train:
         library=library_version("dynamics.sgd", "nets.networks"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
         **TAXONOMY_GPU,
     log:
         log_path("taxonomy_train", "{cell}"),
+    benchmark:
+        benchmark_path("taxonomy_train", "{cell}"),
     conda:
         CONDA_ENV
     script:
@@ -113,11 +115,13 @@ rule taxonomy_measure:
         library=library_version("studies.taxonomy.experiment", "measure.curvature", "measure.similarity", "measure.connectivity", "nets.networks"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
         **TAXONOMY_GPU,
     log:
         log_path("taxonomy_measure", "{cell}"),
+    benchmark:
+        benchmark_path("taxonomy_measure", "{cell}"),
     conda:
         CONDA_ENV
     script:
