@@ -5,15 +5,6 @@ localrules:
     bradley_figure,
     bradley_claims,
 
-
-def _basin_files(table):
-    return [f"{BR}/basins/{case}/{table}.parquet" for case in BR_BASINS["cases"]]
-
-
-def _shift_files(table):
-    return [f"{bradley_point(T, seed)}/{table}.parquet" for T in BR_TEMPERATURES for seed in BR_SEEDS]
-
-
 # aggregated table -> the per-job tables it concatenates
 BR_PARTS = {
     "shift_curvature": _shift_files("summary"),

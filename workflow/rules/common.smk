@@ -66,6 +66,22 @@ GPU = {"gpu": 1} if DEVICE == "cuda" else {}
 SMALL = {"mem_mb": 2000, "runtime": 15}
 
 
+def benchmark_path(rule_name, pattern=""):
+    """Where Snakemake's ``benchmark:`` of a heavy rule's job goes (wall seconds, peak RSS ``max_rss`` in MB,
+    CPU time: one row per job), beside its log: <results>/benchmarks/<rule>/<wildcards>.tsv."""
+    return f"{RESULTS}/benchmarks/{rule_name}/{pattern or 'job'}.tsv"
+
+
+def scaled(base):
+    """A resource (mem_mb, runtime in minutes) that doubles with every attempt: ``base`` on the first, 2x on the
+    first retry, 4x on the second (the profiles' ``retries``). ``base``: a number or a function of the wildcards."""
+
+    def on_attempt(wildcards, attempt):
+        return (base(wildcards) if callable(base) else base) * 2 ** (attempt - 1)
+
+    return on_attempt
+
+
 def library_version(*modules):
     """Hash of the ``thermoscape`` modules a rule runs. As a param it makes an edit of a measurement's
     library code re-run the rules that use it (Snakemake's params trigger), and only those."""

@@ -5,16 +5,6 @@ localrules:
     fengtu_figure,
     fengtu_claims,
 
-
-def _fengtu_label(name):
-    run = FENGTU_RUNS[name]
-    return f"alpha={run['lr']:g}, B={run['batch_size']}, seed {run['seed']}"
-
-
-def _fengtu_layer_file(name, layer, table):
-    return f"{fengtu_run_dir(name)}/{layer}/{table}.parquet"
-
-
 FENGTU_SEEDS = FENGTU["forgetting"]["seeds"]
 FENGTU_FORGETTING = {table: [f"{FT}/forgetting/{m}_s{s}_{table}.parquet" for m in ("ldc", "ewc") for s in FENGTU_SEEDS]
                      for table in ("curves", "final", "displacements")}

@@ -5,7 +5,12 @@ Hessian epochs; the Goldilocks radius sweep and hyperplane training)."""
 import math
 
 from thermoscape.data.readers import FASHION_MNIST_DIR
-from thermoscape.core.grids import BUNDLED_SPLITS, run_name
+from thermoscape.core.grids import run_name
+from thermoscape.studies.fort import grid as fort_grid
+
+
+include: "fort_common.smk"
+
 
 FORT = config["fort"]
 FG = f"{RESULTS}/fort"
@@ -28,50 +33,10 @@ FORT_TRAINING = {key: FORT_NETWORKS[key] for key in sorted(FORT_NETWORKS) if key
                                                                                          "goldilocks", "seeds")}
 
 
-def _fort_check():
-    """Settings the schema cannot check, reported together before any job starts."""
-    networks, problems = FORT_NETWORKS, []
-    epochs = networks["training"]["epochs"]
-    for key, values in (("stages", networks["stages"].values()), ("hessian.epochs", networks["hessian"]["epochs"])):
-        if max(values) > epochs:
-            problems.append(f"fort.networks.{key}: epochs beyond fort.networks.training.epochs = {epochs}")
-    if networks["training"]["batch_size"] > networks["n_train"]:
-        problems.append("fort.networks.training.batch_size: larger than fort.networks.n_train")
-    for k, run in enumerate(networks["runs"]):
-        if run["dataset"] in BUNDLED_SPLITS and not run.get("classes"):  # a class subset takes what there is
-            for key, have in zip(("n_train", "n_test"), BUNDLED_SPLITS[run["dataset"]], strict=True):
-                if networks[key] > have:
-                    problems.append(f"fort.networks.{key}: {networks[key]} images, but {run['dataset']} "
-                                    f"(runs[{k}]) has {have}")
-        n_classes = len(run.get("classes") or []) or 10
-        if FORT_NETWORKS["hessian"]["max_rank"] <= 2 * n_classes and run["hessian"]:
-            problems.append(f"fort.networks.hessian.max_rank: must exceed 2C = {2 * n_classes} (runs[{k}])")
-    if FORT["sweep"]["default_exponent"] not in FORT["sweep"]["exponents"]:
-        problems.append("fort.sweep.default_exponent: not one of fort.sweep.exponents")
-    if problems:
-        raise WorkflowError("invalid fort settings:\n  " + "\n  ".join(problems))
-
-
-_fort_check()
-
-
-def fort_data_source(wildcards):
-    """The data directory a run reads, as an input (Fashion-MNIST: Debian's IDX files unless configured;
-    CIFAR-10: the user's batches)."""
-    dataset, paths = FORT_RUNS[wildcards.run]["dataset"], FORT_NETWORKS["paths"]
-    if dataset == "fashion_mnist":
-        return {"data": paths["fashion_mnist"] or FASHION_MNIST_DIR}
-    if dataset != "cifar10":
-        return {}
-    if not paths["cifar10"]:  # checked when the DAG is built, and only when a CIFAR run is needed
-        raise WorkflowError(f"fort.networks.paths.cifar10: run {wildcards.run} needs the directory of the "
-                            "user-supplied CIFAR-10 python batches (data_batch_1..5, test_batch); nothing is downloaded")
-    return {"data": paths["cifar10"]}
-
-
-def fort_run_dir(name):
-    return f"{FG}/runs/{name}"
-
+try:
+    fort_grid.check(FORT)  # settings the schema cannot check, reported together before any job starts
+except ValueError as error:
+    raise WorkflowError(str(error)) from None
 
 wildcard_constraints:
     run="|".join(FORT_RUNS),
@@ -153,10 +118,12 @@ rule fort_train:
         library=library_version("studies.fort.experiment", "measure.similarity", "measure.curvature", "core.grids"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
     log:
         log_path("fort_train", "{run}"),
+    benchmark:
+        benchmark_path("fort_train", "{run}"),
     conda:
         CONDA_ENV
     script:
@@ -177,10 +144,12 @@ rule fort_hessian:
         library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=scaled(4000),
+        runtime=scaled(60),
     log:
         log_path("fort_hessian", "{run}"),
+    benchmark:
+        benchmark_path("fort_hessian", "{run}"),
     conda:
         CONDA_ENV
     script:
@@ -200,10 +169,12 @@ rule fort_radius:
         library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
     log:
         log_path("fort_radius", "{run}"),
+    benchmark:
+        benchmark_path("fort_radius", "{run}"),
     conda:
         CONDA_ENV
     script:

@@ -4,11 +4,6 @@ localrules:
     fort_figure,
     fort_claims,
 
-
-def _fort_files(runs, table):
-    return [f"{fort_run_dir(name)}/{table}.parquet" for name in runs]
-
-
 FORT_TABLES = {
     "spectrum": [f"{FG}/random_model/spectrum_s{s}.parquet" for s in FORT_SEEDS],
     "summary": [f"{FG}/random_model/summary_s{s}.parquet" for s in FORT_SEEDS],

@@ -3,23 +3,12 @@
 from thermoscape.core.grids import analysis_slices
 from thermoscape.core.grids import langevin_batches
 
+
+include: "jules_common.smk"
+
+
 JULES = config["jules"]
 J = f"{RESULTS}/jules"
-
-
-def _jules_extra_batches():
-    """Langevin jobs outside the fluctuation grid: Fig. S1 (from initialisation) and Fig. S2."""
-    init = JULES["init_langevin"]
-    init_sweep = {k: init[k] for k in ("eta", "temperatures", "duration")} | {"burn_in": init["late_slice"][0]}
-    # one job: a figure-only run, so rerun granularity matters less than batching all its chains
-    batches = langevin_batches([init_sweep], 0.0, len(init["temperatures"]), start="init", prefix="init_",
-                               key="jules.init_langevin")
-    for side in ("catapult", "drift"):
-        run = JULES["figS2"][side]
-        sweep = {"eta": run["eta"], "temperatures": [run["temperature"]], "duration": run["duration"], "burn_in": 0.0}
-        batches += langevin_batches([sweep], 0.0, 1, prefix=f"figS2{side}_", key=f"jules.figS2.{side}")
-    return batches
-
 
 try:
     JULES_GRID = langevin_batches(JULES["langevin"]["sweeps"], JULES["analysis"]["burn_in"],
@@ -58,38 +47,6 @@ if _problems:
 # what defines the landscape: every rule that builds it takes this as a param (rerun trigger)
 JULES_STUDY = {k: JULES[k] for k in ("model", "quadratic", "dataset")}
 
-
-def jules_batch(wildcards):
-    """The Langevin job named by the {batch} wildcard."""
-    return JULES_BATCHES[wildcards.batch]
-
-
-def jules_stop_rule(batch):
-    """The adaptive length's settings of a batch with a max_duration (None: a fixed duration)."""
-    if batch.max_duration is None:
-        return None
-    analysis = JULES["analysis"]
-    return {"burn_in": batch.burn_in, "slice_length": analysis["slice_length"],
-            "equilibration_factor": analysis["equilibration_factor"], "drift_sigma": analysis["drift_sigma"],
-            **JULES["langevin"]["adaptive"]}
-
-
-def jules_run(wildcards):
-    """The Langevin job that ran the {eta}, {T} wildcards."""
-    return JULES_RUNS[(wildcards.eta, wildcards.T)]
-
-
-def jules_run_files(pattern, eta=None):
-    """``pattern`` for every (eta, T) of the grid, or only for those at time step ``eta``."""
-    return [pattern.format(eta=e, T=T) for e, T in JULES_RUNS if eta is None or e == wildcard_number(eta)]
-
-
-def jules_langevin_files(wildcards):
-    """The Langevin outputs of the job that ran (eta, T)."""
-    folder = f"{J}/langevin/{jules_run(wildcards).name}"
-    return {name: f"{folder}/{name}.parquet" for name in ("trajectory", "samples", "params", "status")}
-
-
 wildcard_constraints:
     batch=r"([A-Za-z0-9]+_)?eta[0-9.e+-]+_T[0-9.e+-]+(_to_[0-9.e+-]+)?",
     eta=r"[0-9.e+-]+",
@@ -124,11 +81,13 @@ rule jules_init:
         seed=JULES["seed"],
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=scaled(1000),
+        runtime=scaled(10),
         **GPU,
     log:
         log_path("jules_init", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_init", "r{replica}"),
     conda:
         CONDA_ENV
     script:
@@ -148,11 +107,13 @@ rule jules_train:
         device=DEVICE,
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=scaled(2000),
+        runtime=scaled(60),
         **GPU,
     log:
         log_path("jules_train", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_train", "r{replica}"),
     conda:
         CONDA_ENV
     script:
@@ -172,11 +133,13 @@ rule jules_refine:
         device=DEVICE,
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=scaled(2000),
+        runtime=scaled(60),
         **GPU,
     log:
         log_path("jules_refine", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_refine", "r{replica}"),
     conda:
         CONDA_ENV
     script:
@@ -210,13 +173,13 @@ rule jules_langevin:
         workdir=lambda wc: f"{J}/scratch/langevin/{wc.batch}",
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=lambda wc: max(10, int(len(jules_batch(wc).temperatures) * jules_batch(wc).realizations
-                                       * jules_batch(wc).longest
-                                       / jules_batch(wc).eta / 1e5)),
+        mem_mb=scaled(4000),
+        runtime=scaled(jules_langevin_minutes),
         **GPU,
     log:
         log_path("jules_langevin", "{batch}"),
+    benchmark:
+        benchmark_path("jules_langevin", "{batch}"),
     conda:
         CONDA_ENV
     script:
@@ -239,10 +202,12 @@ rule jules_fluctuations:
         burn_in=lambda wc: jules_run(wc).burn_in,
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=scaled(4000),
+        runtime=scaled(30),
     log:
         log_path("jules_fluctuations", "eta{eta}_T{T}"),
+    benchmark:
+        benchmark_path("jules_fluctuations", "eta{eta}_T{T}"),
     conda:
         CONDA_ENV
     script:
@@ -305,11 +270,13 @@ rule jules_hessian:
         device=DEVICE,
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60),
+        mem_mb=scaled(4000),
+        runtime=scaled(lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60)),
         **GPU,
     log:
         log_path("jules_hessian", "eta{eta}_T{T}"),
+    benchmark:
+        benchmark_path("jules_hessian", "eta{eta}_T{T}"),
     conda:
         CONDA_ENV
     script:
@@ -330,11 +297,13 @@ rule jules_free_diffusion:
         device=DEVICE,
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=scaled(2000),
+        runtime=scaled(10),
         **GPU,
     log:
         log_path("jules_free_diffusion"),
+    benchmark:
+        benchmark_path("jules_free_diffusion"),
     conda:
         CONDA_ENV
     script:

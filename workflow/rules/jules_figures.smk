@@ -12,18 +12,6 @@ localrules:
     jules_figS2,
     jules_claims,
 
-
-def jules_runs_at(eta, batches=None):
-    """Trajectories and status of the grid's Langevin jobs at time step ``eta`` (or of ``batches``)."""
-    if batches is None:
-        batches = [b for (e, _), b in JULES_RUNS.items() if e == wildcard_number(eta)]
-    names = sorted({b.name for b in batches})
-    return {
-        "trajectories": [f"{J}/langevin/{name}/trajectory.parquet" for name in names],
-        "statuses": [f"{J}/langevin/{name}/status.parquet" for name in names],
-    }
-
-
 JULES_FIGS2_BATCHES = {b.name.split("_")[0].removeprefix("figS2"): b for b in JULES_BATCHES.values()
                        if b.name.startswith("figS2")}
 

@@ -4,6 +4,10 @@ experiment tables with phases -> phase diagrams and claims."""
 from thermoscape.data.readers import FASHION_MNIST_DIR, dataset_params, subset_options, training_set_size
 from thermoscape.core.grids import Cell, experiment_grid
 
+
+include: "taxonomy_common.smk"
+
+
 TAXONOMY = config["taxonomy"]
 TX = f"{RESULTS}/taxonomy"
 
@@ -22,29 +26,6 @@ TAXONOMY_CELLS = {name: Cell.from_name(name) for grid in TAXONOMY_GRIDS.values()
 TAXONOMY_GPU = GPU or ({"gpu": 1} if DEVICE == "auto" and TAXONOMY["model"]["name"] == "resnet18" else {})
 # what a trained model depends on besides its cell: a param, so a change retrains
 TAXONOMY_TRAINING = {k: TAXONOMY[k] for k in ("seed", "model", "replicas", "training")}
-
-
-def taxonomy_data_source(wildcards):
-    """The user-supplied data directory, if any, as the dataset's input; checked when the DAG is built,
-    and only when taxonomy jobs are needed (a paper-scale config without CIFAR-10 still runs Jules et al.)."""
-    data = TAXONOMY["data"]
-    if data["name"] == "cifar10" and not data["path"]:
-        raise WorkflowError("taxonomy.data.path: cifar10 needs the directory of the user-supplied CIFAR-10 "
-                            "python batches (data_batch_1..5, test_batch); nothing is downloaded")
-    path = data["path"] or (FASHION_MNIST_DIR if data["name"] == "idx" else None)
-    return [path] if path else []
-
-
-def taxonomy_labels(wildcards):
-    return f"{TX}/data/labels_noise{wildcard_number(TAXONOMY_CELLS[wildcards.cell].label_noise)}.parquet"
-
-
-def taxonomy_cell_inputs(wildcards):
-    """Every per-cell table of one experiment."""
-    cells = TAXONOMY_GRIDS[wildcards.experiment]["cell"]
-    return {name: [f"{TX}/cells/{cell}/{name}.parquet" for cell in cells]
-            for name in ("training", "replicas", "pairs", "curve")}
-
 
 wildcard_constraints:
     cell=r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+",
@@ -102,11 +83,13 @@ rule taxonomy_train:
         library=library_version("dynamics.sgd", "nets.networks"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
         **TAXONOMY_GPU,
     log:
         log_path("taxonomy_train", "{cell}"),
+    benchmark:
+        benchmark_path("taxonomy_train", "{cell}"),
     conda:
         CONDA_ENV
     script:
@@ -132,11 +115,13 @@ rule taxonomy_measure:
         library=library_version("studies.taxonomy.experiment", "measure.curvature", "measure.similarity", "measure.connectivity", "nets.networks"),
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
         **TAXONOMY_GPU,
     log:
         log_path("taxonomy_measure", "{cell}"),
+    benchmark:
+        benchmark_path("taxonomy_measure", "{cell}"),
     conda:
         CONDA_ENV
     script:

@@ -6,17 +6,6 @@ localrules:
     taxonomy_figure,
     taxonomy_claims,
 
-
-def taxonomy_axes(experiment):
-    spec = TAXONOMY["experiments"][experiment]
-    return {role: spec[role]["axis"] for role in ("load", "temperature", "panel") if role in spec}
-
-
-def taxonomy_tables(*experiments):
-    return {"cells": [f"{TX}/tables/{e}/cells.parquet" for e in experiments],
-            "curves": [f"{TX}/tables/{e}/curves.parquet" for e in experiments]}
-
-
 # figure name -> the experiments it draws (captions: report/taxonomy_figure.rst)
 TAXONOMY_FIGURES = {
     "noise": ["noise"],
