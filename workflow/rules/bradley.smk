@@ -18,8 +18,14 @@ BR_SWEEP = BRADLEY["sweep"]
 BR_TEMPERATURES = [wildcard_number(t) for t in BR_SHIFT["temperatures"]]
 BR_SEEDS = list(range(BR_SHIFT["seeds"]))
 BR_SWEEP_SEEDS = list(range(BR_SWEEP["seeds"]))
-BR_LIBRARY = ("studies.bradley.shift_curvature", "studies.bradley.networks", "data.tensors", "nets.small", "nets.networks",
-              "dynamics.sgd")  # the line adds curvature
+BR_LIBRARY = (
+    "studies.bradley.shift_curvature",
+    "studies.bradley.networks",
+    "data.tensors",
+    "nets.small",
+    "nets.networks",
+    "dynamics.sgd",
+)  # the line adds curvature
 
 
 try:
@@ -28,6 +34,7 @@ except ValueError as error:
     raise WorkflowError(str(error)) from None
 
 BR_DATASET = f"{BR}/data/dataset.pt"
+
 
 wildcard_constraints:
     case="|".join(BR_BASINS["cases"]),
@@ -39,19 +46,19 @@ rule bradley_dataset:
         unpack(bradley_data_source),
     output:
         BR_DATASET,
-    params:
-        data=dict(sorted(dataset_params(BR_NETWORKS["data"]).items())),
-        library=library_version("studies.fort.experiment", "data.readers"),
+    log:
+        log_path("bradley_dataset"),
+    benchmark:
+        benchmark_path("bradley_dataset")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=scaled(4000),
         runtime=scaled(30),
-    log:
-        log_path("bradley_dataset"),
-    benchmark:
-        benchmark_path("bradley_dataset"),
-    conda:
-        CONDA_ENV
+    params:
+        data=dict(sorted(dataset_params(BR_NETWORKS["data"]).items())),
+        library=library_version("studies.fort.experiment", "data.readers"),
     script:
         "../../scripts/bradley/dataset.py"
 
@@ -62,18 +69,27 @@ rule bradley_basins:
         steady_state=f"{BR}/basins/{{case}}/steady_state.parquet",
         basins=f"{BR}/basins/{{case}}/basins.parquet",
         expectations=f"{BR}/basins/{{case}}/expectations.parquet",
-    params:
-        case=lambda wc: dict(sorted(BR_BASINS["cases"][wc.case].items())),
-        grid={key: BR_BASINS[key] for key in ("c_role", "diffusion", "theta_range", "grid_points", "temperatures",
-                                               "plot_temperatures")},
-        library=library_version("studies.bradley.basins"),
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("bradley_basins", "{case}"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        case=lambda wc: dict(sorted(BR_BASINS["cases"][wc.case].items())),
+        grid={
+            key: BR_BASINS[key]
+            for key in (
+                "c_role",
+                "diffusion",
+                "theta_range",
+                "grid_points",
+                "temperatures",
+                "plot_temperatures",
+            )
+        },
+        library=library_version("studies.bradley.basins"),
     script:
         "../../scripts/bradley/basins.py"
 
@@ -82,20 +98,22 @@ rule bradley_langevin_check:
     output:
         check=f"{BR}/basins/langevin_check.parquet",
         histogram=f"{BR}/basins/langevin_histogram.parquet",
-    params:
-        check=BR_BASINS["langevin_check"],
-        grid={key: BR_BASINS[key] for key in ("theta_range", "grid_points")},
-        library=library_version("studies.bradley.basins", "studies.bradley.basins_langevin", "dynamics.langevin"),
+    log:
+        log_path("bradley_langevin_check"),
+    benchmark:
+        benchmark_path("bradley_langevin_check")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=scaled(3000),
         runtime=scaled(30),
-    log:
-        log_path("bradley_langevin_check"),
-    benchmark:
-        benchmark_path("bradley_langevin_check"),
-    conda:
-        CONDA_ENV
+    params:
+        check=BR_BASINS["langevin_check"],
+        grid={key: BR_BASINS[key] for key in ("theta_range", "grid_points")},
+        library=library_version(
+            "studies.bradley.basins", "studies.bradley.basins_langevin", "dynamics.langevin"
+        ),
     script:
         "../../scripts/bradley/langevin_check.py"
 
@@ -105,25 +123,25 @@ rule bradley_sgd:
         dataset=BR_DATASET,
     output:
         f"{BR}/shift/T{{T}}_s{{seed}}/sgd.pt",
+    log:
+        log_path("bradley_sgd", "T{T}_s{seed}"),
+    benchmark:
+        benchmark_path("bradley_sgd", "T{T}_s{seed}")
+    wildcard_constraints:
+        T="|".join(BR_TEMPERATURES),
+        seed=r"\d+",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
     params:
         T=lambda wc: float(wc.T),
         settings=bradley_grid.settings(BR_SHIFT, "sgd"),
         device=DEVICE,
         library=library_version(*BR_LIBRARY),
-    wildcard_constraints:
-        T="|".join(BR_TEMPERATURES),
-        seed=r"\d+",
-    threads: 1
-    resources:
-        mem_mb=scaled(3000),
-        runtime=scaled(120),
-        **GPU,
-    log:
-        log_path("bradley_sgd", "T{T}_s{seed}"),
-    benchmark:
-        benchmark_path("bradley_sgd", "T{T}_s{seed}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/bradley/sgd.py"
 
@@ -134,21 +152,21 @@ rule bradley_minimum:
         sgd=rules.bradley_sgd.output[0],
     output:
         f"{BR}/shift/T{{T}}_s{{seed}}/minimum_{{split}}.pt",
+    log:
+        log_path("bradley_minimum", "T{T}_s{seed}_{split}"),
+    benchmark:
+        benchmark_path("bradley_minimum", "T{T}_s{seed}_{split}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(240),
     params:
         settings=bradley_grid.settings(BR_SHIFT, "minima"),
         device=DEVICE,
         library=library_version(*BR_LIBRARY),
-    threads: 1
-    resources:
-        mem_mb=scaled(3000),
-        runtime=scaled(240),
-        **GPU,
-    log:
-        log_path("bradley_minimum", "T{T}_s{seed}_{split}"),
-    benchmark:
-        benchmark_path("bradley_minimum", "T{T}_s{seed}_{split}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/bradley/minimum.py"
 
@@ -162,21 +180,21 @@ rule bradley_line:
     output:
         line=f"{BR}/shift/T{{T}}_s{{seed}}/line.parquet",
         summary=f"{BR}/shift/T{{T}}_s{{seed}}/summary.parquet",
+    log:
+        log_path("bradley_line", "T{T}_s{seed}"),
+    benchmark:
+        benchmark_path("bradley_line", "T{T}_s{seed}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
     params:
         settings=bradley_grid.settings(BR_SHIFT, "line", "fit"),
         device=DEVICE,
         library=library_version(*BR_LIBRARY, "measure.curvature"),
-    threads: 1
-    resources:
-        mem_mb=scaled(3000),
-        runtime=scaled(60),
-        **GPU,
-    log:
-        log_path("bradley_line", "T{T}_s{seed}"),
-    benchmark:
-        benchmark_path("bradley_line", "T{T}_s{seed}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/bradley/line.py"
 
@@ -186,23 +204,23 @@ rule bradley_stage1:
         dataset=BR_DATASET,
     output:
         f"{BR}/sweep/stage1_s{{seed}}.pt",
+    log:
+        log_path("bradley_stage1", "s{seed}"),
+    benchmark:
+        benchmark_path("bradley_stage1", "s{seed}")
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
     params:
         settings=bradley_grid.settings(BR_SWEEP, "stage1"),
         device=DEVICE,
         library=library_version(*BR_LIBRARY),
-    wildcard_constraints:
-        seed=r"\d+",
-    threads: 1
-    resources:
-        mem_mb=scaled(3000),
-        runtime=scaled(120),
-        **GPU,
-    log:
-        log_path("bradley_stage1", "s{seed}"),
-    benchmark:
-        benchmark_path("bradley_stage1", "s{seed}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/bradley/stage1.py"
 
@@ -213,24 +231,24 @@ rule bradley_stage2:
         stage1=rules.bradley_stage1.output[0],
     output:
         f"{BR}/sweep/B{{batch}}_s{{seed}}.parquet",
+    log:
+        log_path("bradley_stage2", "B{batch}_s{seed}"),
+    benchmark:
+        benchmark_path("bradley_stage2", "B{batch}_s{seed}")
+    wildcard_constraints:
+        batch=r"\d+",
+        seed=r"\d+",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(240),
     params:
         settings=bradley_grid.settings(BR_SWEEP, "stage2"),
         device=DEVICE,
         library=library_version(*BR_LIBRARY),
-    wildcard_constraints:
-        batch=r"\d+",
-        seed=r"\d+",
-    threads: 1
-    resources:
-        mem_mb=scaled(3000),
-        runtime=scaled(240),
-        **GPU,
-    log:
-        log_path("bradley_stage2", "B{batch}_s{seed}"),
-    benchmark:
-        benchmark_path("bradley_stage2", "B{batch}_s{seed}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/bradley/stage2.py"
 
@@ -241,24 +259,25 @@ rule bradley_resampled:
         dataset=BR_DATASET,
     output:
         f"{BR}/resampled/{{kind}}{{index}}_s{{seed}}.parquet",
-    params:
-        settings=bradley_grid.settings(BR_SWEEP, "stage1") | {"final_epochs": BR_SWEEP["stage2"]["final_epochs"]},
-        device=DEVICE,
-        library=library_version(*BR_LIBRARY),
+    log:
+        log_path("bradley_resampled", "{kind}{index}_s{seed}"),
+    benchmark:
+        benchmark_path("bradley_resampled", "{kind}{index}_s{seed}")
     wildcard_constraints:
         kind="shuffle|size",
         index=r"\d+",
         seed=r"\d+",
-    threads: 1
-    resources:
-        mem_mb=scaled(3000),
-        runtime=scaled(120),
-        **GPU,
-    log:
-        log_path("bradley_resampled", "{kind}{index}_s{seed}"),
-    benchmark:
-        benchmark_path("bradley_resampled", "{kind}{index}_s{seed}"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
+    params:
+        settings=bradley_grid.settings(BR_SWEEP, "stage1")
+        | {"final_epochs": BR_SWEEP["stage2"]["final_epochs"]},
+        device=DEVICE,
+        library=library_version(*BR_LIBRARY),
     script:
         "../../scripts/bradley/resampled.py"

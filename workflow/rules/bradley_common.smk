@@ -11,8 +11,10 @@ def bradley_data_source(wildcards):
     if dataset != "cifar10":
         return {}
     if not paths.get("cifar10"):
-        raise WorkflowError("bradley.networks.paths.cifar10: the directory of the user-supplied CIFAR-10 python "
-                            "batches (data_batch_1..5, test_batch) is needed; nothing is downloaded")
+        raise WorkflowError(
+            "bradley.networks.paths.cifar10: the directory of the user-supplied CIFAR-10 python "
+            "batches (data_batch_1..5, test_batch) is needed; nothing is downloaded"
+        )
     return {"data": paths["cifar10"]}
 
 
@@ -26,4 +28,3 @@ def _basin_files(table):
 
 def _shift_files(table):
     return [f"{bradley_point(T, seed)}/{table}.parquet" for T in BR_TEMPERATURES for seed in BR_SEEDS]
-

@@ -25,7 +25,9 @@ config.clear()
 config.update(_defaults)
 
 try:
-    _validated = validate_config(config, os.path.join(WORKFLOW_ROOT, "workflow", "schemas", "config.schema.yaml"))
+    _validated = validate_config(
+        config, os.path.join(WORKFLOW_ROOT, "workflow", "schemas", "config.schema.yaml")
+    )
     check_data_settings(_validated)  # data paths, class subsets, sizes: label files and headers only
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
@@ -48,7 +50,6 @@ os.environ.update(
 
 
 container: config["container"]
-
 
 
 def wildcard_number(value):
@@ -74,7 +75,8 @@ def benchmark_path(rule_name, pattern=""):
 
 def scaled(base):
     """A resource (mem_mb, runtime in minutes) that doubles with every attempt: ``base`` on the first, 2x on the
-    first retry, 4x on the second (the profiles' ``retries``). ``base``: a number or a function of the wildcards."""
+    first retry, 4x on the second (the profiles' ``retries``). ``base``: a number or a function of the wildcards.
+    """
 
     def on_attempt(wildcards, attempt):
         return (base(wildcards) if callable(base) else base) * 2 ** (attempt - 1)

@@ -13,8 +13,9 @@ include: "fengtu_common.smk"
 FENGTU = config["fengtu"]
 FT = f"{RESULTS}/fengtu"
 
-FENGTU_DATA_SIZE = training_set_size(FENGTU["data"]["name"], FENGTU["data"]["path"],
-                                     **subset_options(FENGTU["data"]))
+FENGTU_DATA_SIZE = training_set_size(
+    FENGTU["data"]["name"], FENGTU["data"]["path"], **subset_options(FENGTU["data"])
+)
 try:
     FENGTU_RUNS = fengtu_grid.runs(FENGTU)  # every SGD run by name: architecture, widths, schedule, layers
     fengtu_grid.check_runs(FENGTU, FENGTU_RUNS, FENGTU_DATA_SIZE)
@@ -36,6 +37,7 @@ FENGTU_DATA = dataset_params(FENGTU["data"])
 
 FENGTU_CIFAR_DATASET = f"{FT}/data/cifar10.parquet"
 
+
 wildcard_constraints:
     ftrun=r"(mlp2|mlp4|lenet|adam|cifar)_lr[^_/]+_B\d+_s\d+|langevin",
     layer=r"W\d+|conv\d+",
@@ -47,15 +49,15 @@ rule fengtu_dataset:
         fengtu_data_source,
     output:
         f"{FT}/data/dataset.parquet",
-    params:
-        data=FENGTU_DATA,
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("fengtu_dataset"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        data=FENGTU_DATA,
     script:
         "../../scripts/fengtu/dataset.py"
 
@@ -65,18 +67,18 @@ rule fengtu_cifar_dataset:
         fengtu_cifar_source,
     output:
         FENGTU_CIFAR_DATASET,
-    params:
-        data={"name": "cifar10", "path": FENGTU["lenet_cifar"]["path"]},
+    log:
+        log_path("fengtu_cifar_dataset"),
+    benchmark:
+        benchmark_path("fengtu_cifar_dataset")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=scaled(6000),
         runtime=scaled(15),
-    log:
-        log_path("fengtu_cifar_dataset"),
-    benchmark:
-        benchmark_path("fengtu_cifar_dataset"),
-    conda:
-        CONDA_ENV
+    params:
+        data={"name": "cifar10", "path": FENGTU["lenet_cifar"]["path"]},
     script:
         "../../scripts/fengtu/dataset.py"
 
@@ -88,25 +90,25 @@ rule fengtu_train:
         history=f"{FT}/runs/{{ftrun}}/history.parquet",
         snapshots=f"{FT}/runs/{{ftrun}}/snapshots.parquet",
         checkpoints=f"{FT}/runs/{{ftrun}}/checkpoints.pt",
+    log:
+        log_path("fengtu_train", "{ftrun}"),
+    benchmark:
+        benchmark_path("fengtu_train", "{ftrun}")
+    wildcard_constraints:
+        ftrun=r"(mlp2|mlp4|lenet|adam|cifar)_lr[^_/]+_B\d+_s\d+",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(fengtu_size(3000, 8000)),
+        runtime=scaled(fengtu_size(120, 1440)),
     params:
         run=lambda wc: FENGTU_RUNS[wc.ftrun],
         seed=FENGTU["seed"],
         state=lambda wc: f"{FT}/scratch/{wc.ftrun}/state.pt",
         device=DEVICE,
         library=library_version("studies.fengtu.experiment", "nets.mlp", "nets.losses"),
-    wildcard_constraints:
-        ftrun=r"(mlp2|mlp4|lenet|adam|cifar)_lr[^_/]+_B\d+_s\d+",
-    threads: 1
-    resources:
-        mem_mb=scaled(fengtu_size(3000, 8000)),
-        runtime=scaled(fengtu_size(120, 1440)),
-        **GPU,
-    log:
-        log_path("fengtu_train", "{ftrun}"),
-    benchmark:
-        benchmark_path("fengtu_train", "{ftrun}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/fengtu/train.py"
 
@@ -119,23 +121,23 @@ rule fengtu_langevin:
         history=f"{FT}/runs/{FENGTU_LANGEVIN}/history.parquet",
         snapshots=f"{FT}/runs/{FENGTU_LANGEVIN}/snapshots.parquet",
         checkpoints=f"{FT}/runs/{FENGTU_LANGEVIN}/checkpoints.pt",
+    log:
+        log_path("fengtu_langevin"),
+    benchmark:
+        benchmark_path("fengtu_langevin")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
     params:
         langevin=FENGTU["langevin"],
         hidden=FENGTU["model"]["hidden"],
         workdir=f"{FT}/scratch/{FENGTU_LANGEVIN}",
         device=DEVICE,
         library=library_version("studies.fengtu.experiment", "dynamics.langevin", "nets.mlp", "nets.losses"),
-    threads: 1
-    resources:
-        mem_mb=scaled(3000),
-        runtime=scaled(120),
-        **GPU,
-    log:
-        log_path("fengtu_langevin"),
-    benchmark:
-        benchmark_path("fengtu_langevin"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/fengtu/langevin.py"
 
@@ -146,19 +148,19 @@ rule fengtu_pca:
     output:
         table=f"{FT}/runs/{{ftrun}}/{{layer}}/pca.parquet",
         components=f"{FT}/runs/{{ftrun}}/{{layer}}/pca.pt",
-    params:
-        fits=FENGTU["fits"],
-        library=library_version("measure.pca"),
+    log:
+        log_path("fengtu_pca", "{ftrun}_{layer}"),
+    benchmark:
+        benchmark_path("fengtu_pca", "{ftrun}_{layer}")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=scaled(fengtu_size(SMALL["mem_mb"], 4000)),
         runtime=scaled(SMALL["runtime"]),
-    log:
-        log_path("fengtu_pca", "{ftrun}_{layer}"),
-    benchmark:
-        benchmark_path("fengtu_pca", "{ftrun}_{layer}"),
-    conda:
-        CONDA_ENV
+    params:
+        fits=FENGTU["fits"],
+        library=library_version("measure.pca"),
     script:
         "../../scripts/fengtu/pca.py"
 
@@ -172,26 +174,29 @@ rule fengtu_flatness:
     output:
         table=f"{FT}/runs/{{ftrun}}/{{layer}}/flatness.parquet",
         profiles=f"{FT}/runs/{{ftrun}}/{{layer}}/profiles.parquet",
-    params:
-        flatness=FENGTU["flatness"],
-        ranks=FENGTU_SHOWN_RANKS,
-        hidden=lambda wc: FENGTU_RUNS[wc.ftrun]["hidden"] if wc.ftrun in FENGTU_RUNS else FENGTU["model"]["hidden"],
-        arch=lambda wc: FENGTU_RUNS[wc.ftrun]["arch"] if wc.ftrun in FENGTU_RUNS else "mlp",
-        device=DEVICE,
-        library=library_version("measure.flatness", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
-    threads: 1
-    resources:
-        mem_mb=scaled(fengtu_size(3000, 8000)),
-        runtime=scaled(fengtu_size(60, 1440)),
-        **GPU,
     log:
         log_path("fengtu_flatness", "{ftrun}_{layer}"),
     benchmark:
-        benchmark_path("fengtu_flatness", "{ftrun}_{layer}"),
+        benchmark_path("fengtu_flatness", "{ftrun}_{layer}")
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(fengtu_size(3000, 8000)),
+        runtime=scaled(fengtu_size(60, 1440)),
+    params:
+        flatness=FENGTU["flatness"],
+        ranks=FENGTU_SHOWN_RANKS,
+        hidden=lambda wc: (
+            FENGTU_RUNS[wc.ftrun]["hidden"] if wc.ftrun in FENGTU_RUNS else FENGTU["model"]["hidden"]
+        ),
+        arch=lambda wc: FENGTU_RUNS[wc.ftrun]["arch"] if wc.ftrun in FENGTU_RUNS else "mlp",
+        device=DEVICE,
+        library=library_version("measure.flatness", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
     script:
         "../../scripts/fengtu/flatness.py"
+
 
 rule fengtu_minibatch:
     input:
@@ -199,23 +204,25 @@ rule fengtu_minibatch:
     output:
         table=f"{FT}/e1/minibatch.parquet",
         profiles=f"{FT}/e1/minibatch_profiles.parquet",
+    log:
+        log_path("fengtu_minibatch"),
+    benchmark:
+        benchmark_path("fengtu_minibatch")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
     params:
         minibatch=FENGTU["minibatch"],
         run=FENGTU_RUNS[FENGTU_E1],
         seed=FENGTU["seed"],
         device=DEVICE,
-        library=library_version("studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
-    threads: 1
-    resources:
-        mem_mb=scaled(3000),
-        runtime=scaled(60),
-        **GPU,
-    log:
-        log_path("fengtu_minibatch"),
-    benchmark:
-        benchmark_path("fengtu_minibatch"),
-    conda:
-        CONDA_ENV
+        library=library_version(
+            "studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"
+        ),
     script:
         "../../scripts/fengtu/minibatch.py"
 
@@ -225,22 +232,24 @@ rule fengtu_temperature:
         **fengtu_e1_inputs(),
     output:
         f"{FT}/e1/temperature.parquet",
+    log:
+        log_path("fengtu_temperature"),
+    benchmark:
+        benchmark_path("fengtu_temperature")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
     params:
         temperature=FENGTU["temperature"],
         run=FENGTU_RUNS[FENGTU_E1],
         device=DEVICE,
-        library=library_version("studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
-    threads: 1
-    resources:
-        mem_mb=scaled(3000),
-        runtime=scaled(60),
-        **GPU,
-    log:
-        log_path("fengtu_temperature"),
-    benchmark:
-        benchmark_path("fengtu_temperature"),
-    conda:
-        CONDA_ENV
+        library=library_version(
+            "studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"
+        ),
     script:
         "../../scripts/fengtu/temperature.py"
 
@@ -251,19 +260,25 @@ rule fengtu_drift:
     output:
         margins=f"{FT}/e1/margins.parquet",
         motion=f"{FT}/e1/motion.parquet",
-    params:
-        drift=FENGTU["drift"],
-        run=FENGTU_RUNS[FENGTU_E1],
-        device=DEVICE,
-        library=library_version("measure.pca", "studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
-    threads: 1
-    resources:
-        **SMALL,
-        **GPU,
     log:
         log_path("fengtu_drift"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+        **GPU,
+    params:
+        drift=FENGTU["drift"],
+        run=FENGTU_RUNS[FENGTU_E1],
+        device=DEVICE,
+        library=library_version(
+            "measure.pca",
+            "studies.fengtu.minibatch_landscape",
+            "studies.fengtu.experiment",
+            "nets.mlp",
+            "nets.losses",
+        ),
     script:
         "../../scripts/fengtu/drift.py"
 
@@ -274,24 +289,31 @@ rule fengtu_task1:
     output:
         state=f"{FT}/forgetting/task1_s{{seed}}.pt",
         table=f"{FT}/forgetting/task1_s{{seed}}.parquet",
+    log:
+        log_path("fengtu_task1", "s{seed}"),
+    benchmark:
+        benchmark_path("fengtu_task1", "s{seed}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(4000),
+        runtime=scaled(60),
     params:
         forgetting=FENGTU["forgetting"],
         hidden=FENGTU["model"]["hidden"],
         flatness=FENGTU["flatness"],
         workdir=lambda wc: f"{FT}/scratch/task1_s{wc.seed}",
         device=DEVICE,
-        library=library_version("studies.fengtu.forgetting", "measure.flatness", "measure.pca", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
-    threads: 1
-    resources:
-        mem_mb=scaled(4000),
-        runtime=scaled(60),
-        **GPU,
-    log:
-        log_path("fengtu_task1", "s{seed}"),
-    benchmark:
-        benchmark_path("fengtu_task1", "s{seed}"),
-    conda:
-        CONDA_ENV
+        library=library_version(
+            "studies.fengtu.forgetting",
+            "measure.flatness",
+            "measure.pca",
+            "studies.fengtu.experiment",
+            "nets.mlp",
+            "nets.losses",
+        ),
     script:
         "../../scripts/fengtu/task1.py"
 
@@ -304,21 +326,23 @@ rule fengtu_task2:
         curves=f"{FT}/forgetting/{{method}}_s{{seed}}_curves.parquet",
         final=f"{FT}/forgetting/{{method}}_s{{seed}}_final.parquet",
         displacements=f"{FT}/forgetting/{{method}}_s{{seed}}_displacements.parquet",
+    log:
+        log_path("fengtu_task2", "{method}_s{seed}"),
+    benchmark:
+        benchmark_path("fengtu_task2", "{method}_s{seed}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(4000),
+        runtime=scaled(60),
     params:
         forgetting=FENGTU["forgetting"],
         hidden=FENGTU["model"]["hidden"],
         device=DEVICE,
-        library=library_version("studies.fengtu.forgetting", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
-    threads: 1
-    resources:
-        mem_mb=scaled(4000),
-        runtime=scaled(60),
-        **GPU,
-    log:
-        log_path("fengtu_task2", "{method}_s{seed}"),
-    benchmark:
-        benchmark_path("fengtu_task2", "{method}_s{seed}"),
-    conda:
-        CONDA_ENV
+        library=library_version(
+            "studies.fengtu.forgetting", "studies.fengtu.experiment", "nets.mlp", "nets.losses"
+        ),
     script:
         "../../scripts/fengtu/task2.py"

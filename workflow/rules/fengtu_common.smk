@@ -14,9 +14,11 @@ def fengtu_cifar_source(wildcards):
     (a paper-scale config without CIFAR-10 still runs the rest)."""
     path = FENGTU["lenet_cifar"]["path"]
     if not path:
-        raise WorkflowError("fengtu.lenet_cifar.path: the LeNet-CIFAR runs (fengtu.lenet_cifar.runs, Figs. S3C-D) "
-                            "need the directory of the user-supplied CIFAR-10 python batches (data_batch_1..5, "
-                            "test_batch); nothing is downloaded")
+        raise WorkflowError(
+            "fengtu.lenet_cifar.path: the LeNet-CIFAR runs (fengtu.lenet_cifar.runs, Figs. S3C-D) "
+            "need the directory of the user-supplied CIFAR-10 python batches (data_batch_1..5, "
+            "test_batch); nothing is downloaded"
+        )
     return [path]
 
 
@@ -37,9 +39,13 @@ def fengtu_run_dir(run):
 
 def fengtu_e1_inputs(wildcards=None):
     run = fengtu_run_dir(FENGTU_E1)
-    return {"dataset": rules.fengtu_dataset.output[0], "checkpoints": f"{run}/checkpoints.pt",
-            "history": f"{run}/history.parquet", "components": f"{run}/W2/pca.pt",
-            "flatness": f"{run}/W2/flatness.parquet"}
+    return {
+        "dataset": rules.fengtu_dataset.output[0],
+        "checkpoints": f"{run}/checkpoints.pt",
+        "history": f"{run}/history.parquet",
+        "components": f"{run}/W2/pca.pt",
+        "flatness": f"{run}/W2/flatness.parquet",
+    }
 
 
 def _fengtu_label(name):
@@ -49,4 +55,3 @@ def _fengtu_label(name):
 
 def _fengtu_layer_file(name, layer, table):
     return f"{fengtu_run_dir(name)}/{layer}/{table}.parquet"
-

@@ -12,8 +12,10 @@ def fort_data_source(wildcards):
     if dataset != "cifar10":
         return {}
     if not paths["cifar10"]:  # checked when the DAG is built, and only when a CIFAR run is needed
-        raise WorkflowError(f"fort.networks.paths.cifar10: run {wildcards.run} needs the directory of the "
-                            "user-supplied CIFAR-10 python batches (data_batch_1..5, test_batch); nothing is downloaded")
+        raise WorkflowError(
+            f"fort.networks.paths.cifar10: run {wildcards.run} needs the directory of the "
+            "user-supplied CIFAR-10 python batches (data_batch_1..5, test_batch); nothing is downloaded"
+        )
     return {"data": paths["cifar10"]}
 
 
@@ -23,4 +25,3 @@ def fort_run_dir(name):
 
 def _fort_files(runs, table):
     return [f"{fort_run_dir(name)}/{table}.parquet" for name in runs]
-

@@ -11,8 +11,9 @@ JULES = config["jules"]
 J = f"{RESULTS}/jules"
 
 try:
-    JULES_GRID = langevin_batches(JULES["langevin"]["sweeps"], JULES["analysis"]["burn_in"],
-                                  JULES["langevin"]["temperatures_per_job"])
+    JULES_GRID = langevin_batches(
+        JULES["langevin"]["sweeps"], JULES["analysis"]["burn_in"], JULES["langevin"]["temperatures_per_job"]
+    )
     JULES_BATCHES = {b.name: b for b in JULES_GRID + _jules_extra_batches()}
 except ValueError as error:
     raise WorkflowError(str(error)) from None
@@ -28,14 +29,24 @@ for _fig in ("fig1", "fig2", "fig3"):
         _problems.append(f"jules.{_fig}.eta: no sweep runs at eta = {JULES[_fig]['eta']}")
 for _fig in ("fig1", "fig3"):
     if JULES[_fig]["replica"] >= JULES["replicas"]:
-        _problems.append(f"jules.{_fig}.replica: {JULES[_fig]['replica']} but jules.replicas is {JULES['replicas']}")
-JULES_SLICES = {name for b in JULES_GRID
-                for name, _, _ in analysis_slices(b.burn_in, b.duration, JULES["analysis"]["slice_length"])}
-for _key, _slice in (("fig1.slice", JULES["fig1"]["slice"]), ("fig2.slice", JULES["fig2"]["slice"]),
-                     ("claims.headline_slice", JULES["claims"]["headline_slice"])):
+        _problems.append(
+            f"jules.{_fig}.replica: {JULES[_fig]['replica']} but jules.replicas is {JULES['replicas']}"
+        )
+JULES_SLICES = {
+    name
+    for b in JULES_GRID
+    for name, _, _ in analysis_slices(b.burn_in, b.duration, JULES["analysis"]["slice_length"])
+}
+for _key, _slice in (
+    ("fig1.slice", JULES["fig1"]["slice"]),
+    ("fig2.slice", JULES["fig2"]["slice"]),
+    ("claims.headline_slice", JULES["claims"]["headline_slice"]),
+):
     if _slice not in JULES_SLICES:
-        _problems.append(f"jules.{_key}: no run has the analysis slice {_slice!r}; "
-                         f"slices: {', '.join(sorted(JULES_SLICES))}")
+        _problems.append(
+            f"jules.{_key}: no run has the analysis slice {_slice!r}; "
+            f"slices: {', '.join(sorted(JULES_SLICES))}"
+        )
 if JULES["init_langevin"]["shown_temperature"] not in JULES["init_langevin"]["temperatures"]:
     _problems.append("jules.init_langevin.shown_temperature: not one of jules.init_langevin.temperatures")
 _late = JULES["init_langevin"]["late_slice"]
@@ -47,6 +58,7 @@ if _problems:
 # what defines the landscape: every rule that builds it takes this as a param (rerun trigger)
 JULES_STUDY = {k: JULES[k] for k in ("model", "quadratic", "dataset")}
 
+
 wildcard_constraints:
     batch=r"([A-Za-z0-9]+_)?eta[0-9.e+-]+_T[0-9.e+-]+(_to_[0-9.e+-]+)?",
     eta=r"[0-9.e+-]+",
@@ -57,16 +69,16 @@ wildcard_constraints:
 rule jules_dataset:
     output:
         f"{J}/data/dataset.parquet",
-    params:
-        dataset=JULES["dataset"],
-        seed=JULES["seed"],
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("jules_dataset"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        dataset=JULES["dataset"],
+        seed=JULES["seed"],
     script:
         "../../scripts/jules/dataset.py"
 
@@ -76,20 +88,20 @@ rule jules_init:
         dataset=rules.jules_dataset.output[0],
     output:
         model=f"{J}/models/r{{replica}}/init.pt",
-    params:
-        study=JULES_STUDY,
-        seed=JULES["seed"],
-    threads: 1
-    resources:
-        mem_mb=scaled(1000),
-        runtime=scaled(10),
-        **GPU,
     log:
         log_path("jules_init", "r{replica}"),
     benchmark:
-        benchmark_path("jules_init", "r{replica}"),
+        benchmark_path("jules_init", "r{replica}")
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(1000),
+        runtime=scaled(10),
+    params:
+        study=JULES_STUDY,
+        seed=JULES["seed"],
     script:
         "../../scripts/jules/init.py"
 
@@ -101,21 +113,21 @@ rule jules_train:
     output:
         model=f"{J}/models/r{{replica}}/trained.pt",
         curve=f"{J}/models/r{{replica}}/train_curve.parquet",
+    log:
+        log_path("jules_train", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_train", "r{replica}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(2000),
+        runtime=scaled(60),
     params:
         study=JULES_STUDY,
         train=JULES["train"],
         device=DEVICE,
-    threads: 1
-    resources:
-        mem_mb=scaled(2000),
-        runtime=scaled(60),
-        **GPU,
-    log:
-        log_path("jules_train", "r{replica}"),
-    benchmark:
-        benchmark_path("jules_train", "r{replica}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/train.py"
 
@@ -127,21 +139,21 @@ rule jules_refine:
     output:
         model=f"{J}/models/r{{replica}}/refined.pt",
         curve=f"{J}/models/r{{replica}}/refine_curve.parquet",
+    log:
+        log_path("jules_refine", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_refine", "r{replica}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(2000),
+        runtime=scaled(60),
     params:
         study=JULES_STUDY,
         refine=JULES["refine"],
         device=DEVICE,
-    threads: 1
-    resources:
-        mem_mb=scaled(2000),
-        runtime=scaled(60),
-        **GPU,
-    log:
-        log_path("jules_refine", "r{replica}"),
-    benchmark:
-        benchmark_path("jules_refine", "r{replica}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/refine.py"
 
@@ -149,16 +161,34 @@ rule jules_refine:
 rule jules_langevin:
     input:
         dataset=rules.jules_dataset.output[0],
-        models=lambda wc: expand(f"{J}/models/r{{replica}}/{{start}}.pt", replica=range(JULES["replicas"]),
-                                 start="init" if jules_batch(wc).start == "init" else "refined"),
+        models=lambda wc: expand(
+            f"{J}/models/r{{replica}}/{{start}}.pt",
+            replica=range(JULES["replicas"]),
+            start="init" if jules_batch(wc).start == "init" else "refined",
+        ),
     output:
         trajectory=f"{J}/langevin/{{batch}}/trajectory.parquet",
         samples=f"{J}/langevin/{{batch}}/samples.parquet",
         params=f"{J}/langevin/{{batch}}/params.parquet",
         status=f"{J}/langevin/{{batch}}/status.parquet",
+    log:
+        log_path("jules_langevin", "{batch}"),
+    benchmark:
+        benchmark_path("jules_langevin", "{batch}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(4000),
+        runtime=scaled(jules_langevin_minutes),
     params:
         study=JULES_STUDY,
-        langevin={k: v for k, v in JULES["langevin"].items() if k not in ("sweeps", "temperatures_per_job", "adaptive")},
+        langevin={
+            k: v
+            for k, v in JULES["langevin"].items()
+            if k not in ("sweeps", "temperatures_per_job", "adaptive")
+        },
         eta=lambda wc: jules_batch(wc).eta,
         temperatures=lambda wc: list(jules_batch(wc).temperatures),
         duration=lambda wc: jules_batch(wc).duration,
@@ -171,17 +201,6 @@ rule jules_langevin:
         seed=JULES["seed"],
         device=DEVICE,
         workdir=lambda wc: f"{J}/scratch/langevin/{wc.batch}",
-    threads: 1
-    resources:
-        mem_mb=scaled(4000),
-        runtime=scaled(jules_langevin_minutes),
-        **GPU,
-    log:
-        log_path("jules_langevin", "{batch}"),
-    benchmark:
-        benchmark_path("jules_langevin", "{batch}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/langevin.py"
 
@@ -192,24 +211,27 @@ rule jules_fluctuations:
     output:
         statistics=f"{J}/fluctuations/eta{{eta}}_T{{T}}.parquet",
         autocorrelation=f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet",
-    params:
-        library=library_version("measure.fluctuations", "measure.stats"),
-        # the aggregation's keys stay out: changing how runs are combined re-runs no fluctuation job
-        analysis={k: v for k, v in JULES["analysis"].items()
-                  if k not in ("burn_in", "equilibration", "exclude_drifting_runs")},
-        seed=JULES["seed"],
-        duration=lambda wc: jules_run(wc).duration,
-        burn_in=lambda wc: jules_run(wc).burn_in,
+    log:
+        log_path("jules_fluctuations", "eta{eta}_T{T}"),
+    benchmark:
+        benchmark_path("jules_fluctuations", "eta{eta}_T{T}")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=scaled(4000),
         runtime=scaled(30),
-    log:
-        log_path("jules_fluctuations", "eta{eta}_T{T}"),
-    benchmark:
-        benchmark_path("jules_fluctuations", "eta{eta}_T{T}"),
-    conda:
-        CONDA_ENV
+    params:
+        library=library_version("measure.fluctuations", "measure.stats"),
+        # the aggregation's keys stay out: changing how runs are combined re-runs no fluctuation job
+        analysis={
+            k: v
+            for k, v in JULES["analysis"].items()
+            if k not in ("burn_in", "equilibration", "exclude_drifting_runs")
+        },
+        seed=JULES["seed"],
+        duration=lambda wc: jules_run(wc).duration,
+        burn_in=lambda wc: jules_run(wc).burn_in,
     script:
         "../../scripts/jules/fluctuations.py"
 
@@ -220,6 +242,13 @@ rule jules_aggregate:
     output:
         runs=f"{J}/tables/fluctuations_runs.parquet",
         summary=f"{J}/tables/fluctuations.parquet",
+    log:
+        log_path("jules_aggregate"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
     params:
         library=library_version("measure.fluctuations"),
         equilibration={
@@ -227,13 +256,6 @@ rule jules_aggregate:
             "exclude_drifting": JULES["analysis"]["exclude_drifting_runs"],
             "min_equilibrated_runs": JULES["claims"]["min_equilibrated_runs"],
         },
-    threads: 1
-    resources:
-        **SMALL,
-    log:
-        log_path("jules_aggregate"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/aggregate.py"
 
@@ -243,16 +265,16 @@ rule jules_time_step_check:
         runs=rules.jules_aggregate.output.runs,
     output:
         f"{J}/tables/time_step_check.parquet",
-    params:
-        library=library_version("measure.fluctuations"),
-        quantities=["mu", "sigma", "alpha", "beta_T", "tau_half"],
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("jules_time_step_check"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("measure.fluctuations"),
+        quantities=["mu", "sigma", "alpha", "beta_T", "tau_half"],
     script:
         "../../scripts/jules/time_step_check.py"
 
@@ -263,22 +285,22 @@ rule jules_hessian:
         dataset=rules.jules_dataset.output[0],
     output:
         f"{J}/hessian/eta{{eta}}_T{{T}}.parquet",
+    log:
+        log_path("jules_hessian", "eta{eta}_T{T}"),
+    benchmark:
+        benchmark_path("jules_hessian", "eta{eta}_T{T}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(4000),
+        runtime=scaled(lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60)),
     params:
         library=library_version("measure.curvature", "nets.losses", "nets.mlp", "measure.mlp_hessian"),
         study=JULES_STUDY,
         compile=JULES["langevin"]["compile"],
         device=DEVICE,
-    threads: 1
-    resources:
-        mem_mb=scaled(4000),
-        runtime=scaled(lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60)),
-        **GPU,
-    log:
-        log_path("jules_hessian", "eta{eta}_T{T}"),
-    benchmark:
-        benchmark_path("jules_hessian", "eta{eta}_T{T}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/hessian.py"
 
@@ -289,23 +311,23 @@ rule jules_free_diffusion:
         models=expand(f"{J}/models/r{{replica}}/refined.pt", replica=range(JULES["replicas"])),
     output:
         f"{J}/tables/free_diffusion.parquet",
+    log:
+        log_path("jules_free_diffusion"),
+    benchmark:
+        benchmark_path("jules_free_diffusion")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(2000),
+        runtime=scaled(10),
     params:
         library=library_version("dynamics.langevin", "nets.losses", "nets.mlp"),
         study=JULES_STUDY,
         walk=JULES["fig3"]["free_diffusion"],
         seed=JULES["seed"],
         device=DEVICE,
-    threads: 1
-    resources:
-        mem_mb=scaled(2000),
-        runtime=scaled(10),
-        **GPU,
-    log:
-        log_path("jules_free_diffusion"),
-    benchmark:
-        benchmark_path("jules_free_diffusion"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/free_diffusion.py"
 
@@ -316,15 +338,15 @@ rule jules_init_statistics:
         statuses=[f"{J}/langevin/{b.name}/status.parquet" for b in JULES_INIT_BATCHES],
     output:
         f"{J}/tables/init_langevin.parquet",
-    params:
-        library=library_version("measure.fluctuations", "measure.stats"),
-        late_slice=JULES["init_langevin"]["late_slice"],
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("jules_init_statistics"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("measure.fluctuations", "measure.stats"),
+        late_slice=JULES["init_langevin"]["late_slice"],
     script:
         "../../scripts/jules/init_statistics.py"

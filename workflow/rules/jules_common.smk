@@ -6,13 +6,21 @@ are called, so a rule file holds only constants and rules (snakemake --lint)."""
 def _jules_extra_batches():
     """Langevin jobs outside the fluctuation grid: Fig. S1 (from initialisation) and Fig. S2."""
     init = JULES["init_langevin"]
-    init_sweep = {k: init[k] for k in ("eta", "temperatures", "duration")} | {"burn_in": init["late_slice"][0]}
+    init_sweep = {k: init[k] for k in ("eta", "temperatures", "duration")} | {
+        "burn_in": init["late_slice"][0]
+    }
     # one job: a figure-only run, so rerun granularity matters less than batching all its chains
-    batches = langevin_batches([init_sweep], 0.0, len(init["temperatures"]), start="init", prefix="init_",
-                               key="jules.init_langevin")
+    batches = langevin_batches(
+        [init_sweep], 0.0, len(init["temperatures"]), start="init", prefix="init_", key="jules.init_langevin"
+    )
     for side in ("catapult", "drift"):
         run = JULES["figS2"][side]
-        sweep = {"eta": run["eta"], "temperatures": [run["temperature"]], "duration": run["duration"], "burn_in": 0.0}
+        sweep = {
+            "eta": run["eta"],
+            "temperatures": [run["temperature"]],
+            "duration": run["duration"],
+            "burn_in": 0.0,
+        }
         batches += langevin_batches([sweep], 0.0, 1, prefix=f"figS2{side}_", key=f"jules.figS2.{side}")
     return batches
 
@@ -34,9 +42,13 @@ def jules_stop_rule(batch):
     if batch.max_duration is None:
         return None
     analysis = JULES["analysis"]
-    return {"burn_in": batch.burn_in, "slice_length": analysis["slice_length"],
-            "equilibration_factor": analysis["equilibration_factor"], "drift_sigma": analysis["drift_sigma"],
-            **JULES["langevin"]["adaptive"]}
+    return {
+        "burn_in": batch.burn_in,
+        "slice_length": analysis["slice_length"],
+        "equilibration_factor": analysis["equilibration_factor"],
+        "drift_sigma": analysis["drift_sigma"],
+        **JULES["langevin"]["adaptive"],
+    }
 
 
 def jules_run(wildcards):
@@ -64,4 +76,3 @@ def jules_runs_at(eta, batches=None):
         "trajectories": [f"{J}/langevin/{name}/trajectory.parquet" for name in names],
         "statuses": [f"{J}/langevin/{name}/status.parquet" for name in names],
     }
-

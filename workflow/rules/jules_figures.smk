@@ -1,5 +1,6 @@
 """Jules et al.: Figs. 1-3, S1, S2 and the claims table, from the measurement tables of jules.smk."""
 
+
 # Seconds of work each: on a cluster they run where Snakemake runs instead of queueing as jobs.
 localrules:
     jules_aggregate,
@@ -12,8 +13,12 @@ localrules:
     jules_figS2,
     jules_claims,
 
-JULES_FIGS2_BATCHES = {b.name.split("_")[0].removeprefix("figS2"): b for b in JULES_BATCHES.values()
-                       if b.name.startswith("figS2")}
+
+JULES_FIGS2_BATCHES = {
+    b.name.split("_")[0].removeprefix("figS2"): b
+    for b in JULES_BATCHES.values()
+    if b.name.startswith("figS2")
+}
 
 
 rule jules_fig1:
@@ -25,17 +30,19 @@ rule jules_fig1:
         refine_curve=f"{J}/models/r{JULES['fig1']['replica']}/refine_curve.parquet",
     output:
         pdf=f"{RESULTS}/figures/jules/fig1.pdf",
-        png=report(f"{RESULTS}/figures/jules/fig1.png", caption="../report/jules_fig1.rst", category="Jules et al."),
-    params:
-        library=library_version("plotting", "studies.jules.plots"),
-        fig=JULES["fig1"],
-    threads: 1
-    resources:
-        **SMALL,
+        png=report(
+            f"{RESULTS}/figures/jules/fig1.png", caption="../report/jules_fig1.rst", category="Jules et al."
+        ),
     log:
         log_path("jules_fig1"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("plotting", "studies.jules.plots"),
+        fig=JULES["fig1"],
     script:
         "../../scripts/jules/fig1.py"
 
@@ -43,20 +50,24 @@ rule jules_fig1:
 rule jules_fig2:
     input:
         summary=rules.jules_aggregate.output.summary,
-        autocorrelation=jules_run_files(f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet", JULES["fig2"]["eta"]),
+        autocorrelation=jules_run_files(
+            f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet", JULES["fig2"]["eta"]
+        ),
     output:
         pdf=f"{RESULTS}/figures/jules/fig2.pdf",
-        png=report(f"{RESULTS}/figures/jules/fig2.png", caption="../report/jules_fig2.rst", category="Jules et al."),
-    params:
-        library=library_version("plotting", "studies.jules.plots"),
-        fig=JULES["fig2"],
-    threads: 1
-    resources:
-        **SMALL,
+        png=report(
+            f"{RESULTS}/figures/jules/fig2.png", caption="../report/jules_fig2.rst", category="Jules et al."
+        ),
     log:
         log_path("jules_fig2"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("plotting", "studies.jules.plots"),
+        fig=JULES["fig2"],
     script:
         "../../scripts/jules/fig2.py"
 
@@ -69,39 +80,47 @@ rule jules_fig3:
         summary=rules.jules_aggregate.output.summary,
     output:
         pdf=f"{RESULTS}/figures/jules/fig3.pdf",
-        png=report(f"{RESULTS}/figures/jules/fig3.png", caption="../report/jules_fig3.rst", category="Jules et al."),
-    params:
-        library=library_version("plotting", "studies.jules.plots"),
-        fig=JULES["fig3"],
-    threads: 1
-    resources:
-        **SMALL,
+        png=report(
+            f"{RESULTS}/figures/jules/fig3.png", caption="../report/jules_fig3.rst", category="Jules et al."
+        ),
     log:
         log_path("jules_fig3"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("plotting", "studies.jules.plots"),
+        fig=JULES["fig3"],
     script:
         "../../scripts/jules/fig3.py"
 
 
 rule jules_figS1:
     input:
-        **jules_runs_at(None, [b for b in JULES_INIT_BATCHES
-                               if JULES["init_langevin"]["shown_temperature"] in b.temperatures]),
+        **jules_runs_at(
+            None,
+            [b for b in JULES_INIT_BATCHES if JULES["init_langevin"]["shown_temperature"] in b.temperatures],
+        ),
         statistics=rules.jules_init_statistics.output[0],
     output:
         pdf=f"{RESULTS}/figures/jules/figS1.pdf",
-        png=report(f"{RESULTS}/figures/jules/figS1.png", caption="../report/jules_figS1.rst", category="Jules et al."),
-    params:
-        library=library_version("plotting", "studies.jules.plots"),
-        fig=JULES["init_langevin"],
-    threads: 1
-    resources:
-        **SMALL,
+        png=report(
+            f"{RESULTS}/figures/jules/figS1.png",
+            caption="../report/jules_figS1.rst",
+            category="Jules et al.",
+        ),
     log:
         log_path("jules_figS1"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("plotting", "studies.jules.plots"),
+        fig=JULES["init_langevin"],
     script:
         "../../scripts/jules/figS1.py"
 
@@ -112,18 +131,22 @@ rule jules_figS2:
         drift=f"{J}/langevin/{JULES_FIGS2_BATCHES['drift'].name}/trajectory.parquet",
     output:
         pdf=f"{RESULTS}/figures/jules/figS2.pdf",
-        png=report(f"{RESULTS}/figures/jules/figS2.png", caption="../report/jules_figS2.rst", category="Jules et al."),
-    params:
-        library=library_version("plotting", "studies.jules.plots"),
-        fig=JULES["figS2"],
-        replica=JULES["fig1"]["replica"],
-    threads: 1
-    resources:
-        **SMALL,
+        png=report(
+            f"{RESULTS}/figures/jules/figS2.png",
+            caption="../report/jules_figS2.rst",
+            category="Jules et al.",
+        ),
     log:
         log_path("jules_figS2"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("plotting", "studies.jules.plots"),
+        fig=JULES["figS2"],
+        replica=JULES["fig1"]["replica"],
     script:
         "../../scripts/jules/figS2.py"
 
@@ -162,19 +185,18 @@ rule jules_claims:
         init=rules.jules_init_statistics.output[0],
     output:
         f"{J}/tables/claims.parquet",
+    log:
+        log_path("jules_claims"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
     params:
         library=library_version("claims", "measure.stats", "measure.fluctuations", "claims.scoreboard"),
         criteria=JULES["claims"],
         seed=JULES["seed"],
         dataset=JULES["dataset"],
         fig3_eta=JULES["fig3"]["eta"],
-    threads: 1
-    resources:
-        **SMALL,
-    log:
-        log_path("jules_claims"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/claims.py"
-

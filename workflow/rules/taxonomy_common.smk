@@ -8,8 +8,10 @@ def taxonomy_data_source(wildcards):
     and only when taxonomy jobs are needed (a paper-scale config without CIFAR-10 still runs Jules et al.)."""
     data = TAXONOMY["data"]
     if data["name"] == "cifar10" and not data["path"]:
-        raise WorkflowError("taxonomy.data.path: cifar10 needs the directory of the user-supplied CIFAR-10 "
-                            "python batches (data_batch_1..5, test_batch); nothing is downloaded")
+        raise WorkflowError(
+            "taxonomy.data.path: cifar10 needs the directory of the user-supplied CIFAR-10 "
+            "python batches (data_batch_1..5, test_batch); nothing is downloaded"
+        )
     path = data["path"] or (FASHION_MNIST_DIR if data["name"] == "idx" else None)
     return [path] if path else []
 
@@ -21,8 +23,10 @@ def taxonomy_labels(wildcards):
 def taxonomy_cell_inputs(wildcards):
     """Every per-cell table of one experiment."""
     cells = TAXONOMY_GRIDS[wildcards.experiment]["cell"]
-    return {name: [f"{TX}/cells/{cell}/{name}.parquet" for cell in cells]
-            for name in ("training", "replicas", "pairs", "curve")}
+    return {
+        name: [f"{TX}/cells/{cell}/{name}.parquet" for cell in cells]
+        for name in ("training", "replicas", "pairs", "curve")
+    }
 
 
 def taxonomy_axes(experiment):
@@ -31,6 +35,7 @@ def taxonomy_axes(experiment):
 
 
 def taxonomy_tables(*experiments):
-    return {"cells": [f"{TX}/tables/{e}/cells.parquet" for e in experiments],
-            "curves": [f"{TX}/tables/{e}/curves.parquet" for e in experiments]}
-
+    return {
+        "cells": [f"{TX}/tables/{e}/cells.parquet" for e in experiments],
+        "curves": [f"{TX}/tables/{e}/curves.parquet" for e in experiments],
+    }
