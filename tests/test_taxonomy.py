@@ -12,17 +12,17 @@ from thermoscape.measure.curvature import full_hessian
 from thermoscape.data.readers import Split
 from thermoscape.core.grids import experiment_grid
 from thermoscape.nets.networks import build_network, evaluate, flat_parameters, parameter_loss
+from thermoscape.studies.taxonomy.claims import Criteria as TaxonomyCriteria
+from thermoscape.studies.taxonomy.claims import double_descent_claim, taxonomy_claims
 from thermoscape.studies.taxonomy.experiment import (
     Cell,
     CellData,
     PhaseRules,
-    TaxonomyCriteria,
     aggregate_cells,
     cell_data,
     cka_pairs,
     connect_replicas,
     curve_errors,
-    double_descent_claim,
     hessian_top,
     hessian_trace,
     l2_distance,
@@ -31,7 +31,6 @@ from thermoscape.studies.taxonomy.experiment import (
     load_models,
     local_metrics,
     pair_metrics,
-    taxonomy_claims,
     train_curve,
     train_replicas,
 )

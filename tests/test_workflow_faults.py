@@ -45,7 +45,7 @@ def test_figure_settings_are_checked_only_for_the_targets_that_need_them(tmp_pat
     out = snakemake(tmp_path, "-n", "fig2", "--configfile", str(SMOKE), str(bad), check=False)
     assert out.returncode != 0
     text = out.stdout + out.stderr
-    assert "rule jules_fig2 (needed by the requested targets) has invalid settings" in text, text[-3000:]
+    assert "jules_fig2 (a step the requested targets need) has invalid settings" in text, text[-3000:]
     assert "jules.fig2.slice: no run has the analysis slice 't1000-2000'" in text
     assert "jules.fig1.eta: no sweep runs at eta = 0.5 (rule jules_fig1)" in text  # reported, for later
 

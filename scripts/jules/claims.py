@@ -6,6 +6,7 @@ its only row when it is checked on one slice; the other slices' rows are the det
 
 import logging
 
+from thermoscape.claims import criteria_from
 from thermoscape.studies.jules.claims import (
     Criteria,
     claims_table,
@@ -26,7 +27,7 @@ start_job(snakemake)
 settings = dict(snakemake.params.criteria)
 headline_slice = settings.pop("headline_slice", "all")
 settings.pop("min_equilibrated_runs", None)  # applied by jules_aggregate (the summary's equilibrated flag)
-criteria = Criteria(**settings)
+criteria = criteria_from(Criteria, settings, "jules.claims")
 dataset = snakemake.params.dataset
 summary = read_table(snakemake.input.summary)
 hessian, n_params = read_hessians(snakemake.input.hessian)

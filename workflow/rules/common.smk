@@ -27,7 +27,9 @@ config.clear()
 config.update(_defaults)
 
 try:
-    _validated = validate_config(config, os.path.join(WORKFLOW_ROOT, "workflow", "schemas", "config.schema.yaml"))
+    _validated = validate_config(
+        config, os.path.join(WORKFLOW_ROOT, "workflow", "schemas", "config.schema.yaml")
+    )
     check_sizes(_validated)  # work and memory the DAG implies, before building it (config key limits)
     check_data_settings(_validated)  # data paths, class subsets, sizes: label files and headers only
 except ConfigError as error:
@@ -41,9 +43,6 @@ if writable_problem(RESULTS):  # a read-only or full results folder, named befor
 if results_scale_problem(RESULTS, config["scale"]):  # e.g. the smoke config into the default's results/
     raise WorkflowError(results_scale_problem(RESULTS, config["scale"]))
 
-
-onstart:
-    mark_results_scale(RESULTS, config["scale"])
 
 DEVICE = config["device"]
 
@@ -62,7 +61,6 @@ os.environ.update(
 container: config["container"]
 
 
-
 def wildcard_number(value):
     """The canonical, round-trip exact spelling of a grid value inside a file name."""
     return repr(float(value))
@@ -76,6 +74,23 @@ def log_path(rule_name, pattern=""):
 GPU = {"gpu": 1} if DEVICE == "cuda" else {}
 # Small bookkeeping jobs (tables, figures): one thread, little memory, minutes.
 SMALL = {"mem_mb": 2000, "runtime": 15}
+
+
+def benchmark_path(rule_name, pattern=""):
+    """Where Snakemake's ``benchmark:`` of a heavy rule's job goes (wall seconds, peak RSS ``max_rss`` in MB,
+    CPU time: one row per job), beside its log: <results>/benchmarks/<rule>/<wildcards>.tsv."""
+    return f"{RESULTS}/benchmarks/{rule_name}/{pattern or 'job'}.tsv"
+
+
+def scaled(base):
+    """A resource (mem_mb, runtime in minutes) that doubles with every attempt: ``base`` on the first, 2x on the
+    first retry, 4x on the second (the profiles' ``retries``). ``base``: a number or a function of the wildcards.
+    """
+
+    def on_attempt(wildcards, attempt):
+        return (base(wildcards) if callable(base) else base) * 2 ** (attempt - 1)
+
+    return on_attempt
 
 
 def library_version(*modules):
@@ -100,7 +115,7 @@ def settings_check(problems, rule):
 
     def check(wildcards):
         if problems.get(rule):
-            message = f"rule {rule} (needed by the requested targets) has invalid settings:\n  "
+            message = f"{rule} (a step the requested targets need) has invalid settings -\n  "
             message += "\n  ".join(problems[rule])
             others = [f"{p} (rule {r})" for r, listed in problems.items() if r != rule for p in listed]
             if others:

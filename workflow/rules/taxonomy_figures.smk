@@ -1,20 +1,11 @@
 """Yang et al.: phase diagrams (Figs. 2, 4, 5/20, 6/7, 12) and the claims table from the experiment tables."""
 
+
 localrules:
     taxonomy_aggregate,
     taxonomy_diagram,
     taxonomy_figure,
     taxonomy_claims,
-
-
-def taxonomy_axes(experiment):
-    spec = TAXONOMY["experiments"][experiment]
-    return {role: spec[role]["axis"] for role in ("load", "temperature", "panel") if role in spec}
-
-
-def taxonomy_tables(*experiments):
-    return {"cells": [f"{TX}/tables/{e}/cells.parquet" for e in experiments],
-            "curves": [f"{TX}/tables/{e}/curves.parquet" for e in experiments]}
 
 
 # figure name -> the experiments it draws (captions: report/taxonomy_figure.rst)
@@ -31,18 +22,21 @@ rule taxonomy_diagram:
         cells=f"{TX}/tables/{{experiment}}/cells.parquet",
     output:
         pdf=f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.pdf",
-        png=report(f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png", caption="../report/taxonomy_diagram.rst",
-                   category="Yang et al."),
-    params:
-        axes=lambda wc: taxonomy_axes(wc.experiment),
-        library=library_version("plotting", "studies.taxonomy.plots"),
-    threads: 1
-    resources:
-        **SMALL,
+        png=report(
+            f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png",
+            caption="../report/taxonomy_diagram.rst",
+            category="Yang et al.",
+        ),
     log:
         log_path("taxonomy_diagram", "{experiment}"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        axes=lambda wc: taxonomy_axes(wc.experiment),
+        library=library_version("plotting", "studies.taxonomy.plots"),
     script:
         "../../scripts/taxonomy/diagram.py"
 
@@ -52,21 +46,24 @@ rule taxonomy_figure:
         unpack(lambda wc: taxonomy_tables(*TAXONOMY_FIGURES[wc.figure])),
     output:
         pdf=f"{RESULTS}/figures/taxonomy/{{figure}}.pdf",
-        png=report(f"{RESULTS}/figures/taxonomy/{{figure}}.png", caption="../report/taxonomy_figure.rst",
-                   category="Yang et al."),
+        png=report(
+            f"{RESULTS}/figures/taxonomy/{{figure}}.png",
+            caption="../report/taxonomy_figure.rst",
+            category="Yang et al.",
+        ),
+    log:
+        log_path("taxonomy_figure", "{figure}"),
+    wildcard_constraints:
+        figure="|".join(TAXONOMY_FIGURES),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
     params:
         experiments=lambda wc: TAXONOMY_FIGURES[wc.figure],
         axes=lambda wc: [taxonomy_axes(e) for e in TAXONOMY_FIGURES[wc.figure]],
         library=library_version("plotting", "studies.taxonomy.plots"),
-    wildcard_constraints:
-        figure="|".join(TAXONOMY_FIGURES),
-    threads: 1
-    resources:
-        **SMALL,
-    log:
-        log_path("taxonomy_figure", "{figure}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/taxonomy/figure.py"
 
@@ -77,18 +74,18 @@ rule taxonomy_claims:
         noise=f"{TX}/tables/noise/cells.parquet",
     output:
         f"{TX}/tables/claims.parquet",
-    params:
-        phases=TAXONOMY["phases"],
-        criteria=TAXONOMY["claims"],
-        temperature_axis=TAXONOMY["experiments"]["phase"]["temperature"]["axis"],
-        library=library_version("studies.taxonomy.experiment", "claims"),
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("taxonomy_claims"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        phases=TAXONOMY["phases"],
+        criteria=TAXONOMY["claims"],
+        temperature_axis=TAXONOMY["experiments"]["phase"]["temperature"]["axis"],
+        library=library_version("studies.taxonomy.experiment", "studies.taxonomy.claims", "claims"),
     script:
         "../../scripts/taxonomy/claims.py"
 
