@@ -30,6 +30,11 @@ include: "workflow/rules/claims.smk"
 include: "workflow/rules/jules_draws.smk"
 
 
+# the results folder remembers its scale: another scale's config is refused there (common.smk)
+onstart:
+    mark_results_scale(RESULTS, config["scale"])
+
+
 rule all:
     default_target: True
     input:

@@ -174,3 +174,64 @@ def test_outputs_equal_those_of_a_local_run(runs):
         run_dependent = [c for c in expected.columns if RUN_DEPENDENT.match(str(c))]
         pd.testing.assert_frame_equal(got.drop(columns=run_dependent), expected.drop(columns=run_dependent),
                                       check_exact=True, obj=str(table))
+
+
+# --- job arrays (profiles/slurm: slurm-array-jobs) ---------------------------------------------------------------
+
+
+def grid_langevin_batches() -> list[str]:
+    """The smoke config's Langevin jobs of the fluctuation grid (its fixed-eta and eta x T sweeps), by name."""
+    from snakemake.utils import update_config
+
+    from thermoscape.core.config import validate_config
+    from thermoscape.core.grids import langevin_batches
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(SMOKE.read_text()))  # merged key by key, as --configfile does
+    jules = validate_config(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))["jules"]
+    return [b.name for b in langevin_batches(jules["langevin"]["sweeps"], jules["analysis"]["burn_in"],
+                                             jules["langevin"]["temperatures_per_job"])]
+
+
+@pytest.fixture(scope="module")
+def array_run(runs, tmp_path_factory) -> dict:
+    """The smoke config's other Langevin jobs, on top of the SLURM run above (its refined minimum reused): one
+    fan-out of jules_langevin, which the profile submits as a SLURM job array."""
+    workdir = tmp_path_factory.mktemp("array")
+    for part in ("results", ".snakemake/metadata"):
+        shutil.copytree(runs["cluster"] / part, workdir / part)
+    done = {p.parent.name for p in (workdir / "results" / "jules" / "langevin").glob("*/status.parquet")}
+    batches = [name for name in grid_langevin_batches() if name not in done]
+    assert len(batches) >= 2, (batches, done)
+    targets = [f"results/jules/langevin/{name}/status.parquet" for name in batches]
+    process = start(workdir, "--profile", str(PROFILE), "--slurm-status-command", "squeue",
+                    "--slurm-keep-successful-logs", "--slurm-init-seconds-before-status-checks", "10",
+                    "--retries", "0", *targets)
+    out = finish(process, workdir, time.monotonic() + TIMEOUT_S)
+    return {"workdir": workdir, "out": out, "batches": batches}
+
+
+def test_a_fan_out_goes_through_one_job_array(array_run):
+    out, batches, workdir = array_run["out"], array_run["batches"], array_run["workdir"]
+    ran = Counter(re.findall(r"^rule (\w+):", out, flags=re.MULTILINE))
+    assert ran == {"jules_langevin": len(batches)}, ran  # nothing upstream re-ran
+    # the plugin's record: one array submission holding every Langevin job, no single-job submission
+    arrays = re.findall(r"Submitted array job with Snakemake IDs ([\d,]+) and SLURM job ID (\d+)\. "
+                        r"The individual task IDs are (\d+)-(\d+)\.", out)
+    assert len(arrays) == 1, out[-3000:]
+    snakemake_ids, array_id, first, last = arrays[0]
+    assert len(snakemake_ids.split(",")) == len(batches) and (int(first), int(last)) == (1, len(batches))
+    assert "submitted with SLURM jobid" not in out
+    # SLURM's: the tasks <array id>_<k> of the run, all completed, each with its log
+    run_id = re.search(r"SLURM run ID: (\S+)", out).group(1)
+    squeue = subprocess.run(["squeue", "-h", "--states=all", "--name", run_id, "-o", "%i %T"],
+                            capture_output=True, text=True, check=True, timeout=60)
+    states = dict(line.split() for line in squeue.stdout.splitlines())
+    assert states == {f"{array_id}_{k}": "COMPLETED" for k in range(1, len(batches) + 1)}, states
+    logs = sorted((workdir / ".snakemake" / "slurm_logs" / "rule_jules_langevin").glob(f"{array_id}_*.log"))
+    assert len(logs) == len(batches)
+    for name in batches:
+        assert (workdir / "results" / "jules" / "langevin" / name / "status.parquet").exists()
+        # and each job's benchmark: seconds and peak memory (issue 22)
+        benchmark = pd.read_csv(workdir / "results" / "benchmarks" / "jules_langevin" / f"{name}.tsv", sep="\t")
+        assert benchmark["s"].iloc[0] > 0 and benchmark["max_rss"].iloc[0] > 0

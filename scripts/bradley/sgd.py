@@ -10,7 +10,7 @@ Output (torch): {"theta": flat parameters, "buffers" (batch-norm statistics), "f
 from thermoscape.studies.bradley import shift_curvature as sc
 from thermoscape.studies.bradley.networks import experiment_network, stored_data
 from thermoscape.core.io import load_tensors, save_tensors
-from thermoscape.core.jobs import start_job
+from thermoscape.core.jobs import ProgressLog, start_job
 
 device = start_job(snakemake)
 settings, T, seed = snakemake.params.settings, float(snakemake.params.T), int(snakemake.wildcards.seed)
@@ -18,4 +18,5 @@ stage = settings["sgd"]
 data = stored_data(load_tensors(snakemake.input.dataset), device)
 model = experiment_network(settings["network"], data, seed)
 save_tensors(sc.stage_a(model, data, T, seed, stage["batch_size"], stage["epochs_times_T"], stage["weight_decay"],
-                        stage["momentum"]), snakemake.output[0])
+                        stage["momentum"], progress=lambda epochs: ProgressLog(epochs, f"SGD at T = {T:g}", "epochs")),
+            snakemake.output[0])

@@ -16,7 +16,7 @@ import torch
 
 from thermoscape.studies.fort import experiment as fort
 from thermoscape.core.io import save_tensors, write_table
-from thermoscape.core.jobs import start_job
+from thermoscape.core.jobs import ProgressLog, start_job
 from thermoscape.nets.networks import flat_parameters, functional_logits
 
 start_job(snakemake)
@@ -29,7 +29,8 @@ radius = fort.logit_radius(logits_fn, flat_parameters(model).detach(), data.x_tr
 stages = {epoch: stage for stage, epoch in networks["stages"].items()}
 history, kept = fort.train(model, data, fort.Training(**networks["training"]), run["seed"],
                            sorted(set(stages) | set(snakemake.params.keep)), n_stats=networks["n_stats"],
-                           track_lambda_max=bool(run.get("hessian")))
+                           track_lambda_max=bool(run.get("hessian")),
+                           progress=ProgressLog(networks["training"]["epochs"], "SGD", "epochs"))
 
 clustering, simplex = [], []
 n = networks["n_clustering"]

@@ -3,7 +3,7 @@
 import logging
 
 from thermoscape.core.io import load_tensors, read_table, save_tensors, write_table
-from thermoscape.core.jobs import start_job
+from thermoscape.core.jobs import ProgressLog, start_job
 from thermoscape.studies.jules.experiment import build_landscape
 from thermoscape.dynamics.train import adam_descent
 
@@ -20,6 +20,7 @@ result = adam_descent(
     target_loss=cfg["target_loss"],
     grad_norm_tol=cfg["grad_norm_tol"],
     record_every=cfg["record_every"],
+    progress=ProgressLog(cfg["max_steps"], f"replica {replica} refinement"),
 )
 final = result.curve.iloc[-1]
 if not result.converged:

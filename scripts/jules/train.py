@@ -3,7 +3,7 @@
 import logging
 
 from thermoscape.core.io import load_tensors, read_table, save_tensors, write_table
-from thermoscape.core.jobs import start_job
+from thermoscape.core.jobs import ProgressLog, start_job
 from thermoscape.studies.jules.experiment import build_landscape
 from thermoscape.dynamics.train import adam_descent
 
@@ -18,6 +18,7 @@ result = adam_descent(
     max_steps=cfg["max_steps"],
     target_loss=cfg["target_loss"],
     record_every=cfg["record_every"],
+    progress=ProgressLog(cfg["max_steps"], f"replica {replica} Adam"),
 )
 final = result.curve.iloc[-1]
 logging.info("replica %d: loss %.3e after %d Adam steps (target reached: %s)",

@@ -1,6 +1,5 @@
 """One experiment's metric ablations (Figs. 9-11) next to its reference CKA and mc, one row per (cell, setting)."""
 
-import pandas as pd
 
 from thermoscape.core.io import read_table, write_table
 from thermoscape.core.jobs import start_job

@@ -5,6 +5,7 @@ One module per study (``plots.jules``, ...); this package holds what they share.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,12 +17,19 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from thermoscape.core.io import atomic_path
+from thermoscape.core.io import PROVENANCE_KEY, atomic_path, provenance
 
 
 def save_figure(fig: plt.Figure, pdf: str | Path, png: str | Path) -> None:
-    """Write a figure as PDF and PNG, each atomically."""
-    for path, kwargs in ((pdf, {"format": "pdf"}), (png, {"format": "png", "dpi": 150})):
+    """Write a figure as PDF and PNG, each atomically, with the workflow's provenance (config hash and scale)
+    in the PNG's text chunk ``thermoscape`` and the PDF's Subject and Keywords."""
+    info = provenance()
+    text = json.dumps(info, sort_keys=True)
+    pdf_meta = {"Subject": f"thermoscape config {info.get('config_hash')}, scale {info.get('scale')}",
+                "Keywords": text} if info else {}
+    png_meta = {PROVENANCE_KEY: text} if info else {}
+    for path, kwargs in ((pdf, {"format": "pdf", "metadata": pdf_meta}),
+                         (png, {"format": "png", "dpi": 150, "metadata": png_meta})):
         with atomic_path(path) as tmp:
             fig.savefig(tmp, bbox_inches="tight", **kwargs)
     plt.close(fig)

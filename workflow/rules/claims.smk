@@ -16,11 +16,22 @@ STUDY_CLAIMS = {
     "bradley": rules.bradley_claims.output[0],
 }
 # the figures each claim line links to (the figures of every study's target)
-SCOREBOARD_FIGURES = list(dict.fromkeys([
-    rules.jules_fig1.output.png, rules.jules_fig2.output.png, rules.jules_fig3.output.png, rules.jules_figS1.output.png,
-    *(path for target in (rules.taxonomy, rules.fengtu, rules.fort, rules.bradley) for path in target.input
-      if str(path).endswith(".png")),
-]))
+SCOREBOARD_FIGURES = list(
+    dict.fromkeys(
+        [
+            rules.jules_fig1.output.png,
+            rules.jules_fig2.output.png,
+            rules.jules_fig3.output.png,
+            rules.jules_figS1.output.png,
+            *(
+                path
+                for target in (rules.taxonomy, rules.fengtu, rules.fort, rules.bradley)
+                for path in target.input
+                if str(path).endswith(".png")
+            ),
+        ]
+    )
+)
 
 
 rule claims:
@@ -30,6 +41,13 @@ rule claims:
     output:
         csv=f"{RESULTS}/claims.csv",
         html=report(f"{RESULTS}/claims.html", caption="../report/claims.rst", category="Claims"),
+    log:
+        log_path("claims"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
     params:
         studies=list(STUDY_CLAIMS),
         config_hash=config_hash(config),
@@ -38,12 +56,5 @@ rule claims:
         device=DEVICE,
         workflow_dir=WORKFLOW_ROOT,
         library=library_version("claims.scoreboard"),
-    threads: 1
-    resources:
-        **SMALL,
-    log:
-        log_path("claims"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/claims.py"

@@ -8,7 +8,9 @@ import yaml
 from snakemake.utils import update_config
 
 
-from thermoscape.core.config import ConfigError, validate_config
+from thermoscape.core.config import ConfigError, config_hash, validate_config
+from thermoscape.core.io import mark_results_scale, results_scale_problem, set_provenance, writable_problem
+from thermoscape.core.sizes import check_sizes
 from thermoscape.data.checks import check_data_settings
 
 # The thermoscape checkout this file lies in (workflow/rules/..): workflow.basedir is the main workflow's folder,
@@ -25,7 +27,10 @@ config.clear()
 config.update(_defaults)
 
 try:
-    _validated = validate_config(config, os.path.join(WORKFLOW_ROOT, "workflow", "schemas", "config.schema.yaml"))
+    _validated = validate_config(
+        config, os.path.join(WORKFLOW_ROOT, "workflow", "schemas", "config.schema.yaml")
+    )
+    check_sizes(_validated)  # work and memory the DAG implies, before building it (config key limits)
     check_data_settings(_validated)  # data paths, class subsets, sizes: label files and headers only
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
@@ -33,6 +38,12 @@ config.clear()
 config.update(_validated)
 
 RESULTS = config["results"]
+if writable_problem(RESULTS):  # a read-only or full results folder, named before any job (not a traceback)
+    raise WorkflowError(writable_problem(RESULTS))
+if results_scale_problem(RESULTS, config["scale"]):  # e.g. the smoke config into the default's results/
+    raise WorkflowError(results_scale_problem(RESULTS, config["scale"]))
+
+
 DEVICE = config["device"]
 
 # Software (README, "Software environments and clusters"): every rule with a script names CONDA_ENV (used with
@@ -50,7 +61,6 @@ os.environ.update(
 container: config["container"]
 
 
-
 def wildcard_number(value):
     """The canonical, round-trip exact spelling of a grid value inside a file name."""
     return repr(float(value))
@@ -64,6 +74,23 @@ def log_path(rule_name, pattern=""):
 GPU = {"gpu": 1} if DEVICE == "cuda" else {}
 # Small bookkeeping jobs (tables, figures): one thread, little memory, minutes.
 SMALL = {"mem_mb": 2000, "runtime": 15}
+
+
+def benchmark_path(rule_name, pattern=""):
+    """Where Snakemake's ``benchmark:`` of a heavy rule's job goes (wall seconds, peak RSS ``max_rss`` in MB,
+    CPU time: one row per job), beside its log: <results>/benchmarks/<rule>/<wildcards>.tsv."""
+    return f"{RESULTS}/benchmarks/{rule_name}/{pattern or 'job'}.tsv"
+
+
+def scaled(base):
+    """A resource (mem_mb, runtime in minutes) that doubles with every attempt: ``base`` on the first, 2x on the
+    first retry, 4x on the second (the profiles' ``retries``). ``base``: a number or a function of the wildcards.
+    """
+
+    def on_attempt(wildcards, attempt):
+        return (base(wildcards) if callable(base) else base) * 2 ** (attempt - 1)
+
+    return on_attempt
 
 
 def library_version(*modules):
@@ -80,3 +107,24 @@ def config_files():
     base = Path(workflow.basedir).resolve()
     paths = (Path(name).resolve() for name in workflow.configfiles)
     return list(dict.fromkeys(str(p.relative_to(base)) if p.is_relative_to(base) else str(p) for p in paths))
+
+
+def settings_check(problems, rule):
+    """An input function (it adds no files) that fails the DAG when ``rule`` is in it and ``problems[rule]``
+    lists problems of the settings it needs: a target without that rule is not refused for them."""
+
+    def check(wildcards):
+        if problems.get(rule):
+            message = f"{rule} (a step the requested targets need) has invalid settings -\n  "
+            message += "\n  ".join(problems[rule])
+            others = [f"{p} (rule {r})" for r, listed in problems.items() if r != rule for p in listed]
+            if others:
+                message += "\nalso invalid, for targets not checked yet:\n  " + "\n  ".join(others)
+            raise WorkflowError(message)
+        return []
+
+    return check
+
+
+# Provenance of every table and figure the jobs write (thermoscape.core.io): the main config's hash and scale
+set_provenance({"config_hash": config_hash(config), "scale": config["scale"]})

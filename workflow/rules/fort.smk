@@ -5,72 +5,47 @@ Hessian epochs; the Goldilocks radius sweep and hyperplane training)."""
 import math
 
 from thermoscape.data.readers import FASHION_MNIST_DIR
-from thermoscape.core.grids import BUNDLED_SPLITS, run_name
+from thermoscape.core.grids import run_name
+from thermoscape.studies.fort import grid as fort_grid
+
+
+include: "fort_common.smk"
+
 
 FORT = config["fort"]
 FG = f"{RESULTS}/fort"
 FORT_NETWORKS = FORT["networks"]
 _model = FORT["random_model"]
 # absolute scales from the config's sqrt(D)-normalised ones (Sec. 4: sigma_c = 1/sqrt(D), sigma_E = 0.7/sqrt(D))
-FORT_MODEL = {key: _model[key] for key in ("n_examples", "n_classes", "dim", "sigma_z", "accuracy", "projections",
-                                           "projection_dim")} | {
+FORT_MODEL = {
+    key: _model[key]
+    for key in ("n_examples", "n_classes", "dim", "sigma_z", "accuracy", "projections", "projection_dim")
+} | {
     "sigma_c": _model["sigma_c_sqrt_dim"] / math.sqrt(_model["dim"]),
-    "sigma_e": _model["sigma_e_sqrt_dim"] / math.sqrt(_model["dim"])}
+    "sigma_e": _model["sigma_e_sqrt_dim"] / math.sqrt(_model["dim"]),
+}
 FORT_SEEDS = list(range(_model["seeds"]))
 FORT_SWEEP_SEEDS = list(range(FORT["sweep"]["seeds"]))
-FORT_RUNS = {run_name(run): dict(sorted(run.items())) for entry in FORT_NETWORKS["runs"]
-             for run in [entry | {"seed": seed, "classes": entry.get("classes")} for seed in FORT_NETWORKS["seeds"]]}
+FORT_RUNS = {
+    run_name(run): dict(sorted(run.items()))
+    for entry in FORT_NETWORKS["runs"]
+    for run in [entry | {"seed": seed, "classes": entry.get("classes")} for seed in FORT_NETWORKS["seeds"]]
+}
 FORT_HESSIAN_RUNS = [name for name, run in FORT_RUNS.items() if run["hessian"]]
 FORT_GOLDILOCKS_RUNS = [name for name, run in FORT_RUNS.items() if run["goldilocks"]]
 FORT_SIMPLEX_RUNS = [name for name, run in FORT_RUNS.items() if run["classes"] and len(run["classes"]) == 3]
 # networks settings a run depends on (params: a change retrains); sorted keys keep the repr stable
-FORT_TRAINING = {key: FORT_NETWORKS[key] for key in sorted(FORT_NETWORKS) if key not in ("runs", "hessian",
-                                                                                         "goldilocks", "seeds")}
+FORT_TRAINING = {
+    key: FORT_NETWORKS[key]
+    for key in sorted(FORT_NETWORKS)
+    if key not in ("runs", "hessian", "goldilocks", "seeds")
+}
 
 
-def _fort_check():
-    """Settings the schema cannot check, reported together before any job starts."""
-    networks, problems = FORT_NETWORKS, []
-    epochs = networks["training"]["epochs"]
-    for key, values in (("stages", networks["stages"].values()), ("hessian.epochs", networks["hessian"]["epochs"])):
-        if max(values) > epochs:
-            problems.append(f"fort.networks.{key}: epochs beyond fort.networks.training.epochs = {epochs}")
-    if networks["training"]["batch_size"] > networks["n_train"]:
-        problems.append("fort.networks.training.batch_size: larger than fort.networks.n_train")
-    for k, run in enumerate(networks["runs"]):
-        if run["dataset"] in BUNDLED_SPLITS and not run.get("classes"):  # a class subset takes what there is
-            for key, have in zip(("n_train", "n_test"), BUNDLED_SPLITS[run["dataset"]], strict=True):
-                if networks[key] > have:
-                    problems.append(f"fort.networks.{key}: {networks[key]} images, but {run['dataset']} "
-                                    f"(runs[{k}]) has {have}")
-        n_classes = len(run.get("classes") or []) or 10
-        if FORT_NETWORKS["hessian"]["max_rank"] <= 2 * n_classes and run["hessian"]:
-            problems.append(f"fort.networks.hessian.max_rank: must exceed 2C = {2 * n_classes} (runs[{k}])")
-    if FORT["sweep"]["default_exponent"] not in FORT["sweep"]["exponents"]:
-        problems.append("fort.sweep.default_exponent: not one of fort.sweep.exponents")
-    if problems:
-        raise WorkflowError("invalid fort settings:\n  " + "\n  ".join(problems))
-
-
-_fort_check()
-
-
-def fort_data_source(wildcards):
-    """The data directory a run reads, as an input (Fashion-MNIST: Debian's IDX files unless configured;
-    CIFAR-10: the user's batches)."""
-    dataset, paths = FORT_RUNS[wildcards.run]["dataset"], FORT_NETWORKS["paths"]
-    if dataset == "fashion_mnist":
-        return {"data": paths["fashion_mnist"] or FASHION_MNIST_DIR}
-    if dataset != "cifar10":
-        return {}
-    if not paths["cifar10"]:  # checked when the DAG is built, and only when a CIFAR run is needed
-        raise WorkflowError(f"fort.networks.paths.cifar10: run {wildcards.run} needs the directory of the "
-                            "user-supplied CIFAR-10 python batches (data_batch_1..5, test_batch); nothing is downloaded")
-    return {"data": paths["cifar10"]}
-
-
-def fort_run_dir(name):
-    return f"{FG}/runs/{name}"
+try:
+    fort_grid.check(FORT)  # settings the schema cannot check, reported together before any job starts
+except ValueError as error:
+    raise WorkflowError(str(error)) from None
 
 
 wildcard_constraints:
@@ -81,18 +56,18 @@ rule fort_random_model:
     output:
         spectrum=f"{FG}/random_model/spectrum_s{{seed}}.parquet",
         summary=f"{FG}/random_model/summary_s{{seed}}.parquet",
-    params:
-        model=FORT_MODEL,
-        library=library_version("studies.fort.random_model", "measure.spectrum", "measure.similarity"),
+    log:
+        log_path("fort_random_model", "s{seed}"),
     wildcard_constraints:
         seed=r"\d+",
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         **SMALL,
-    log:
-        log_path("fort_random_model", "s{seed}"),
-    conda:
-        CONDA_ENV
+    params:
+        model=FORT_MODEL,
+        library=library_version("studies.fort.random_model", "measure.spectrum", "measure.similarity"),
     script:
         "../../scripts/fort/random_model.py"
 
@@ -100,20 +75,22 @@ rule fort_random_model:
 rule fort_random_model_sweep:
     output:
         f"{FG}/random_model/sweep_s{{seed}}.parquet",
-    params:
-        model=FORT_MODEL,
-        exponents=FORT["sweep"]["exponents"],
-        sweep={key: FORT["sweep"][key] for key in ("sigma_z_min", "sigma_z_max", "points", "reference_sigma_z")},
-        library=library_version("studies.fort.random_model", "measure.spectrum", "measure.similarity"),
+    log:
+        log_path("fort_random_model_sweep", "s{seed}"),
     wildcard_constraints:
         seed=r"\d+",
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         **SMALL,
-    log:
-        log_path("fort_random_model_sweep", "s{seed}"),
-    conda:
-        CONDA_ENV
+    params:
+        model=FORT_MODEL,
+        exponents=FORT["sweep"]["exponents"],
+        sweep={
+            key: FORT["sweep"][key] for key in ("sigma_z_min", "sigma_z_max", "points", "reference_sigma_z")
+        },
+        library=library_version("studies.fort.random_model", "measure.spectrum", "measure.similarity"),
     script:
         "../../scripts/fort/random_model_sweep.py"
 
@@ -122,16 +99,16 @@ rule fort_freezing:
     output:
         simplex=f"{FG}/freezing/simplex.parquet",
         entropy=f"{FG}/freezing/entropy.parquet",
-    params:
-        freezing=FORT["freezing"],
-        library=library_version("studies.fort.random_model"),
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("fort_freezing"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        freezing=FORT["freezing"],
+        library=library_version("studies.fort.random_model"),
     script:
         "../../scripts/fort/freezing.py"
 
@@ -145,20 +122,24 @@ rule fort_train:
         simplex=f"{FG}/runs/{{run}}/simplex.parquet",
         radius=f"{FG}/runs/{{run}}/radius.parquet",
         checkpoints=f"{FG}/runs/{{run}}/checkpoints.pt",
+    log:
+        log_path("fort_train", "{run}"),
+    benchmark:
+        benchmark_path("fort_train", "{run}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
     params:
         run=lambda wc: FORT_RUNS[wc.run],
         networks=FORT_TRAINING,
         keep=lambda wc: FORT_NETWORKS["hessian"]["epochs"] if FORT_RUNS[wc.run]["hessian"] else [],
         scales=FORT_NETWORKS["goldilocks"]["scales"],
-        library=library_version("studies.fort.experiment", "measure.similarity", "measure.curvature", "core.grids"),
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=60,
-    log:
-        log_path("fort_train", "{run}"),
-    conda:
-        CONDA_ENV
+        library=library_version(
+            "studies.fort.experiment", "measure.similarity", "measure.curvature", "core.grids"
+        ),
     script:
         "../../scripts/fort/train.py"
 
@@ -170,19 +151,21 @@ rule fort_hessian:
     output:
         hessian=f"{FG}/runs/{{run}}/hessian.parquet",
         summary=f"{FG}/runs/{{run}}/hessian_summary.parquet",
+    log:
+        log_path("fort_hessian", "{run}"),
+    benchmark:
+        benchmark_path("fort_hessian", "{run}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=scaled(4000),
+        runtime=scaled(60),
     params:
         run=lambda wc: FORT_RUNS[wc.run],
         networks=FORT_TRAINING,
         hessian=FORT_NETWORKS["hessian"],
         library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-    log:
-        log_path("fort_hessian", "{run}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/fort/hessian.py"
 
@@ -193,18 +176,20 @@ rule fort_radius:
     output:
         radius=f"{FG}/goldilocks/radius_{{run}}.parquet",
         hyperplane=f"{FG}/goldilocks/hyperplane_{{run}}.parquet",
+    log:
+        log_path("fort_radius", "{run}"),
+    benchmark:
+        benchmark_path("fort_radius", "{run}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=scaled(3000),
+        runtime=scaled(60),
     params:
         run=lambda wc: FORT_RUNS[wc.run],
         networks=FORT_TRAINING,
         goldilocks=FORT_NETWORKS["goldilocks"],
         library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=60,
-    log:
-        log_path("fort_radius", "{run}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/fort/radius.py"

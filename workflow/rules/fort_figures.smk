@@ -1,12 +1,9 @@
 """Fort & Ganguli: Figs. 1, 3-8, the four properties on a real network, the Goldilocks zone and the claims."""
 
+
 localrules:
     fort_figure,
     fort_claims,
-
-
-def _fort_files(runs, table):
-    return [f"{fort_run_dir(name)}/{table}.parquet" for name in runs]
 
 
 FORT_TABLES = {
@@ -37,9 +34,13 @@ FORT_FIGURES = {
     "properties": ("hessian", "hessian_summary", "history"),
     "goldilocks": ("radius", "hyperplane"),
 }
-FORT_FIGURE_SETTINGS = {"default_exponent": FORT["sweep"]["default_exponent"], "q_sl_theory": _snr / (_snr + 1),
-                        "projection_dim": FORT["random_model"]["projection_dim"],
-                        "dim": FORT["random_model"]["dim"], "n_classes": 10}
+FORT_FIGURE_SETTINGS = {
+    "default_exponent": FORT["sweep"]["default_exponent"],
+    "q_sl_theory": _snr / (_snr + 1),
+    "projection_dim": FORT["random_model"]["projection_dim"],
+    "dim": FORT["random_model"]["dim"],
+    "n_classes": 10,
+}
 
 
 rule fort_figure:
@@ -47,42 +48,56 @@ rule fort_figure:
         unpack(lambda wc: {name: FORT_TABLES[name] for name in FORT_FIGURES[wc.figure]}),
     output:
         pdf=f"{RESULTS}/figures/fort/{{figure}}.pdf",
-        png=report(f"{RESULTS}/figures/fort/{{figure}}.png", caption="../report/fort_figure.rst",
-                   category="Fort & Ganguli"),
-    params:
-        settings=FORT_FIGURE_SETTINGS,
-        library=library_version("plotting", "studies.fort.plots"),
+        png=report(
+            f"{RESULTS}/figures/fort/{{figure}}.png",
+            caption="../report/fort_figure.rst",
+            category="Fort & Ganguli",
+        ),
+    log:
+        log_path("fort_figure", "{figure}"),
     wildcard_constraints:
         figure="|".join(FORT_FIGURES),
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         **SMALL,
-    log:
-        log_path("fort_figure", "{figure}"),
-    conda:
-        CONDA_ENV
+    params:
+        settings=FORT_FIGURE_SETTINGS,
+        library=library_version("plotting", "studies.fort.plots"),
     script:
         "../../scripts/fort/figure.py"
 
 
 rule fort_claims:
     input:
-        **{name: FORT_TABLES[name] for name in ("summary", "sweep", "entropy", "clustering", "history",
-                                                 "hessian_summary", "radius", "hyperplane")},
+        **{
+            name: FORT_TABLES[name]
+            for name in (
+                "summary",
+                "sweep",
+                "entropy",
+                "clustering",
+                "history",
+                "hessian_summary",
+                "radius",
+                "hyperplane",
+            )
+        },
     output:
         f"{FG}/tables/claims.parquet",
+    log:
+        log_path("fort_claims"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
     params:
         criteria=FORT["claims"],
         nonmonotone_exponents=FORT["sweep"]["nonmonotone_exponents"],
         n_classes=FORT["random_model"]["n_classes"],
         library=library_version("studies.fort.claims", "claims"),
-    threads: 1
-    resources:
-        **SMALL,
-    log:
-        log_path("fort_claims"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/fort/claims.py"
 

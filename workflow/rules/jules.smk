@@ -2,28 +2,19 @@
 
 from thermoscape.core.grids import analysis_slices
 from thermoscape.core.grids import langevin_batches
+from thermoscape.studies.jules.settings import figure_problems
+
+
+include: "jules_common.smk"
+
 
 JULES = config["jules"]
 J = f"{RESULTS}/jules"
 
-
-def _jules_extra_batches():
-    """Langevin jobs outside the fluctuation grid: Fig. S1 (from initialisation) and Fig. S2."""
-    init = JULES["init_langevin"]
-    init_sweep = {k: init[k] for k in ("eta", "temperatures", "duration")} | {"burn_in": init["late_slice"][0]}
-    # one job: a figure-only run, so rerun granularity matters less than batching all its chains
-    batches = langevin_batches([init_sweep], 0.0, len(init["temperatures"]), start="init", prefix="init_",
-                               key="jules.init_langevin")
-    for side in ("catapult", "drift"):
-        run = JULES["figS2"][side]
-        sweep = {"eta": run["eta"], "temperatures": [run["temperature"]], "duration": run["duration"], "burn_in": 0.0}
-        batches += langevin_batches([sweep], 0.0, 1, prefix=f"figS2{side}_", key=f"jules.figS2.{side}")
-    return batches
-
-
 try:
-    JULES_GRID = langevin_batches(JULES["langevin"]["sweeps"], JULES["analysis"]["burn_in"],
-                                  JULES["langevin"]["temperatures_per_job"])
+    JULES_GRID = langevin_batches(
+        JULES["langevin"]["sweeps"], JULES["analysis"]["burn_in"], JULES["langevin"]["temperatures_per_job"]
+    )
     JULES_BATCHES = {b.name: b for b in JULES_GRID + _jules_extra_batches()}
 except ValueError as error:
     raise WorkflowError(str(error)) from None
@@ -32,62 +23,11 @@ JULES_RUNS = {(wildcard_number(b.eta), wildcard_number(T)): b for b in JULES_GRI
 JULES_INIT_BATCHES = [b for b in JULES_BATCHES.values() if b.start == "init"]
 
 
-# figure settings that name runs of the grid: every problem is reported at once, before any job
-_problems = []
-for _fig in ("fig1", "fig2", "fig3"):
-    if not any(e == wildcard_number(JULES[_fig]["eta"]) for e, _ in JULES_RUNS):
-        _problems.append(f"jules.{_fig}.eta: no sweep runs at eta = {JULES[_fig]['eta']}")
-for _fig in ("fig1", "fig3"):
-    if JULES[_fig]["replica"] >= JULES["replicas"]:
-        _problems.append(f"jules.{_fig}.replica: {JULES[_fig]['replica']} but jules.replicas is {JULES['replicas']}")
-JULES_SLICES = {name for b in JULES_GRID
-                for name, _, _ in analysis_slices(b.burn_in, b.duration, JULES["analysis"]["slice_length"])}
-for _key, _slice in (("fig1.slice", JULES["fig1"]["slice"]), ("fig2.slice", JULES["fig2"]["slice"]),
-                     ("claims.headline_slice", JULES["claims"]["headline_slice"])):
-    if _slice not in JULES_SLICES:
-        _problems.append(f"jules.{_key}: no run has the analysis slice {_slice!r}; "
-                         f"slices: {', '.join(sorted(JULES_SLICES))}")
-if JULES["init_langevin"]["shown_temperature"] not in JULES["init_langevin"]["temperatures"]:
-    _problems.append("jules.init_langevin.shown_temperature: not one of jules.init_langevin.temperatures")
-_late = JULES["init_langevin"]["late_slice"]
-if not _late[0] < _late[1] <= JULES["init_langevin"]["duration"]:
-    _problems.append(f"jules.init_langevin.late_slice: {_late} must be an interval inside [0, duration]")
-if _problems:
-    raise WorkflowError("invalid figure settings:\n  " + "\n  ".join(_problems))
+# figure settings that name runs of the grid: raised, all at once, when a rule that needs them is in the DAG
+JULES_FIGURE_PROBLEMS = figure_problems(JULES, JULES_GRID)
 
 # what defines the landscape: every rule that builds it takes this as a param (rerun trigger)
 JULES_STUDY = {k: JULES[k] for k in ("model", "quadratic", "dataset")}
-
-
-def jules_batch(wildcards):
-    """The Langevin job named by the {batch} wildcard."""
-    return JULES_BATCHES[wildcards.batch]
-
-
-def jules_stop_rule(batch):
-    """The adaptive length's settings of a batch with a max_duration (None: a fixed duration)."""
-    if batch.max_duration is None:
-        return None
-    analysis = JULES["analysis"]
-    return {"burn_in": batch.burn_in, "slice_length": analysis["slice_length"],
-            "equilibration_factor": analysis["equilibration_factor"], "drift_sigma": analysis["drift_sigma"],
-            **JULES["langevin"]["adaptive"]}
-
-
-def jules_run(wildcards):
-    """The Langevin job that ran the {eta}, {T} wildcards."""
-    return JULES_RUNS[(wildcards.eta, wildcards.T)]
-
-
-def jules_run_files(pattern, eta=None):
-    """``pattern`` for every (eta, T) of the grid, or only for those at time step ``eta``."""
-    return [pattern.format(eta=e, T=T) for e, T in JULES_RUNS if eta is None or e == wildcard_number(eta)]
-
-
-def jules_langevin_files(wildcards):
-    """The Langevin outputs of the job that ran (eta, T)."""
-    folder = f"{J}/langevin/{jules_run(wildcards).name}"
-    return {name: f"{folder}/{name}.parquet" for name in ("trajectory", "samples", "params", "status")}
 
 
 wildcard_constraints:
@@ -100,16 +40,16 @@ wildcard_constraints:
 rule jules_dataset:
     output:
         f"{J}/data/dataset.parquet",
-    params:
-        dataset=JULES["dataset"],
-        seed=JULES["seed"],
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("jules_dataset"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        dataset=JULES["dataset"],
+        seed=JULES["seed"],
     script:
         "../../scripts/jules/dataset.py"
 
@@ -119,18 +59,20 @@ rule jules_init:
         dataset=rules.jules_dataset.output[0],
     output:
         model=f"{J}/models/r{{replica}}/init.pt",
+    log:
+        log_path("jules_init", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_init", "r{replica}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(1000),
+        runtime=scaled(10),
     params:
         study=JULES_STUDY,
         seed=JULES["seed"],
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-        **GPU,
-    log:
-        log_path("jules_init", "r{replica}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/init.py"
 
@@ -142,19 +84,21 @@ rule jules_train:
     output:
         model=f"{J}/models/r{{replica}}/trained.pt",
         curve=f"{J}/models/r{{replica}}/train_curve.parquet",
+    log:
+        log_path("jules_train", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_train", "r{replica}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(2000),
+        runtime=scaled(60),
     params:
         study=JULES_STUDY,
         train=JULES["train"],
         device=DEVICE,
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
-        **GPU,
-    log:
-        log_path("jules_train", "r{replica}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/train.py"
 
@@ -166,19 +110,21 @@ rule jules_refine:
     output:
         model=f"{J}/models/r{{replica}}/refined.pt",
         curve=f"{J}/models/r{{replica}}/refine_curve.parquet",
+    log:
+        log_path("jules_refine", "r{replica}"),
+    benchmark:
+        benchmark_path("jules_refine", "r{replica}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(2000),
+        runtime=scaled(60),
     params:
         study=JULES_STUDY,
         refine=JULES["refine"],
         device=DEVICE,
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
-        **GPU,
-    log:
-        log_path("jules_refine", "r{replica}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/refine.py"
 
@@ -186,16 +132,34 @@ rule jules_refine:
 rule jules_langevin:
     input:
         dataset=rules.jules_dataset.output[0],
-        models=lambda wc: expand(f"{J}/models/r{{replica}}/{{start}}.pt", replica=range(JULES["replicas"]),
-                                 start="init" if jules_batch(wc).start == "init" else "refined"),
+        models=lambda wc: expand(
+            f"{J}/models/r{{replica}}/{{start}}.pt",
+            replica=range(JULES["replicas"]),
+            start="init" if jules_batch(wc).start == "init" else "refined",
+        ),
     output:
         trajectory=f"{J}/langevin/{{batch}}/trajectory.parquet",
         samples=f"{J}/langevin/{{batch}}/samples.parquet",
         params=f"{J}/langevin/{{batch}}/params.parquet",
         status=f"{J}/langevin/{{batch}}/status.parquet",
+    log:
+        log_path("jules_langevin", "{batch}"),
+    benchmark:
+        benchmark_path("jules_langevin", "{batch}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(4000),
+        runtime=scaled(jules_langevin_minutes),
     params:
         study=JULES_STUDY,
-        langevin={k: v for k, v in JULES["langevin"].items() if k not in ("sweeps", "temperatures_per_job", "adaptive")},
+        langevin={
+            k: v
+            for k, v in JULES["langevin"].items()
+            if k not in ("sweeps", "temperatures_per_job", "adaptive")
+        },
         eta=lambda wc: jules_batch(wc).eta,
         temperatures=lambda wc: list(jules_batch(wc).temperatures),
         duration=lambda wc: jules_batch(wc).duration,
@@ -208,17 +172,6 @@ rule jules_langevin:
         seed=JULES["seed"],
         device=DEVICE,
         workdir=lambda wc: f"{J}/scratch/langevin/{wc.batch}",
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=lambda wc: max(10, int(len(jules_batch(wc).temperatures) * jules_batch(wc).realizations
-                                       * jules_batch(wc).longest
-                                       / jules_batch(wc).eta / 1e5)),
-        **GPU,
-    log:
-        log_path("jules_langevin", "{batch}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/langevin.py"
 
@@ -229,22 +182,27 @@ rule jules_fluctuations:
     output:
         statistics=f"{J}/fluctuations/eta{{eta}}_T{{T}}.parquet",
         autocorrelation=f"{J}/autocorrelation/eta{{eta}}_T{{T}}.parquet",
+    log:
+        log_path("jules_fluctuations", "eta{eta}_T{T}"),
+    benchmark:
+        benchmark_path("jules_fluctuations", "eta{eta}_T{T}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=scaled(4000),
+        runtime=scaled(30),
     params:
         library=library_version("measure.fluctuations", "measure.stats"),
         # the aggregation's keys stay out: changing how runs are combined re-runs no fluctuation job
-        analysis={k: v for k, v in JULES["analysis"].items()
-                  if k not in ("burn_in", "equilibration", "exclude_drifting_runs")},
+        analysis={
+            k: v
+            for k, v in JULES["analysis"].items()
+            if k not in ("burn_in", "equilibration", "exclude_drifting_runs")
+        },
         seed=JULES["seed"],
         duration=lambda wc: jules_run(wc).duration,
         burn_in=lambda wc: jules_run(wc).burn_in,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    log:
-        log_path("jules_fluctuations", "eta{eta}_T{T}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/fluctuations.py"
 
@@ -255,6 +213,13 @@ rule jules_aggregate:
     output:
         runs=f"{J}/tables/fluctuations_runs.parquet",
         summary=f"{J}/tables/fluctuations.parquet",
+    log:
+        log_path("jules_aggregate"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
     params:
         library=library_version("measure.fluctuations"),
         equilibration={
@@ -262,13 +227,6 @@ rule jules_aggregate:
             "exclude_drifting": JULES["analysis"]["exclude_drifting_runs"],
             "min_equilibrated_runs": JULES["claims"]["min_equilibrated_runs"],
         },
-    threads: 1
-    resources:
-        **SMALL,
-    log:
-        log_path("jules_aggregate"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/aggregate.py"
 
@@ -278,16 +236,16 @@ rule jules_time_step_check:
         runs=rules.jules_aggregate.output.runs,
     output:
         f"{J}/tables/time_step_check.parquet",
-    params:
-        library=library_version("measure.fluctuations"),
-        quantities=["mu", "sigma", "alpha", "beta_T", "tau_half"],
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("jules_time_step_check"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("measure.fluctuations"),
+        quantities=["mu", "sigma", "alpha", "beta_T", "tau_half"],
     script:
         "../../scripts/jules/time_step_check.py"
 
@@ -298,20 +256,22 @@ rule jules_hessian:
         dataset=rules.jules_dataset.output[0],
     output:
         f"{J}/hessian/eta{{eta}}_T{{T}}.parquet",
+    log:
+        log_path("jules_hessian", "eta{eta}_T{T}"),
+    benchmark:
+        benchmark_path("jules_hessian", "eta{eta}_T{T}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(4000),
+        runtime=scaled(lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60)),
     params:
         library=library_version("measure.curvature", "nets.losses", "nets.mlp", "measure.mlp_hessian"),
         study=JULES_STUDY,
         compile=JULES["langevin"]["compile"],
         device=DEVICE,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=lambda wc: max(10, JULES["langevin"]["param_snapshots"] * JULES["replicas"] // 60),
-        **GPU,
-    log:
-        log_path("jules_hessian", "eta{eta}_T{T}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/hessian.py"
 
@@ -322,40 +282,43 @@ rule jules_free_diffusion:
         models=expand(f"{J}/models/r{{replica}}/refined.pt", replica=range(JULES["replicas"])),
     output:
         f"{J}/tables/free_diffusion.parquet",
+    log:
+        log_path("jules_free_diffusion"),
+    benchmark:
+        benchmark_path("jules_free_diffusion")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **GPU,
+        mem_mb=scaled(2000),
+        runtime=scaled(10),
     params:
         library=library_version("dynamics.langevin", "nets.losses", "nets.mlp"),
         study=JULES_STUDY,
         walk=JULES["fig3"]["free_diffusion"],
         seed=JULES["seed"],
         device=DEVICE,
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-        **GPU,
-    log:
-        log_path("jules_free_diffusion"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/free_diffusion.py"
 
 
 rule jules_init_statistics:
     input:
+        settings=settings_check(JULES_FIGURE_PROBLEMS, "jules_init_statistics"),
         trajectories=[f"{J}/langevin/{b.name}/trajectory.parquet" for b in JULES_INIT_BATCHES],
         statuses=[f"{J}/langevin/{b.name}/status.parquet" for b in JULES_INIT_BATCHES],
     output:
         f"{J}/tables/init_langevin.parquet",
-    params:
-        library=library_version("measure.fluctuations", "measure.stats"),
-        late_slice=JULES["init_langevin"]["late_slice"],
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("jules_init_statistics"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("measure.fluctuations", "measure.stats"),
+        late_slice=JULES["init_langevin"]["late_slice"],
     script:
         "../../scripts/jules/init_statistics.py"

@@ -4,7 +4,9 @@ judged per draw and pooled (`jules_robustness`). The main run (jules.seed, in <r
 draw."""
 
 if JULES["seed"] in JULES["draws"]:
-    raise WorkflowError(f"jules.draws: {JULES['seed']} is jules.seed, the main run, which is the first draw already")
+    raise WorkflowError(
+        f"jules.draws: {JULES['seed']} is jules.seed, the main run, which is the first draw already"
+    )
 
 JULES_DRAW_CLAIMS = {JULES["seed"]: rules.jules_claims.output[0]}
 for _draw in JULES["draws"]:
@@ -12,8 +14,7 @@ for _draw in JULES["draws"]:
     _draw_results = f"{RESULTS}/jules_draws/{_draw}"
 
     module:
-        name:
-            _draw_module
+        name: _draw_module
         snakefile:
             "jules_study.smk"
         config:
@@ -30,15 +31,15 @@ rule jules_robustness:
     output:
         table=f"{J}/tables/robustness.parquet",
         csv=f"{RESULTS}/jules_robustness.csv",
-    params:
-        seeds=list(JULES_DRAW_CLAIMS),
-        library=library_version("claims"),
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("jules_robustness"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        seeds=list(JULES_DRAW_CLAIMS),
+        library=library_version("claims"),
     script:
         "../../scripts/jules/robustness.py"

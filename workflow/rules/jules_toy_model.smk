@@ -11,6 +11,14 @@ rule jules_toy_model:
     output:
         table=f"{J}/tables/toy_model.parquet",
         density=f"{J}/tables/toy_model_density.parquet",
+    log:
+        log_path("jules_toy_model"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         library=library_version("studies.jules.toy_model"),
         model=TOY_MODEL,
@@ -19,14 +27,6 @@ rule jules_toy_model:
         langevin=TOY["langevin"],
         figure=TOY["figure"],
         seed=JULES["seed"],
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    log:
-        log_path("jules_toy_model"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/jules/toy_model.py"
 
@@ -37,18 +37,20 @@ rule jules_fig4:
         density=rules.jules_toy_model.output.density,
     output:
         pdf=f"{RESULTS}/figures/jules/fig4.pdf",
-        png=report(f"{RESULTS}/figures/jules/fig4.png", caption="../report/jules_fig4.rst", category="Jules et al."),
-    params:
-        library=library_version("plotting", "studies.jules.toy_model_plots"),
-        model=TOY_MODEL,
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
+        png=report(
+            f"{RESULTS}/figures/jules/fig4.png", caption="../report/jules_fig4.rst", category="Jules et al."
+        ),
     log:
         log_path("jules_fig4"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        library=library_version("plotting", "studies.jules.toy_model_plots"),
+        model=TOY_MODEL,
     script:
         "../../scripts/jules/fig4.py"
 

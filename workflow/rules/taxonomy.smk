@@ -5,13 +5,22 @@ from thermoscape.data.readers import FASHION_MNIST_DIR, dataset_params, subset_o
 from thermoscape.core.grids import Cell, experiment_grid
 from thermoscape.core.grids import CELL_PATTERN
 
+
+include: "taxonomy_common.smk"
+
+
 TAXONOMY = config["taxonomy"]
 TX = f"{RESULTS}/taxonomy"
 
-_TAXONOMY_DEFAULTS = {"width": TAXONOMY["model"]["width"], "subset": 1.0, "label_noise": 0.0,
-                      **{k: TAXONOMY["training"][k] for k in ("batch_size", "lr", "weight_decay", "schedule")}}
-_TAXONOMY_N_TRAIN = training_set_size(TAXONOMY["data"]["name"], TAXONOMY["data"]["path"],
-                                      **subset_options(TAXONOMY["data"]))
+_TAXONOMY_DEFAULTS = {
+    "width": TAXONOMY["model"]["width"],
+    "subset": 1.0,
+    "label_noise": 0.0,
+    **{k: TAXONOMY["training"][k] for k in ("batch_size", "lr", "weight_decay", "schedule")},
+}
+_TAXONOMY_N_TRAIN = training_set_size(
+    TAXONOMY["data"]["name"], TAXONOMY["data"]["path"], **subset_options(TAXONOMY["data"])
+)
 TAXONOMY_GRIDS = {}
 for _name, _experiment in TAXONOMY["experiments"].items():
     try:
@@ -25,53 +34,27 @@ TAXONOMY_GPU = GPU or ({"gpu": 1} if DEVICE == "auto" and TAXONOMY["model"]["nam
 TAXONOMY_TRAINING = {k: TAXONOMY[k] for k in ("seed", "model", "replicas", "training")}
 
 
-def taxonomy_data_source(wildcards):
-    """The user-supplied data directory, if any, as the dataset's input; checked when the DAG is built,
-    and only when taxonomy jobs are needed (a paper-scale config without CIFAR-10 still runs Jules et al.)."""
-    data = TAXONOMY["data"]
-    if data["name"] == "cifar10" and not data["path"]:
-        raise WorkflowError("taxonomy.data.path: cifar10 needs the directory of the user-supplied CIFAR-10 "
-                            "python batches (data_batch_1..5, test_batch); nothing is downloaded")
-    path = data["path"] or (FASHION_MNIST_DIR if data["name"] == "idx" else None)
-    return [path] if path else []
-
-
-def taxonomy_labels(wildcards):
-    return f"{TX}/data/labels_noise{wildcard_number(TAXONOMY_CELLS[wildcards.cell].label_noise)}.parquet"
-
-
-def taxonomy_cell_inputs(wildcards):
-    """Every per-cell table of one experiment."""
-    cells = TAXONOMY_GRIDS[wildcards.experiment]["cell"]
-    return {name: [f"{TX}/cells/{cell}/{name}.parquet" for cell in cells]
-            for name in ("training", "replicas", "pairs", "curve")}
-
-
 wildcard_constraints:
-    cell=r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+",
+    cell=CELL_PATTERN,
     experiment=r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*",
     noise=r"[0-9.e+-]+",
 
 
 # cells with a learning-rate schedule carry it as a name suffix (_one-decay, issue 26)
-wildcard_constraints:
-    cell=CELL_PATTERN,
-
-
 rule taxonomy_dataset:
     input:
         taxonomy_data_source,
     output:
         f"{TX}/data/dataset.parquet",
-    params:
-        data=dataset_params(TAXONOMY["data"]),
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("taxonomy_dataset"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        data=dataset_params(TAXONOMY["data"]),
     script:
         "../../scripts/taxonomy/dataset.py"
 
@@ -81,15 +64,15 @@ rule taxonomy_labels:
         rules.taxonomy_dataset.output[0],
     output:
         f"{TX}/data/labels_noise{{noise}}.parquet",
-    params:
-        labels=TAXONOMY["labels"],
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("taxonomy_labels", "noise{noise}"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        labels=TAXONOMY["labels"],
     script:
         "../../scripts/taxonomy/labels.py"
 
@@ -101,20 +84,22 @@ rule taxonomy_train:
     output:
         models=f"{TX}/cells/{{cell}}/models.pt",
         training=f"{TX}/cells/{{cell}}/training.parquet",
+    log:
+        log_path("taxonomy_train", "{cell}"),
+    benchmark:
+        benchmark_path("taxonomy_train", "{cell}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **TAXONOMY_GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
     params:
         study=TAXONOMY_TRAINING,
         workdir=lambda wc: f"{TX}/scratch/{wc.cell}",
         device=DEVICE,
         library=library_version("dynamics.sgd", "nets.networks"),
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=120,
-        **TAXONOMY_GPU,
-    log:
-        log_path("taxonomy_train", "{cell}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/taxonomy/train.py"
 
@@ -129,22 +114,30 @@ rule taxonomy_measure:
         pairs=f"{TX}/cells/{{cell}}/pairs.parquet",
         curve=f"{TX}/cells/{{cell}}/curve.parquet",
         bend=f"{TX}/cells/{{cell}}/curve.pt",
+    log:
+        log_path("taxonomy_measure", "{cell}"),
+    benchmark:
+        benchmark_path("taxonomy_measure", "{cell}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **TAXONOMY_GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
     params:
         hessian=TAXONOMY["hessian"],
         cka=TAXONOMY["cka"],
         curve=TAXONOMY["curve"],
         seed=TAXONOMY["seed"],
         device=DEVICE,
-        library=library_version("studies.taxonomy.experiment", "measure.curvature", "measure.similarity", "measure.connectivity", "nets.networks"),
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=120,
-        **TAXONOMY_GPU,
-    log:
-        log_path("taxonomy_measure", "{cell}"),
-    conda:
-        CONDA_ENV
+        library=library_version(
+            "studies.taxonomy.experiment",
+            "measure.curvature",
+            "measure.similarity",
+            "measure.connectivity",
+            "nets.networks",
+        ),
     script:
         "../../scripts/taxonomy/measure.py"
 
@@ -155,30 +148,27 @@ rule taxonomy_aggregate:
     output:
         cells=f"{TX}/tables/{{experiment}}/cells.parquet",
         curves=f"{TX}/tables/{{experiment}}/curves.parquet",
-    params:
-        grid=lambda wc: TAXONOMY_GRIDS[wc.experiment].to_dict("records"),
-        axes=lambda wc: {role: TAXONOMY["experiments"][wc.experiment][role]["axis"]
-                         for role in ("load", "temperature", "panel") if role in TAXONOMY["experiments"][wc.experiment]},
-        phases=TAXONOMY["phases"],
-        library=library_version("studies.taxonomy.experiment", "measure.connectivity"),
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("taxonomy_aggregate", "{experiment}"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        grid=lambda wc: TAXONOMY_GRIDS[wc.experiment].to_dict("records"),
+        axes=lambda wc: {
+            role: TAXONOMY["experiments"][wc.experiment][role]["axis"]
+            for role in ("load", "temperature", "panel")
+            if role in TAXONOMY["experiments"][wc.experiment]
+        },
+        phases=TAXONOMY["phases"],
+        library=library_version("studies.taxonomy.experiment", "measure.connectivity"),
     script:
         "../../scripts/taxonomy/aggregate.py"
 
 
 # --- metric ablations, Figs. 9-11 (issue 26): the models of taxonomy.ablations.experiment re-measured ---
-
-
-def taxonomy_ablation_inputs(wildcards):
-    return {"cells": f"{TX}/tables/{wildcards.experiment}/cells.parquet",
-            "ablations": [f"{TX}/cells/{cell}/ablations.parquet"
-                          for cell in TAXONOMY_GRIDS[wildcards.experiment]["cell"]]}
 
 
 rule taxonomy_ablation:
@@ -188,22 +178,26 @@ rule taxonomy_ablation:
         models=rules.taxonomy_train.output.models,
     output:
         f"{TX}/cells/{{cell}}/ablations.parquet",
+    log:
+        log_path("taxonomy_ablation", "{cell}"),
+    benchmark:
+        benchmark_path("taxonomy_ablation", "{cell}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **TAXONOMY_GPU,
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
     params:
         ablations=TAXONOMY["ablations"],
         cka=TAXONOMY["cka"],
         curve=TAXONOMY["curve"],
         seed=TAXONOMY["seed"],
         device=DEVICE,
-        library=library_version("studies.taxonomy.experiment", "measure.similarity", "measure.connectivity", "nets.networks"),
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=120,
-        **TAXONOMY_GPU,
-    log:
-        log_path("taxonomy_ablation", "{cell}"),
-    conda:
-        CONDA_ENV
+        library=library_version(
+            "studies.taxonomy.experiment", "measure.similarity", "measure.connectivity", "nets.networks"
+        ),
     script:
         "../../scripts/taxonomy/ablation.py"
 
@@ -213,14 +207,14 @@ rule taxonomy_ablation_table:
         unpack(taxonomy_ablation_inputs),
     output:
         f"{TX}/tables/{{experiment}}/ablations.parquet",
-    params:
-        library=library_version("studies.taxonomy.experiment"),
-    threads: 1
-    resources:
-        **SMALL,
     log:
         log_path("taxonomy_ablation_table", "{experiment}"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        library=library_version("studies.taxonomy.experiment"),
     script:
         "../../scripts/taxonomy/ablation_table.py"

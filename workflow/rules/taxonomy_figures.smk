@@ -1,21 +1,12 @@
 """Yang et al.: phase diagrams (Figs. 2, 4, 5/20, 6/7, 12) and the claims table from the experiment tables."""
 
+
 localrules:
     taxonomy_ablations_figure,
     taxonomy_aggregate,
     taxonomy_diagram,
     taxonomy_figure,
     taxonomy_claims,
-
-
-def taxonomy_axes(experiment):
-    spec = TAXONOMY["experiments"][experiment]
-    return {role: spec[role]["axis"] for role in ("load", "temperature", "panel") if role in spec}
-
-
-def taxonomy_tables(*experiments):
-    return {"cells": [f"{TX}/tables/{e}/cells.parquet" for e in experiments],
-            "curves": [f"{TX}/tables/{e}/curves.parquet" for e in experiments]}
 
 
 # figure name -> the experiments it draws (captions: report/taxonomy_figure.rst)
@@ -36,18 +27,21 @@ rule taxonomy_diagram:
         cells=f"{TX}/tables/{{experiment}}/cells.parquet",
     output:
         pdf=f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.pdf",
-        png=report(f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png", caption="../report/taxonomy_diagram.rst",
-                   category="Yang et al."),
-    params:
-        axes=lambda wc: taxonomy_axes(wc.experiment),
-        library=library_version("plotting", "studies.taxonomy.plots"),
-    threads: 1
-    resources:
-        **SMALL,
+        png=report(
+            f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png",
+            caption="../report/taxonomy_diagram.rst",
+            category="Yang et al.",
+        ),
     log:
         log_path("taxonomy_diagram", "{experiment}"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        axes=lambda wc: taxonomy_axes(wc.experiment),
+        library=library_version("plotting", "studies.taxonomy.plots"),
     script:
         "../../scripts/taxonomy/diagram.py"
 
@@ -57,23 +51,26 @@ rule taxonomy_figure:
         unpack(lambda wc: taxonomy_tables(*TAXONOMY_FIGURES[wc.figure])),
     output:
         pdf=f"{RESULTS}/figures/taxonomy/{{figure}}.pdf",
-        png=report(f"{RESULTS}/figures/taxonomy/{{figure}}.png", caption="../report/taxonomy_figure.rst",
-                   category="Yang et al."),
+        png=report(
+            f"{RESULTS}/figures/taxonomy/{{figure}}.png",
+            caption="../report/taxonomy_figure.rst",
+            category="Yang et al.",
+        ),
+    log:
+        log_path("taxonomy_figure", "{figure}"),
+    wildcard_constraints:
+        figure="|".join(TAXONOMY_FIGURES),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
     params:
         experiments=lambda wc: TAXONOMY_FIGURES[wc.figure],
         axes=lambda wc: [taxonomy_axes(e) for e in TAXONOMY_FIGURES[wc.figure]],
         phases=TAXONOMY["phases"],
         small_loss=TAXONOMY["claims"]["small_train_loss"],
         library=library_version("plotting", "studies.taxonomy.plots"),
-    wildcard_constraints:
-        figure="|".join(TAXONOMY_FIGURES),
-    threads: 1
-    resources:
-        **SMALL,
-    log:
-        log_path("taxonomy_figure", "{figure}"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/taxonomy/figure.py"
 
@@ -87,18 +84,18 @@ rule taxonomy_claims:
         ablations=f"{TX}/tables/{TAXONOMY['ablations']['experiment']}/ablations.parquet",
     output:
         f"{TX}/tables/claims.parquet",
+    log:
+        log_path("taxonomy_claims"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
     params:
         phases=TAXONOMY["phases"],
         criteria=TAXONOMY["claims"],
         temperature_axis=TAXONOMY["experiments"]["phase"]["temperature"]["axis"],
         library=library_version("studies.taxonomy.experiment", "studies.taxonomy.claims", "claims"),
-    threads: 1
-    resources:
-        **SMALL,
-    log:
-        log_path("taxonomy_claims"),
-    conda:
-        CONDA_ENV
     script:
         "../../scripts/taxonomy/claims.py"
 
@@ -141,18 +138,21 @@ rule taxonomy_ablations_figure:
         f"{TX}/tables/{{experiment}}/ablations.parquet",
     output:
         pdf=f"{RESULTS}/figures/taxonomy/{{experiment}}_ablations.pdf",
-        png=report(f"{RESULTS}/figures/taxonomy/{{experiment}}_ablations.png",
-                   caption="../report/taxonomy_ablations.rst", category="Yang et al."),
-    params:
-        axes=lambda wc: taxonomy_axes(wc.experiment),
-        library=library_version("plotting", "studies.taxonomy.plots"),
-    threads: 1
-    resources:
-        **SMALL,
+        png=report(
+            f"{RESULTS}/figures/taxonomy/{{experiment}}_ablations.png",
+            caption="../report/taxonomy_ablations.rst",
+            category="Yang et al.",
+        ),
     log:
         log_path("taxonomy_ablations_figure", "{experiment}"),
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        axes=lambda wc: taxonomy_axes(wc.experiment),
+        library=library_version("plotting", "studies.taxonomy.plots"),
     script:
         "../../scripts/taxonomy/ablations_figure.py"
 

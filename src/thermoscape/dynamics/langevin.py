@@ -43,7 +43,7 @@ import torch
 from torch import Tensor
 
 from thermoscape.core.device import try_compile
-from thermoscape.core.io import load_tensors, save_tensors, write_table
+from thermoscape.core.io import InputFileError, checksum_path, file_sha256, load_tensors, save_tensors, write_table
 from thermoscape.nets.losses import Landscape
 from thermoscape.dynamics.mlp_kernel import fused_mlp_step
 
@@ -304,6 +304,59 @@ def fingerprint(theta0: Tensor, chains: list[Chain], schedule: Schedule) -> str:
     return digest.hexdigest()
 
 
+CHECKPOINT = "checkpoint-{chunk:06d}.pt"  # after `chunk` chunks; the last two are kept, each with its .sha256
+
+
+def _checkpoints(workdir: Path) -> list[tuple[int, Path]]:
+    """(chunk, path) of the checkpoints in ``workdir``, the latest first."""
+    found = []
+    for path in workdir.glob("checkpoint-*.pt"):
+        try:
+            found.append((int(path.stem.split("-")[1]), path))
+        except (IndexError, ValueError):
+            continue
+    return sorted(found, reverse=True)
+
+
+def _remove_checkpoints(workdir: Path, below: int | None = None, above: int | None = None) -> None:
+    for chunk, path in _checkpoints(workdir):
+        if (below is not None and chunk < below) or (above is not None and chunk > above):
+            path.unlink(missing_ok=True)
+            checksum_path(path).unlink(missing_ok=True)
+
+
+def _valid_checkpoint(workdir: Path, key: str, device) -> dict | None:
+    """The latest checkpoint of this run (``key``) whose file and chunk parts match their checksums.
+
+    A truncated or corrupt checkpoint (or part file) falls back to the checkpoint before it, and without a
+    valid one the run starts from scratch; each case is logged as a warning naming the file."""
+    log = logging.getLogger(__name__)
+    candidates = _checkpoints(workdir)
+    for chunk, path in candidates:
+        try:
+            saved = load_tensors(path, device=device, verify=True)
+        except InputFileError as error:
+            log.warning("checkpoint %s is unusable (%s): trying the one before it", path, error)
+            continue
+        if saved.get("fingerprint") != key:
+            log.warning("checkpoint %s belongs to another run (other settings): ignored", path)
+            continue
+        bad = [name for name, digest in saved.get("parts", {}).items()
+               if not (workdir / name).exists() or file_sha256(workdir / name) != digest]
+        if bad:
+            log.warning("checkpoint %s: its chunk files %s are missing or corrupt: trying the one before it",
+                        path, ", ".join(sorted(bad)))
+            continue
+        if chunk != candidates[0][0]:
+            log.warning("resuming from the earlier checkpoint %s (chunk %d); later chunks are recomputed", path, chunk)
+        _remove_checkpoints(workdir, above=chunk)
+        return saved
+    if candidates:
+        log.warning("no valid checkpoint in %s: starting from scratch", workdir)
+        _remove_checkpoints(workdir, above=-1)
+    return None
+
+
 def run_chunked(
     landscape: Landscape,
     theta0: Tensor,
@@ -315,8 +368,10 @@ def run_chunked(
 ) -> tuple[EngineState, dict[str, list[Path]]]:
     """Run all chains for ``schedule.n_steps`` in chunks, resuming from ``workdir`` if possible.
 
-    Each chunk's tables go to ``workdir/{name}-{chunk:06d}.parquet``, then the checkpoint
-    (state and fingerprint) is replaced atomically; a restart continues after the last checkpoint.
+    Each chunk's tables go to ``workdir/{name}-{chunk:06d}.parquet``, then a checkpoint (state, fingerprint,
+    the parts' SHA-256) is written atomically with its own SHA-256 (``checkpoint-{chunk:06d}.pt.sha256``);
+    the last two are kept. A restart continues after the latest checkpoint whose file and parts match their
+    checksums: a truncated or corrupt one falls back to the one before it, or to scratch, with a warning.
     Chains whose loss becomes non-finite are marked diverged (first bad step) and stop recording;
     the run ends early when every chain has diverged. Returns the final state and the part files.
 
@@ -331,21 +386,21 @@ def run_chunked(
         raise ValueError("an adaptive schedule (min_steps < n_steps) needs a stop_rule")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    checkpoint = workdir / "checkpoint.pt"
     key = fingerprint(theta0, chains, schedule)
     state = start_state(theta0, chains)
     chunk = 0
-    if checkpoint.exists():
-        saved = load_tensors(checkpoint, device=theta0.device)
-        if saved["fingerprint"] == key:
-            state.theta, state.theta_start = saved["theta"], saved["theta_start"]
-            state.step, chunk = int(saved["step"]), int(saved["chunk"])
-            for g, g_state in zip(state.generators, saved["generators"]):
-                g.set_state(g_state)
-            state.diverged_step = [None if d < 0 else int(d) for d in saved["diverged_step"]]
-            logging.getLogger(__name__).info("resumed from the checkpoint at step %d (chunk %d)", state.step, chunk)
-            if progress is not None:
-                progress(state.step)
+    part_sums: dict[str, str] = {}
+    saved = _valid_checkpoint(workdir, key, theta0.device)
+    if saved is not None:
+        state.theta, state.theta_start = saved["theta"], saved["theta_start"]
+        state.step, chunk = int(saved["step"]), int(saved["chunk"])
+        part_sums = dict(saved["parts"])
+        for g, g_state in zip(state.generators, saved["generators"]):
+            g.set_state(g_state)
+        state.diverged_step = [None if d < 0 else int(d) for d in saved["diverged_step"]]
+        logging.getLogger(__name__).info("resumed from the checkpoint at step %d (chunk %d)", state.step, chunk)
+        if progress is not None:
+            progress(state.step)
     names = ("trajectory", "samples", "params")
 
     def written() -> dict[str, list[Path]]:
@@ -366,6 +421,8 @@ def run_chunked(
         _mark_divergence(state, records)
         for name in names:
             write_table(records[name], workdir / f"{name}-{chunk:06d}.parquet", RECORD_SCHEMAS[name])
+        part_sums.update({f"{name}-{chunk:06d}.parquet": file_sha256(workdir / f"{name}-{chunk:06d}.parquet")
+                          for name in names})
         chunk += 1
         save_tensors(
             {
@@ -376,9 +433,12 @@ def run_chunked(
                 "chunk": chunk,
                 "generators": [g.get_state() for g in state.generators],
                 "diverged_step": [-1 if d is None else d for d in state.diverged_step],
+                "parts": dict(part_sums),
             },
-            checkpoint,
+            workdir / CHECKPOINT.format(chunk=chunk),
+            checksum=True,
         )
+        _remove_checkpoints(workdir, below=chunk - 1)  # keep this one and the one before (a fallback)
     return state, written()
 
 

@@ -22,6 +22,7 @@ on a ``(K, N)`` parameter matrix (``thermoscape.nets.mlp``), with the same resul
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import os
 import time
@@ -36,6 +37,8 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from thermoscape.core.io import atomic_path
+from thermoscape.data.batches import BatchOrder, epoch_batches
+from thermoscape.dynamics.train import Checkpoint, Optimizer, SimulatedKill, train
 from thermoscape.nets.mlp import MLPSpec, unflatten
 from thermoscape.nets.networks import flat_parameters, set_flat_parameters
 
@@ -89,15 +92,6 @@ def early_stop_reached(losses: Sequence[float], min_epochs: int = 30, patience: 
     return all(abs(b - a) <= tol for a, b in itertools.pairwise(tail))
 
 
-def epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> list[Tensor]:
-    """Index batches of one random permutation of ``range(n)``; the last incomplete batch is dropped."""
-    if batch_size < 1 or batch_size > n:
-        raise ValueError(f"batch_size must lie in [1, n={n}], got {batch_size}")
-    order = torch.randperm(n, generator=generator)
-    n_batches = n // batch_size
-    return list(order[: n_batches * batch_size].split(batch_size))
-
-
 @dataclass
 class TrainingResult:
     state: dict  # state_dict (cloned tensors) of the selected model
@@ -107,8 +101,7 @@ class TrainingResult:
     diverged: bool  # a non-finite epoch loss occurred; training stopped there
 
 
-class _SimulatedKill(RuntimeError):
-    """Raised by the ``_stop_after`` test hook: the run stops as if killed, leaving its checkpoint."""
+_SimulatedKill = SimulatedKill  # raised by the ``_stop_after`` test hooks
 
 
 @dataclass
@@ -167,8 +160,16 @@ def _check_data(x: Tensor, y: Tensor, settings: SGDSettings, device: torch.devic
 
 
 def _load_checkpoint(path: str, settings: SGDSettings, seed: Any,
-                     fmt: Any = _CHECKPOINT_FORMAT) -> dict[str, Any]:
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+                     fmt: Any = _CHECKPOINT_FORMAT) -> dict[str, Any] | None:
+    """The saved state, or None (with a warning in the job's log, the file removed) when the file is truncated
+    or corrupt: the run then starts from scratch, to the same result. A checkpoint of other settings raises."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for truncated or corrupt files
+        logging.getLogger(__name__).warning("checkpoint %s is truncated or corrupt (%s): starting this run from "
+                                            "scratch", path, error)
+        os.remove(path)
+        return None
     if saved.get("format") != fmt:
         raise ValueError(f"{path}: not a training checkpoint of format {fmt}")
     if saved["settings"] != asdict(settings) or saved["seed"] != seed:
@@ -203,73 +204,65 @@ def train_sgd(
     generator state are saved atomically; a call finding the file resumes from it and gives results
     identical to an uninterrupted run (a finished run's file just returns its result again).
     ``_stop_after`` (test hook): raise ``_SimulatedKill`` after that many epochs of this call.
+
+    The loop is ``dynamics.train.train`` (``torch.optim.SGD``, the ``"stream"`` batch order of
+    ``data.batches``, the stop rule as its per-epoch hook, its checkpoint with this run's state).
     """
     params = [p for p in model.parameters() if p.requires_grad]
     device = params[0].device
     _check_data(x, y, settings, device)
 
-    optimizer = torch.optim.SGD(
-        params, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
-    )
-    generator = torch.Generator().manual_seed(seed)
     run = _Progress()
-    best_state = _clone_state(model)
+    best = {"state": _clone_state(model)}
+    epoch_sums: dict[str, Tensor] = {}
 
-    if checkpoint_path is not None and os.path.exists(checkpoint_path):
-        saved = _load_checkpoint(checkpoint_path, settings, seed)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        generator.set_state(saved["generator"])
-        best_state = {name: t.to(device) for name, t in saved["best_state"].items()}
-        run = _Progress([list(r) for r in saved["history"]], saved["best_loss"], saved["stopped"])
-
-    bar = tqdm(total=settings.max_epochs, initial=len(run.rows), disable=not progress, desc="sgd",
-               leave=False)
-    epochs_this_call = 0
-    while run.stopped is None:
-        lr = learning_rate(settings, len(run.rows))
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+    def start_epoch(epoch: int) -> None:
         model.train()
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        correct = torch.zeros((), dtype=torch.int64, device=device)
-        batches = epoch_batches(x.shape[0], settings.batch_size, generator)
-        for index in batches:
-            index = index.to(device)
-            xb, yb = x.index_select(0, index), y.index_select(0, index)
-            optimizer.zero_grad(set_to_none=True)
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach().double()
-            correct += (logits.detach().argmax(dim=1) == yb).sum()
-        if run.record(lr, float(loss_sum), int(correct), len(batches), settings):
-            best_state = _clone_state(model)
+        epoch_sums["loss"] = torch.zeros((), dtype=torch.float64, device=device)
+        epoch_sums["correct"] = torch.zeros((), dtype=torch.int64, device=device)
+
+    def step(index: Tensor) -> Tensor:
+        index = index.to(device)
+        xb, yb = x.index_select(0, index), y.index_select(0, index)
+        logits = model(xb)
+        loss = F.cross_entropy(logits, yb)
+        loss.backward()
+        epoch_sums["loss"] += loss.detach().double()
+        epoch_sums["correct"] += (logits.detach().argmax(dim=1) == yb).sum()
+        return loss
+
+    def end_epoch(epoch: int, _run) -> str | None:
+        n_batches = x.shape[0] // settings.batch_size
+        if run.record(learning_rate(settings, epoch), float(epoch_sums["loss"]), int(epoch_sums["correct"]),
+                      n_batches, settings):
+            best["state"] = _clone_state(model)
         bar.update(1)
         bar.set_postfix(loss=f"{run.rows[-1][2]:.4g}", acc=f"{run.rows[-1][3]:.1f}")
-        if checkpoint_path is not None:
-            with atomic_path(checkpoint_path) as tmp:
-                torch.save(
-                    {
-                        "format": _CHECKPOINT_FORMAT,
-                        "settings": asdict(settings),
-                        "seed": seed,
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "generator": generator.get_state(),
-                        "best_state": best_state,
-                        "best_loss": run.best_loss,
-                        "history": run.rows,
-                        "stopped": run.stopped,
-                    },
-                    tmp,
-                )
-        epochs_this_call += 1
-        if run.stopped is None and _stop_after is not None and epochs_this_call >= _stop_after:
-            bar.close()
-            raise _SimulatedKill(f"stopped after {epochs_this_call} epochs (test hook)")
-    bar.close()
+        return run.stopped
+
+    def save_state() -> dict:
+        return {"model": model.state_dict(), "best_state": best["state"], "best_loss": run.best_loss,
+                "history": run.rows, "stopped": run.stopped}
+
+    def load_state(saved: dict) -> None:
+        nonlocal run
+        model.load_state_dict(saved["model"])
+        best["state"] = {name: t.to(device) for name, t in saved["best_state"].items()}
+        run = _Progress([list(r) for r in saved["history"]], saved["best_loss"], saved["stopped"])
+        bar.update(len(run.rows))
+
+    checkpoint = None if checkpoint_path is None else Checkpoint(
+        checkpoint_path, {"settings": asdict(settings), "seed": seed}, save_state, load_state)
+    bar = tqdm(total=settings.max_epochs, disable=not progress, desc="sgd", leave=False)
+    try:
+        train(params, step, Optimizer("sgd", lr=settings.lr, momentum=settings.momentum,
+                                      weight_decay=settings.weight_decay),
+              settings.max_epochs, batches=BatchOrder(x.shape[0], settings.batch_size, seed, "stream"),
+              lr=lambda epoch: learning_rate(settings, epoch), on_epoch_start=start_epoch, on_epoch_end=end_epoch,
+              divergence="never", track_loss=False, checkpoint=checkpoint, _stop_after=_stop_after)
+    finally:
+        bar.close()
+    best_state = best["state"]
 
     if run.checkpoint == "early_stopped":
         state = _clone_state(model)
@@ -466,6 +459,8 @@ class _Replicas:
 
     def load(self, path: str, settings: SGDSettings, seeds: list[int]) -> None:
         saved = _load_checkpoint(path, settings, seeds, _REPLICAS_CHECKPOINT_FORMAT)
+        if saved is None:
+            return
         if saved["theta"].shape != self.theta.shape:
             raise ValueError(f"{path}: parameters of shape {tuple(saved['theta'].shape)},"
                              f" the models have {tuple(self.theta.shape)}")

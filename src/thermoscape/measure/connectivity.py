@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from thermoscape.dynamics.train import Optimizer, train
+
 
 def bezier_point(theta0: Tensor, bend: Tensor, theta1: Tensor, t: float | Tensor) -> Tensor:
     """``gamma(t)`` of the quadratic Bezier curve (Eq. 12, k = 2); ``(N,)`` for scalar ``t``, ``(T, N)`` for ``t`` ``(T,)``.
@@ -133,26 +135,23 @@ def train_bezier_curve(
         bend: initial bend; defaults to ``init_bend(theta0, theta1, "midpoint")``.
     Returns:
         ``(bend, epoch_losses)``: the trained bend (detached) and the mean objective of every epoch.
+
+    The loop is ``dynamics.train.train`` (a step per minibatch, the schedule as its ``lr``).
     """
     theta0, theta1 = theta0.detach(), theta1.detach()
     start = init_bend(theta0, theta1) if bend is None else bend
     bend = start.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.SGD([bend], lr=lr, momentum=momentum, weight_decay=0.0)
-    epoch_losses = []
-    for epoch in range(epochs):
-        for group in optimizer.param_groups:
-            group["lr"] = lr * schedule(epoch + 1, epochs)
-        total, count = 0.0, 0
-        for batch in make_batches(epoch):
-            t = torch.rand((), generator=generator, dtype=theta0.dtype).to(theta0.device)
-            point = bezier_point(theta0, bend, theta1, t)
-            loss = loss_of_params(point, batch) + 0.5 * weight_decay * point.square().sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total, count = total + float(loss.detach()), count + 1
-        epoch_losses.append(total / max(count, 1))
-    return bend.detach(), epoch_losses
+
+    def step(batch: Any) -> Tensor:
+        t = torch.rand((), generator=generator, dtype=theta0.dtype).to(theta0.device)
+        point = bezier_point(theta0, bend, theta1, t)
+        loss = loss_of_params(point, batch) + 0.5 * weight_decay * point.square().sum()
+        loss.backward()
+        return loss
+
+    run = train([bend], step, Optimizer("sgd", lr=lr, momentum=momentum), epochs, batches=make_batches,
+                lr=lambda epoch: lr * schedule(epoch + 1, epochs), divergence="never")
+    return bend.detach(), run.epoch_losses
 
 
 def evaluate_along_curve(

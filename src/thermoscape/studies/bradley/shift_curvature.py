@@ -29,7 +29,8 @@ from thermoscape.measure.curvature import hvp
 from thermoscape.data.tensors import Data
 from thermoscape.nets.small import loss_fn
 from thermoscape.nets.networks import evaluate, flat_parameters, functional_logits, set_flat_parameters
-from thermoscape.dynamics.sgd import epoch_batches
+from thermoscape.data.batches import BatchOrder
+from thermoscape.dynamics.train import Optimizer, train
 
 LINE_COLUMNS = ["r", "train_loss", "test_loss", "train_accuracy", "test_accuracy"]
 SUMMARY_COLUMNS = [
@@ -63,18 +64,6 @@ def step_decay_lr(lr: float, epoch: int, epochs: int, milestones: Sequence[float
     return lr * factor ** sum(epoch >= m * epochs for m in milestones)
 
 
-def _batches(n: int, batch_size: int, shuffle: bool, drop_last: bool,
-             generator: torch.Generator) -> list[Tensor | slice]:
-    """Index batches of one epoch: shuffled (a fresh permutation) or the fixed cyclic order ``0..n-1``
-    (slices, so no copy); a last partial batch is dropped when ``drop_last``."""
-    if shuffle and drop_last:
-        return epoch_batches(n, batch_size, generator)
-    if shuffle:
-        return list(torch.randperm(n, generator=generator).split(batch_size))
-    stop = n - n % batch_size if drop_last else n
-    return [slice(start, min(start + batch_size, stop)) for start in range(0, stop, batch_size)]
-
-
 @dataclass(frozen=True)
 class SGDRun:
     theta: Tensor  # final flat parameters (non-finite if the run diverged)
@@ -86,7 +75,8 @@ class SGDRun:
 def sgd(model: nn.Module, x: Tensor, y: Tensor, lr: float, batch_size: int | None, epochs: int,
         weight_decay: float = 0.0, seed: int = 0, shuffle: bool = True, drop_last: bool = True,
         momentum: float = 0.0, milestones: Sequence[float] = (), decay: float = 0.1,
-        eval_fn: EvalFn | None = None, theta0: Tensor | None = None) -> SGDRun:
+        eval_fn: EvalFn | None = None, theta0: Tensor | None = None,
+        progress: Callable[[int], None] | None = None) -> SGDRun:
     """Minibatch SGD (Eq. 9) on the mean cross-entropy plus ``weight_decay/2 ||theta||^2`` (as the
     optimiser's weight decay), in place on ``model`` (starting from ``theta0`` when given).
 
@@ -95,40 +85,46 @@ def sgd(model: nn.Module, x: Tensor, y: Tensor, lr: float, batch_size: int | Non
     gradient descent. The learning rate follows ``step_decay_lr(lr, epoch, epochs, milestones, decay)``;
     ``momentum`` is PyTorch's heavy ball. ``eval_fn(model)`` runs after every epoch and its values join
     the history. A non-finite loss or parameter ends training with ``finite`` False; nothing is raised.
+    The loop is ``dynamics.train.train``; the batches are ``data.batches.BatchOrder`` with the ``"affine"``
+    seeding of 1-based epochs.
     """
     if theta0 is not None:
         set_flat_parameters(model, theta0)
     n = x.shape[0]
     batch_size = n if batch_size is None else min(int(batch_size), n)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    rows, finite, epoch = [], True, 0
-    model.train()
-    for epoch in range(1, epochs + 1):
-        epoch_lr = step_decay_lr(lr, epoch - 1, epochs, milestones, decay)
-        for group in optimizer.param_groups:
-            group["lr"] = epoch_lr
-        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        batches = [slice(None)] if batch_size == n else _batches(n, batch_size, shuffle, drop_last, generator)
-        total = torch.zeros((), dtype=torch.float64, device=x.device)
-        for index in batches:
-            if isinstance(index, Tensor):
-                index = index.to(x.device)
-            optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(x[index]), y[index])
-            loss.backward()
-            optimizer.step()
-            total += loss.detach()
+    rows: list[dict] = []
+    order = BatchOrder(n, None if batch_size == n else batch_size, seed, "affine", shuffle, drop_last)
+
+    def step(index: Tensor | slice) -> Tensor:
+        if isinstance(index, Tensor):
+            index = index.to(x.device)
+        loss = F.cross_entropy(model(x[index]), y[index])
+        loss.backward()
+        return loss
+
+    def epoch_lr(epoch: int) -> float:
+        return step_decay_lr(lr, epoch - 1, epochs, milestones, decay)
+
+    def end_of_epoch(epoch: int, run) -> str | None:
         theta = flat_parameters(model)
-        mean_loss = float(total) / len(batches) + 0.5 * weight_decay * float(theta.square().sum())
+        mean_loss = run.epoch_losses[-1] + 0.5 * weight_decay * float(theta.square().sum())
         finite = math.isfinite(mean_loss) and bool(torch.isfinite(theta).all())
-        row = {"epoch": epoch, "lr": epoch_lr, "loss": mean_loss}
+        row = {"epoch": epoch, "lr": epoch_lr(epoch), "loss": mean_loss}
         if eval_fn is not None and finite:
             row.update(eval_fn(model))
         rows.append(row)
-        if not finite:
-            break
-    return SGDRun(flat_parameters(model).clone(), epoch if finite else epoch - 1, finite, pd.DataFrame(rows))
+        if progress is not None:
+            progress(epoch)
+        return None if finite else "diverged"
+
+    model.train()
+    run = train(params, step, Optimizer("sgd", lr=lr, momentum=momentum, weight_decay=weight_decay), epochs,
+                batches=order, first_epoch=1, lr=epoch_lr, on_epoch_end=end_of_epoch, divergence="never")
+    finite = not run.diverged
+    history = pd.DataFrame(rows)
+    last = run.epoch - 1  # the last epoch run (0 if none)
+    return SGDRun(flat_parameters(model).clone(), last if finite else last - 1, finite, history)
 
 
 def loss_evaluator(data: Data, chunk: int = 1000) -> EvalFn:
@@ -155,13 +151,15 @@ def gradient_norm(model: nn.Module, theta: Tensor, x: Tensor, y: Tensor, weight_
 
 
 def stage_a(model: nn.Module, data: Data, T: float, seed: int, batch: int, epochs_times_T: float,
-            weight_decay: float = 0.0, momentum: float = 0.0) -> dict:
+            weight_decay: float = 0.0, momentum: float = 0.0, progress=None) -> dict:
     """Stage A (brief 4.B): SGD at ``T = lr / B`` (Eq. 9) for ``E = ceil(ET / T)`` epochs from the model's
     parameters, on the training set. Returns ``{"theta", "buffers"`` (batch-norm statistics), ``"finite",
     "lr", "batch", "epochs", "train_loss", "test_loss"}`` (mean cross-entropy without L2 at ``theta``; NaN
-    if the run diverged), on the CPU."""
+    if the run diverged), on the CPU. ``progress(epochs)``, given the epoch count, returns the per-epoch
+    callback (e.g. ``lambda total: ProgressLog(total, "SGD", "epochs")``)."""
     lr, epochs = stage_a_schedule(T, batch, epochs_times_T)
-    run = sgd(model, data.x_train, data.y_train, lr, batch, epochs, weight_decay, seed, momentum=momentum)
+    run = sgd(model, data.x_train, data.y_train, lr, batch, epochs, weight_decay, seed, momentum=momentum,
+              progress=None if progress is None else progress(epochs))
     train_loss, test_loss = (evaluate(model, x, y)[0] if run.finite else math.nan
                              for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)))
     return {"theta": run.theta.cpu(), "buffers": model_buffers(model), "finite": run.finite, "lr": lr,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,15 +32,16 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from thermoscape.core.io import InputFileError, atomic_path, load_tensors, save_tensors
+from thermoscape.core.io import InputFileError, atomic_path
 from thermoscape.nets.losses import cross_entropy_per_sample
 from thermoscape.nets.mlp import MLPSpec, mlp_backward, mlp_forward, unflatten
 from thermoscape.nets.networks import flat_parameters, functional_logits, set_flat_parameters
 from thermoscape.core.seeds import derive_seed
-from thermoscape.dynamics.sgd import epoch_batches
+from thermoscape.data.batches import BatchOrder
+from thermoscape.dynamics.train import Checkpoint, Optimizer, SimulatedKill, train
 
 HISTORY_COLUMNS = ["epoch", "loss", "train_error", "test_error", "finite"]
-_STATE_FORMAT = "fengtu_sgd/2"
+_STATE_FORMAT = "fengtu_sgd/3"
 OPTIMIZERS = ("sgd", "adam")
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # PyTorch's defaults (brief E6: "default betas")
 
@@ -78,9 +78,9 @@ def uniform_init(spec: MLPSpec, seed: int) -> Tensor:
 
 
 def epoch_order(n_samples: int, batch_size: int, seed: int, epoch: int) -> Tensor:
-    """The minibatches ``(M // B, B)`` of one epoch: a fresh permutation, the last partial batch dropped."""
-    generator = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
-    return torch.stack(epoch_batches(n_samples, batch_size, generator))
+    """The minibatches ``(M // B, B)`` of one epoch: a fresh permutation, the last partial batch dropped
+    (``data.batches.BatchOrder`` with the ``"derived"`` seeding)."""
+    return torch.stack(BatchOrder(n_samples, batch_size, seed, "derived")(epoch))
 
 
 # -- losses ------------------------------------------------------------------------------------------------
@@ -186,38 +186,6 @@ class SGDOutcome:
     diverged: bool
 
 
-@dataclass
-class _SGDState:
-    theta: Tensor
-    velocity: Tensor  # momentum buffer, or Adam's first moment
-    second: Tensor  # Adam's second moment (unused by SGD)
-    epoch: int = 0
-    steps: int = 0  # iterations so far (Adam's bias correction)
-    rows: list[list] = field(default_factory=list)
-    snapshots: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    checkpoints: dict[int, Tensor] = field(default_factory=dict)
-    diverged: bool = False
-
-    def save(self, path: Path, fingerprint: str) -> None:
-        save_tensors({"format": _STATE_FORMAT, "fingerprint": fingerprint, "theta": self.theta,
-                      "velocity": self.velocity, "second": self.second, "epoch": self.epoch,
-                      "steps": self.steps, "rows": self.rows,
-                      "snapshots": {k: [torch.from_numpy(a) for a in v] for k, v in self.snapshots.items()},
-                      "checkpoints": self.checkpoints, "diverged": self.diverged}, path)
-
-    @classmethod
-    def load(cls, path: Path, fingerprint: str) -> _SGDState | None:
-        if not path.exists():
-            return None
-        saved = load_tensors(path)
-        if saved.get("format") != _STATE_FORMAT or saved.get("fingerprint") != fingerprint:
-            _log.info("ignoring %s: written by another run or format", path)
-            return None
-        return cls(saved["theta"], saved["velocity"], saved["second"], saved["epoch"], saved["steps"], saved["rows"],
-                   {k: [t.numpy() for t in v] for k, v in saved["snapshots"].items()},
-                   saved["checkpoints"], saved["diverged"])
-
-
 def _history_row(epoch: int, theta: Tensor, evaluate: Callable[[Tensor], tuple[float, float, float]]) -> list:
     loss, train_error, test_error = evaluate(theta)
     return [epoch, loss, train_error, test_error, math.isfinite(loss)]
@@ -243,72 +211,70 @@ def train_with_snapshots(
     entry is stored (the rows of the PCA matrix of Eq. 5). A non-finite minibatch loss stops the run and
     marks it ``diverged``. With ``state_path`` the state is saved every ``save_every_s`` seconds (at an
     epoch's end) and a rerun resumes from it; the result equals that of an uninterrupted run.
+
+    The loop is ``dynamics.train.train``: ``torch.optim.SGD`` (dampening 0) or ``torch.optim.Adam``, equal
+    to the former hand-written steps up to rounding; the window snapshots are its ``on_step`` hook.
     """
     snapshot_slices = snapshot_slices or {}
     fingerprint = repr((run, seed, n_samples, sorted((k, s.start, s.stop) for k, s in snapshot_slices.items()),
                         float(theta0.double().sum()), theta0.numel()))
-    path = Path(state_path) if state_path is not None else None
-    state = _SGDState.load(path, fingerprint) if path is not None else None
-    if state is None:
-        state = _SGDState(theta0.clone(), torch.zeros_like(theta0), torch.zeros_like(theta0))
-        state.rows.append(_history_row(0, state.theta, evaluate))
-        if 0 in run.checkpoint_epochs:
-            state.checkpoints[0] = state.theta.clone()
-        state.snapshots = {name: [] for name in snapshot_slices}
-    last_save = time.monotonic()
-    while state.epoch < run.epochs and not state.diverged:
-        _sgd_epoch(state, batch_loss_and_grad, n_samples, run, seed, snapshot_slices)
-        if state.diverged:  # the epoch's row records the non-finite loss
-            state.rows.append([state.epoch, math.nan, math.nan, math.nan, False])
-            break
-        state.rows.append(_history_row(state.epoch, state.theta, evaluate))
-        if state.epoch in run.checkpoint_epochs:
-            state.checkpoints[state.epoch] = state.theta.clone()
-        if path is not None and (time.monotonic() - last_save >= save_every_s or state.epoch == _stop_after_epochs):
-            state.save(path, fingerprint)
-            last_save = time.monotonic()
-        if state.epoch == _stop_after_epochs:
-            raise KeyboardInterrupt(f"test hook: stopped after epoch {state.epoch}")
-    history = pd.DataFrame(state.rows, columns=HISTORY_COLUMNS)
-    snapshots = {name: np.concatenate(rows) if rows else np.zeros((0, s.stop - s.start))
-                 for (name, rows), s in zip(state.snapshots.items(), snapshot_slices.values())}
-    return SGDOutcome(state.theta, history, snapshots, state.checkpoints, state.diverged)
+    theta = theta0.detach().clone()
+    state = {"rows": [_history_row(0, theta, evaluate)], "checkpoints": {}, "diverged": False,
+             "snapshots": {name: [] for name in snapshot_slices}}
+    if 0 in run.checkpoint_epochs:
+        state["checkpoints"][0] = theta.clone()
+    window: dict[str, list[Tensor]] = {}
 
+    def step(index: Tensor) -> Tensor:
+        loss, grad = batch_loss_and_grad(theta, index)
+        theta.grad = grad
+        return loss
 
-def _sgd_epoch(state: _SGDState, batch_loss_and_grad: BatchLossAndGrad, n_samples: int, run: SGDRun,
-               seed: int, snapshot_slices: dict[str, slice]) -> None:
-    record = state.epoch >= run.window_start
-    epoch_snapshots: dict[str, list[Tensor]] = {name: [] for name in snapshot_slices}
-    for index in epoch_order(n_samples, run.batch_size, seed, state.epoch):
-        loss, grad = batch_loss_and_grad(state.theta, index)
-        if not torch.isfinite(loss):
-            _log.warning("SGD diverged in epoch %d (minibatch loss %s)", state.epoch, float(loss))
-            state.diverged = True
-            break
-        state.steps += 1
-        if run.optimizer == "adam":
-            _adam_step(state, grad, run.lr)
-        else:
-            if run.momentum:
-                state.velocity.mul_(run.momentum).add_(grad)
-                grad = state.velocity
-            state.theta.sub_(run.lr * grad)
-        if record:
+    def start_epoch(epoch: int) -> None:
+        window.clear()
+        window.update({name: [] for name in snapshot_slices})
+
+    def after_step(epoch: int, _i: int, _loss: Tensor) -> None:
+        if epoch >= run.window_start:
             for name, s in snapshot_slices.items():
-                epoch_snapshots[name].append(state.theta[s].clone())
-    for name, rows in epoch_snapshots.items():
-        if rows:
-            state.snapshots[name].append(torch.stack(rows).numpy())
-    state.epoch += 1
+                window[name].append(theta[s].clone())
 
+    def end_epoch(epoch: int, trained) -> None:
+        for name, rows in window.items():
+            if rows:
+                state["snapshots"][name].append(torch.stack(rows).numpy())
+        if trained.diverged:  # the epoch's row records the non-finite loss
+            _log.warning("SGD diverged in epoch %d (minibatch loss %s)", epoch, trained.last_loss)
+            state["diverged"] = True
+            state["rows"].append([epoch + 1, math.nan, math.nan, math.nan, False])
+            return
+        state["rows"].append(_history_row(epoch + 1, theta, evaluate))
+        if epoch + 1 in run.checkpoint_epochs:
+            state["checkpoints"][epoch + 1] = theta.clone()
 
-def _adam_step(state: _SGDState, grad: Tensor, lr: float) -> None:
-    """One Adam update (Kingma & Ba, torch.optim.Adam without weight decay) of ``state.theta`` in place."""
-    (beta1, beta2), t = ADAM_BETAS, state.steps
-    state.velocity.mul_(beta1).add_(grad, alpha=1 - beta1)
-    state.second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    denominator = (state.second / (1 - beta2**t)).sqrt_().add_(ADAM_EPS)
-    state.theta.addcdiv_(state.velocity, denominator, value=-lr / (1 - beta1**t))
+    def save_state() -> dict:
+        return {"rows": state["rows"], "checkpoints": state["checkpoints"], "diverged": state["diverged"],
+                "snapshots": {k: [torch.from_numpy(a) for a in v] for k, v in state["snapshots"].items()}}
+
+    def load_state(saved: dict) -> None:
+        state.update(rows=saved["rows"], checkpoints=saved["checkpoints"], diverged=saved["diverged"],
+                     snapshots={k: [t.numpy() for t in v] for k, v in saved["snapshots"].items()})
+
+    optimizer = (Optimizer("adam", lr=run.lr, betas=ADAM_BETAS, eps=ADAM_EPS) if run.optimizer == "adam"
+                 else Optimizer("sgd", lr=run.lr, momentum=run.momentum))
+    checkpoint = None if state_path is None else Checkpoint(
+        state_path, (_STATE_FORMAT, fingerprint), save_state, load_state, every_s=save_every_s, on_mismatch="ignore")
+    try:
+        train([theta], step, optimizer, run.epochs, batches=BatchOrder(n_samples, run.batch_size, seed, "derived"),
+              on_epoch_start=start_epoch, on_step=after_step, on_epoch_end=end_epoch, divergence="step",
+              track_loss=False, checkpoint=checkpoint, _stop_after=_stop_after_epochs)
+    except SimulatedKill as kill:
+        raise KeyboardInterrupt(f"test hook: {kill}") from None
+    theta.grad = None
+    history = pd.DataFrame(state["rows"], columns=HISTORY_COLUMNS)
+    snapshots = {name: np.concatenate(rows) if rows else np.zeros((0, s.stop - s.start))
+                 for (name, rows), s in zip(state["snapshots"].items(), snapshot_slices.values())}
+    return SGDOutcome(theta, history, snapshots, state["checkpoints"], state["diverged"])
 
 
 # -- the landscape of one weight matrix ---------------------------------------------------------------------

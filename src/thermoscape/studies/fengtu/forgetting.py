@@ -33,7 +33,8 @@ from numpy.typing import ArrayLike
 from torch import Tensor
 from torch.func import vjp, vmap
 
-from thermoscape.studies.fengtu.experiment import epoch_order
+from thermoscape.data.batches import BatchOrder
+from thermoscape.dynamics.train import Optimizer, train
 
 PerSampleLoss = Callable[[Tensor], Tensor]
 BatchLossAndGrad = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
@@ -257,6 +258,10 @@ def train_task(
     ``implicit_penalty=True`` takes the SGD step on the task loss and then the penalty's
     :meth:`Penalty.implicit_step` (orthonormal rows), which is stable for any ``lambda``.
 
+    The loop is ``dynamics.train.train`` with ``torch.optim.SGD`` (the update ``w.add_(direction,
+    alpha=-lr)`` equals ``w - lr direction`` up to rounding) and ``data.batches.BatchOrder``'s
+    ``"derived"`` seeding (``fengtu.epoch_order``).
+
     Returns:
         ``(w, table)``: the final weights (a new tensor) and the evaluation table.
     """
@@ -293,28 +298,39 @@ def train_task(
 
     eval_at = set(_evaluation_steps(n_batches, min(evaluations_per_epoch, n_batches)))
     losses: list[float] = []
-    for epoch in range(first_epoch, first_epoch + epochs):
-        order = epoch_order(n_samples, batch_size, seed, epoch)
-        for b in range(n_batches):
-            step = epoch * n_batches + b + 1
-            loss, grad = batch_loss_and_grad(w, order[b])
-            if grad.shape != w.shape:
-                raise ValueError(f"batch_loss_and_grad returned a gradient of shape {tuple(grad.shape)}, "
-                                 f"expected {tuple(w.shape)}")
-            loss_value = float(loss.detach())
-            explicit = penalty is not None and not implicit_penalty
-            direction = grad.detach() + penalty.gradient(w) if explicit else grad.detach()
-            if not (math.isfinite(loss_value) and bool(torch.isfinite(direction).all())):
-                losses.append(loss_value)
-                record(step, float(np.mean(losses)), {k: math.nan for k in keys}, diverged=True)
-                return w, pd.DataFrame(rows)
-            w = w - lr * direction
-            if penalty is not None and implicit_penalty:
-                w = penalty.implicit_step(w, lr)
-            losses.append(loss_value)
-            if b + 1 in eval_at:
-                record(step, float(np.mean(losses)), evaluate(w))
-                losses = []
+    explicit = penalty is not None and not implicit_penalty
+
+    def step(index: Tensor) -> Tensor:
+        loss, grad = batch_loss_and_grad(w, index)
+        if grad.shape != w.shape:
+            raise ValueError(f"batch_loss_and_grad returned a gradient of shape {tuple(grad.shape)}, "
+                             f"expected {tuple(w.shape)}")
+        loss_value = float(loss.detach())
+        losses.append(loss_value)
+        direction = grad.detach() + penalty.gradient(w) if explicit else grad.detach()
+        if not (math.isfinite(loss_value) and bool(torch.isfinite(direction).all())):
+            return torch.tensor(math.nan)  # the trainer stops before the update
+        w.grad = direction
+        return loss.detach()
+
+    def after_step(epoch: int, b: int, _loss: Tensor) -> None:
+        nonlocal losses
+        if penalty is not None and implicit_penalty:
+            with torch.no_grad():
+                w.copy_(penalty.implicit_step(w, lr))
+        if b + 1 in eval_at:
+            record(epoch * n_batches + b + 1, float(np.mean(losses)), evaluate(w))
+            losses = []
+
+    def after_epoch(epoch: int, run) -> None:
+        if run.diverged:
+            record(epoch * n_batches + run.steps - (epoch - first_epoch) * n_batches + 1,
+                   float(np.mean(losses)), {k: math.nan for k in keys}, diverged=True)
+
+    train([w], step, Optimizer("sgd", lr=lr), epochs, first_epoch=first_epoch,
+          batches=BatchOrder(n_samples, batch_size, seed, "derived"), on_step=after_step,
+          on_epoch_end=after_epoch, divergence="step", track_loss=False)
+    w.grad = None
     return w, pd.DataFrame(rows)
 
 

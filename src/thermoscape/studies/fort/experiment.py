@@ -28,7 +28,8 @@ from thermoscape.measure.curvature import hvp, lanczos_eigenpairs, rademacher, t
 from thermoscape.core.grids import run_name
 from thermoscape.nets.networks import flat_parameters, functional_logits, set_flat_parameters
 from thermoscape.data.tensors import Data, load_data
-from thermoscape.dynamics.sgd import epoch_batches
+from thermoscape.data.batches import BatchOrder
+from thermoscape.dynamics.train import Optimizer, train as run_trainer
 from thermoscape.nets.small import LogitsFn, build_network, loss_fn
 from thermoscape.measure.similarity import ClusteringSums
 from thermoscape.measure.spectrum import (
@@ -137,17 +138,19 @@ def _epoch_row(model: nn.Module, theta: Tensor, data: Data, n_stats: int, track_
 
 
 def train(model: nn.Module, data: Data, training: Training, seed: int, checkpoints: Sequence[int],
-          n_stats: int = 200, track_lambda_max: bool = False) -> tuple[pd.DataFrame, dict[int, Tensor]]:
+          n_stats: int = 200, track_lambda_max: bool = False,
+          progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, dict[int, Tensor]]:
     """Plain minibatch SGD on the mean cross-entropy (Eq. 3), recording a history row before training
     (epoch 0) and after every epoch, and keeping ``theta`` at the ``checkpoints`` epochs.
 
     The history's statistics are on the full training set (loss, accuracy, logit variance) and its first
     ``n_stats`` samples (logit-gradient length); ``lambda_max`` (power iteration on the training loss) only
-    when ``track_lambda_max``. Minibatches come from ``(seed, epoch)``, so the run is reproducible. A
-    non-finite loss or weight norm ends training; the row is kept (``finite`` False) and nothing is raised.
+    when ``track_lambda_max``. Minibatches come from ``(seed, epoch)`` (``data.batches``' ``"affine"``
+    seeding), so the run is reproducible. A non-finite loss or weight norm ends training; the row is kept
+    (``finite`` False) and nothing is raised. The loop is ``dynamics.train.train`` with a per-epoch hook.
     """
-    optimizer = torch.optim.SGD(model.parameters(), lr=training.lr, momentum=training.momentum)
     rows, kept = [], {}
+    x, y = data.x_train, data.y_train
 
     def record(epoch: int) -> bool:
         theta = flat_parameters(model).detach().clone()
@@ -158,17 +161,22 @@ def train(model: nn.Module, data: Data, training: Training, seed: int, checkpoin
             kept[epoch] = theta
         return row["finite"]
 
-    finite = record(0)
-    for epoch in range(1, training.epochs + 1):
-        if not finite:
-            break
-        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        model.train()
-        for index in epoch_batches(data.x_train.shape[0], training.batch_size, generator):
-            optimizer.zero_grad(set_to_none=True)
-            F.cross_entropy(model(data.x_train[index]), data.y_train[index]).backward()
-            optimizer.step()
+    def end_epoch(epoch: int, _run) -> str | None:
         finite = record(epoch)
+        if progress is not None:
+            progress(epoch)
+        return None if finite else "diverged"
+
+    def step(index: Tensor) -> Tensor:
+        loss = F.cross_entropy(model(x[index]), y[index])
+        loss.backward()
+        return loss
+
+    if record(0):
+        run_trainer(list(model.parameters()), step, Optimizer("sgd", lr=training.lr, momentum=training.momentum),
+                    training.epochs, first_epoch=1, batches=BatchOrder(x.shape[0], training.batch_size, seed, "affine"),
+                    on_epoch_start=lambda epoch: model.train(), on_epoch_end=end_epoch,
+                    divergence="never", track_loss=False)
     return pd.DataFrame(rows), kept
 
 
@@ -289,11 +297,13 @@ def hyperplane_training(logits_fn: LogitsFn, anchor: Tensor, basis: Tensor, data
     """Train only ``theta_d`` in W = W_0 + M theta_d (ref. [16]'s random affine subspace; brief 6.8) with
     full-batch Adam from theta_d = 0; final training loss and accuracies (%)."""
     theta_d = torch.zeros(basis.shape[1], dtype=anchor.dtype, requires_grad=True)
-    optimizer = torch.optim.Adam([theta_d], lr=lr)
-    for _ in range(steps):
-        optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(logits_fn(anchor + basis @ theta_d, data.x_train), data.y_train).backward()
-        optimizer.step()
+
+    def step(_batch: None) -> Tensor:
+        loss = F.cross_entropy(logits_fn(anchor + basis @ theta_d, data.x_train), data.y_train)
+        loss.backward()
+        return loss
+
+    run_trainer([theta_d], step, Optimizer("adam", lr=lr), steps, divergence="never", track_loss=False)
     with torch.no_grad():
         w = anchor + basis @ theta_d
         logits, test_logits = logits_fn(w, data.x_train), logits_fn(w, data.x_test)

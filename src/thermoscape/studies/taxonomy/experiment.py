@@ -52,7 +52,8 @@ from thermoscape.nets.networks import (
     set_flat_parameters,
 )
 from thermoscape.core.seeds import derive_seed
-from thermoscape.dynamics.sgd import SGDSettings, epoch_batches, mlp_layers, train_mlp_replicas, train_sgd
+from thermoscape.data.batches import epoch_batches
+from thermoscape.dynamics.sgd import SGDSettings, mlp_layers, train_mlp_replicas, train_sgd
 
 PHASES = ("I", "II", "III", "IV-A", "IV-B")
 
