@@ -17,7 +17,7 @@ parser.add_argument("--rounds", type=int, default=3)
 args = parser.parse_args()
 torch.set_num_threads(1)
 data = fort.load_data("digits", 1000, 100, "unit")
-model = fort.build_network("cnn", "relu", (64,), 10, [32], [16, 32, 32], 0)
+model = fort.build_small_network("cnn", "relu", (64,), 10, [32], [16, 32, 32], 0)
 logits_fn, theta, x = functional_logits(model), flat_parameters(model).detach(), data.x_train[: args.examples]
 one = lambda t, sample: logits_fn(t, sample.unsqueeze(0)).squeeze(0)
 methods = {"vmap(jacrev)": lambda: vmap(jacrev(one), in_dims=(None, 0))(theta, x),

@@ -229,8 +229,8 @@ def test_fort_train_is_bitwise_the_old_loop(lr, momentum):
     from thermoscape.studies.fort import experiment as fort
 
     data, training = _fort_data(), fort.Training(lr, 10, 3, momentum)
-    new = fort.train(fort.build_network("mlp", "tanh", (16,), 3, [5], [2], 0), data, training, 4, [0, 2], 8)
-    old = _old_fort_train(fort.build_network("mlp", "tanh", (16,), 3, [5], [2], 0), data, training, 4, [0, 2], 8)
+    new = fort.train(fort.build_small_network("mlp", "tanh", (16,), 3, [5], [2], 0), data, training, 4, [0, 2], 8)
+    old = _old_fort_train(fort.build_small_network("mlp", "tanh", (16,), 3, [5], [2], 0), data, training, 4, [0, 2], 8)
     pd.testing.assert_frame_equal(new[0], old[0], check_exact=True)
     assert sorted(new[1]) == sorted(old[1]) and all(torch.equal(new[1][k], old[1][k]) for k in old[1])
 
@@ -242,7 +242,7 @@ def test_fort_hyperplane_training_is_bitwise_the_old_loop():
     from thermoscape.nets.networks import flat_parameters, functional_logits
     from thermoscape.studies.fort import experiment as fort
 
-    data, model = _fort_data(30), fort.build_network("mlp", "relu", (16,), 3, [5], [2, 3], 0)
+    data, model = _fort_data(30), fort.build_small_network("mlp", "relu", (16,), 3, [5], [2, 3], 0)
     logits_fn, anchor = functional_logits(model), flat_parameters(model).detach()
     basis = random_orthonormal(anchor.numel(), 4, torch.Generator().manual_seed(1))
     theta_d = torch.zeros(4, dtype=anchor.dtype, requires_grad=True)
@@ -315,15 +315,15 @@ def _old_bradley_sgd(model, x, y, lr, batch_size, epochs, weight_decay=0.0, seed
     dict(lr=0.1, batch_size=4, epochs=0),
 ])
 def test_bradley_sgd_is_bitwise_the_old_loop(kwargs):
-    from thermoscape.nets.small import build_network
+    from thermoscape.nets.small import build_small_network
     from thermoscape.studies.bradley import shift_curvature as sc
 
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(24, 16, generator=g, dtype=torch.float64), torch.arange(24) % 3
     xt, yt = torch.rand(12, 16, generator=g, dtype=torch.float64), torch.arange(12) % 3
     eval_fn = sc.loss_evaluator(sc.Data(x, y, xt, yt, 3, "unit"))
-    new = sc.sgd(build_network("mlp", "relu", (16,), 3, [5], [], 0), x, y, eval_fn=eval_fn, **kwargs)
-    theta, epochs, finite, history = _old_bradley_sgd(build_network("mlp", "relu", (16,), 3, [5], [], 0), x, y,
+    new = sc.sgd(build_small_network("mlp", "relu", (16,), 3, [5], [], 0), x, y, eval_fn=eval_fn, **kwargs)
+    theta, epochs, finite, history = _old_bradley_sgd(build_small_network("mlp", "relu", (16,), 3, [5], [], 0), x, y,
                                                       eval_fn=eval_fn, **kwargs)
     assert torch.equal(new.theta, theta) or (not finite and torch.equal(new.theta.isnan(), theta.isnan()))
     assert (new.epochs, new.finite) == (epochs, finite)

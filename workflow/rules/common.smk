@@ -93,6 +93,16 @@ def scaled(base):
     return on_attempt
 
 
+def key_sorted(value):
+    """``value`` with every mapping's keys sorted: a param whose repr does not depend on the key order of an
+    override file (Snakemake's params trigger compares reprs)."""
+    if isinstance(value, dict):
+        return {key: key_sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [key_sorted(item) for item in value]
+    return value
+
+
 def library_version(*modules):
     """Hash of the ``thermoscape`` modules a rule runs. As a param it makes an edit of a measurement's
     library code re-run the rules that use it (Snakemake's params trigger), and only those."""

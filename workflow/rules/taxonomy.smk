@@ -190,7 +190,7 @@ rule taxonomy_ablation:
         mem_mb=scaled(3000),
         runtime=scaled(120),
     params:
-        ablations=TAXONOMY["ablations"],
+        ablations=key_sorted(TAXONOMY["ablations"]),
         cka=TAXONOMY["cka"],
         curve=TAXONOMY["curve"],
         seed=TAXONOMY["seed"],

@@ -25,7 +25,7 @@ def _image_shape(sample_shape: tuple[int, ...]) -> tuple[int, int, int]:
     return (1, side, side)
 
 
-def build_network(arch: str, activation: str, sample_shape: tuple[int, ...], n_classes: int,
+def build_small_network(arch: str, activation: str, sample_shape: tuple[int, ...], n_classes: int,
                   widths: Sequence[int], channels: Sequence[int], seed: int) -> nn.Module:
     """A float64 network with PyTorch's default initialisation, seeded by ``seed``.
 

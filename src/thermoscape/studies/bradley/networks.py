@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from thermoscape.data.tensors import Data, load_data
-from thermoscape.nets.small import build_network
+from thermoscape.nets.small import build_small_network
 
 PAPER_NETWORKS = ("resnet10", "vgg16", "vgg9")
 
@@ -321,6 +321,6 @@ def experiment_network(network: dict, data: Data, seed: int) -> nn.Module:
     if network["arch"] in PAPER_NETWORKS:
         model = build_paper_network(network["arch"], seed)
     else:
-        model = build_network(network["arch"], network.get("activation", "relu"), tuple(data.x_train.shape[1:]),
+        model = build_small_network(network["arch"], network.get("activation", "relu"), tuple(data.x_train.shape[1:]),
                               data.n_classes, network.get("widths", [32]), network.get("channels", []), seed)
     return model.to(data.x_train.device, data.x_train.dtype)

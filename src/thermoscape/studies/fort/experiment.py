@@ -30,7 +30,7 @@ from thermoscape.nets.networks import flat_parameters, functional_logits, set_fl
 from thermoscape.data.tensors import Data, load_data
 from thermoscape.data.batches import BatchOrder
 from thermoscape.dynamics.train import Optimizer, train as run_trainer
-from thermoscape.nets.small import LogitsFn, build_network, loss_fn
+from thermoscape.nets.small import LogitsFn, build_small_network, loss_fn
 from thermoscape.measure.similarity import ClusteringSums
 from thermoscape.measure.spectrum import (
     curvature_ratio,
@@ -350,5 +350,5 @@ def run_data(run: dict, networks: dict, path: str | None = None) -> Data:
 
 
 def run_network(run: dict, networks: dict, data: Data) -> nn.Module:
-    return build_network(run["arch"], run["activation"], tuple(data.x_train.shape[1:]), data.n_classes,
+    return build_small_network(run["arch"], run["activation"], tuple(data.x_train.shape[1:]), data.n_classes,
                          networks["widths"], networks["channels"], run["seed"])
