@@ -1,6 +1,5 @@
 """Jules et al.: dataset -> Adam -> refined minimum -> Langevin sweep -> fluctuations -> figures."""
 
-from thermoscape.core.grids import analysis_slices
 from thermoscape.core.grids import langevin_batches
 from thermoscape.studies.jules.settings import figure_problems
 
