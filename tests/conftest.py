@@ -1,6 +1,8 @@
+import pandas as pd
 import pytest
 import torch
 
+from thermoscape.dynamics.langevin import Chain, Schedule, run_chunked
 from thermoscape.data.tables import gaussian_classification, table_to_tensors
 from thermoscape.nets.losses import MLPLandscape, QuadraticLandscape
 from thermoscape.nets.mlp import MLPSpec
@@ -32,6 +34,33 @@ def gen(seed: int) -> torch.Generator:
 
 
 LONGEST_FIRST = ("test_workflow.py", "test_slurm.py", "test_workflow_jules_checks.py")  # the slowest files start first under pytest-xdist
+
+
+class Killed(RuntimeError):
+    pass
+
+
+def assert_resume_is_bitwise(landscape, theta, workdir) -> None:
+    """A run killed during its third chunk and resumed writes the same records as an uninterrupted one."""
+    chains = [Chain(1e-4, 1e-2, 5, param_snapshot_steps=(130, 290))]
+    schedule = Schedule(n_steps=350, snapshot_every=50, chunk_steps=100, noise_block=32)
+    _, reference = run_chunked(landscape, theta, chains, schedule, workdir / "a")
+    seen = []
+
+    def kill_during_third_chunk(n):
+        seen.append(n)
+        if sum(seen) > 230:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_chunked(landscape, theta, chains, schedule, workdir / "b", progress=kill_during_third_chunk)
+    _, resumed = run_chunked(landscape, theta, chains, schedule, workdir / "b")
+    for name in reference:
+        assert len(reference[name]) == len(resumed[name]) == 4
+        a = pd.concat([pd.read_parquet(p) for p in reference[name]], ignore_index=True)
+        b = pd.concat([pd.read_parquet(p) for p in resumed[name]], ignore_index=True)
+        pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 2  # the two parameter snapshots
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import quadratic
+from conftest import assert_resume_is_bitwise, quadratic
 
 from thermoscape.measure import stats
 from thermoscape.measure.fluctuations import slice_statistics
@@ -101,32 +101,9 @@ def test_chain_trajectory_does_not_depend_on_its_batch(paper_landscape, precisio
         torch.testing.assert_close(alone.theta[0], together.theta[i], rtol=0, atol=atol)
 
 
-class Killed(RuntimeError):
-    pass
-
-
 def test_resumed_run_equals_uninterrupted_run(tmp_path, paper_landscape):
     theta = paper_landscape.initial_parameters(torch.Generator().manual_seed(0)).unsqueeze(0)
-    chains = [Chain(1e-4, 1e-2, 5, param_snapshot_steps=(130, 290))]
-    schedule = Schedule(n_steps=350, snapshot_every=50, chunk_steps=100, noise_block=32)
-    _, reference = run_chunked(paper_landscape, theta, chains, schedule, tmp_path / "a")
-
-    seen = []
-
-    def kill_during_third_chunk(n):
-        seen.append(n)
-        if sum(seen) > 230:
-            raise Killed
-
-    with pytest.raises(Killed):
-        run_chunked(paper_landscape, theta, chains, schedule, tmp_path / "b", progress=kill_during_third_chunk)
-    _, resumed = run_chunked(paper_landscape, theta, chains, schedule, tmp_path / "b")
-    for name in reference:
-        assert len(reference[name]) == len(resumed[name]) == 4
-        a = pd.concat([pd.read_parquet(p) for p in reference[name]], ignore_index=True)
-        b = pd.concat([pd.read_parquet(p) for p in resumed[name]], ignore_index=True)
-        pd.testing.assert_frame_equal(a, b)
-    assert len(a) == 2  # the two parameter snapshots
+    assert_resume_is_bitwise(paper_landscape, theta, tmp_path)
 
 
 def test_divergence_is_recorded_with_its_step(tmp_path):

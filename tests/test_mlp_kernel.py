@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 import torch
-from conftest import gen
+from conftest import assert_resume_is_bitwise, gen
 
 from thermoscape.dynamics.langevin import (
     Chain,
@@ -9,7 +9,6 @@ from thermoscape.dynamics.langevin import (
     advance,
     compiled,
     euler_maruyama_step,
-    run_chunked,
     start_state,
 )
 from thermoscape.nets.losses import MixedPrecision, MLPLandscape, mixed_precision
@@ -124,30 +123,9 @@ def test_kernel_follows_the_float64_trajectory(paper_landscape):
     pd.testing.assert_series_equal(kernel["distance"], exact["distance"], rtol=1e-3, atol=0)
 
 
-class Killed(RuntimeError):
-    pass
-
-
 def test_kernel_run_resumes_bitwise(tmp_path, paper_landscape):
     theta = paper_landscape.initial_parameters(gen(0)).unsqueeze(0)
-    fast = compiled(mixed_precision(paper_landscape), theta)
-    chains = [Chain(1e-4, 1e-2, 5, param_snapshot_steps=(130, 290))]
-    schedule = Schedule(n_steps=350, snapshot_every=50, chunk_steps=100, noise_block=32)
-    _, reference = run_chunked(fast, theta, chains, schedule, tmp_path / "a")
-    seen = []
-
-    def kill_during_third_chunk(n):
-        seen.append(n)
-        if sum(seen) > 230:
-            raise Killed
-
-    with pytest.raises(Killed):
-        run_chunked(fast, theta, chains, schedule, tmp_path / "b", progress=kill_during_third_chunk)
-    _, resumed = run_chunked(fast, theta, chains, schedule, tmp_path / "b")
-    for name in reference:
-        a = pd.concat([pd.read_parquet(p) for p in reference[name]], ignore_index=True)
-        b = pd.concat([pd.read_parquet(p) for p in resumed[name]], ignore_index=True)
-        pd.testing.assert_frame_equal(a, b)
+    assert_resume_is_bitwise(compiled(mixed_precision(paper_landscape), theta), theta, tmp_path)
 
 
 def test_kernel_applies_only_to_mixed_mlps_on_the_cpu(paper_landscape, monkeypatch):
