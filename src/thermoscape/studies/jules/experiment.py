@@ -58,11 +58,16 @@ def langevin_schedule(
 
 def equilibration_stop(rule: StopRule, eta: float) -> Callable[[dict[str, list[Path]], EngineState], bool]:
     """The engine's ``stop_rule`` for a job whose chains share the time step ``eta``: stop once every chain
-    that has not diverged passes ``rule`` on its trajectory so far."""
+    that has not diverged passes ``rule`` on its trajectory so far. Each part file is read once per job (a
+    chunk's records do not change once written), not again at every check."""
+    read: dict[Path, pd.DataFrame] = {}
 
     def stop(parts: dict[str, list[Path]], state: EngineState) -> bool:
         live = [i for i, d in enumerate(state.diverged_step) if d is None]
-        trajectory = pd.concat([read_table(part, columns=["chain", "t", "loss"]) for part in parts["trajectory"]])
+        for part in parts["trajectory"]:
+            if part not in read:
+                read[part] = read_table(part, columns=["chain", "t", "loss"])
+        trajectory = pd.concat([read[part] for part in parts["trajectory"]])
         passing = rule.passing(trajectory[trajectory["chain"].isin(live)], state.step * eta)
         logging.getLogger(__name__).info("t = %g: %d of %d chains pass the stop rule", state.step * eta,
                                          int(passing.sum()), len(live))
