@@ -4,6 +4,7 @@ file, quickly and without growing memory; resumes lose nothing."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from conftest import SMOKE_RESULTS, smoke_results
@@ -98,7 +99,8 @@ def test_a_job_output_carries_the_config_hash_and_scale(tmp_path):
     assert out.returncode != 0
     assert f"results: {SMOKE_RESULTS} holds the outputs of scale 'smoke' ({marker.relative_to(tmp_path)})" in text, \
         text[-2000:]
-    assert "a config of scale 'default' would mix with them. Give it its own folder" in text
+    assert "a config of scale 'default' would mix with them. Give it its own folder (e.g. results: " \
+           f"{Path(SMOKE_RESULTS).parent / 'default'})" in text  # beside the smoke folder, not inside it
     assert "Traceback (most recent" not in text and marker.read_text() == "smoke\n"
 
 
