@@ -24,6 +24,18 @@ def test_shipped_configs_are_valid(default_config):
     assert validate_config(default_config, SCHEMA)["jules"]["analysis"]["drift_sigma"] == 3.0  # default
 
 
+def test_each_shipped_config_writes_to_a_results_folder_of_its_own(default_config):
+    """Issue 24: a smoke, paper or Fashion-MNIST run never writes into the default's results/ nor into another's
+    folder; each config also has its own scale, which the results-folder guard (core.io) checks."""
+    merged = {path.name: validate_config(merge(default_config, yaml.safe_load(path.read_text()) or {}), SCHEMA)
+              for path in sorted((ROOT / "config").glob("*.yaml"))}
+    assert set(merged) >= {"config.yaml", "smoke.yaml", "paper.yaml"}
+    folders = {name: config["results"] for name, config in merged.items()}
+    assert len(set(folders.values())) == len(folders), folders
+    assert len({config["scale"] for config in merged.values()}) == len(merged)
+    assert folders["config.yaml"] == "results" and folders["smoke.yaml"] == "results/smoke", folders
+
+
 def merge(base: dict, override: dict) -> dict:
     out = dict(base)
     for key, value in override.items():

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import F64
+from conftest import F64, SMOKE_RESULTS, smoke_results
 from test_workflow import SMOKE, planned_jobs, snakemake, write_override
 from torch import nn
 from torch.nn import functional as F
@@ -177,7 +177,7 @@ def test_lenet_cifar_chain_builds_conv_tables(tmp_path):
     cifar = fake_cifar(tmp_path / "cifar")
     config = write_override(tmp_path / "cifar.yaml", tiny_config(cifar))
     workdir = tmp_path / "work"
-    run = workdir / "results" / "fengtu" / "runs" / "cifar_lr0.01_B10_s0"
+    run = smoke_results(workdir) / "fengtu" / "runs" / "cifar_lr0.01_B10_s0"
     snakemake(workdir, *(str(run.relative_to(workdir) / layer / "flatness.parquet") for layer in ("conv1", "conv2")),
               "--configfile", str(SMOKE), str(config))
     history = pd.read_parquet(run / "history.parquet")
@@ -203,9 +203,11 @@ def test_lenet_cifar_run_without_a_path_fails_naming_the_key_and_with_one_feeds_
     # with a directory (a dry run reads nothing), the claims table needs both conv layers' flatness scans
     config = write_override(tmp_path / "cifar.yaml", tiny_config(tmp_path / "cifar"))
     (tmp_path / "cifar").mkdir()
-    jobs = planned_jobs(tmp_path, "results/fengtu/tables/claims.parquet", "--configfile", str(SMOKE), str(config))
+    jobs = planned_jobs(tmp_path, f"{SMOKE_RESULTS}/fengtu/tables/claims.parquet",
+                        "--configfile", str(SMOKE), str(config))
     conv = sorted(w for rule, w in jobs if rule == "fengtu_flatness" and "cifar" in w)
     assert conv == ["ftrun=cifar_lr0.01_B10_s0, layer=conv1", "ftrun=cifar_lr0.01_B10_s0, layer=conv2"]
     assert ("fengtu_cifar_dataset", "") in jobs
-    figure = planned_jobs(tmp_path, "results/figures/fengtu/figS3.png", "--configfile", str(SMOKE), str(config))
+    figure = planned_jobs(tmp_path, f"{SMOKE_RESULTS}/figures/fengtu/figS3.png",
+                          "--configfile", str(SMOKE), str(config))
     assert sorted(w for rule, w in figure if rule == "fengtu_flatness" and "cifar" in w) == conv

@@ -4,7 +4,15 @@ import pandas as pd
 import pytest
 import torch
 
-from thermoscape.core.io import InputFileError, load_tensors, read_table, save_tensors, write_table
+from thermoscape.core.io import (
+    InputFileError,
+    load_tensors,
+    mark_results_scale,
+    read_table,
+    results_scale_problem,
+    save_tensors,
+    write_table,
+)
 
 
 @pytest.fixture
@@ -46,3 +54,23 @@ def test_failed_write_leaves_neither_partial_file_nor_temporary(tmp_path):
     with pytest.raises(Exception):  # noqa: B017 - any failure inside the writer
         write_table(pd.DataFrame({"x": [object()]}), path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("folder, found, scale, suggested", [
+    ("results", "default", "smoke", "results/smoke"),
+    ("results/smoke", "smoke", "default", "results/default"),
+    ("out/paper", "smoke", "paper", "out/paper/paper"),
+])
+def test_a_results_folder_refuses_another_scale_naming_the_key(tmp_path, monkeypatch, folder, found, scale,
+                                                               suggested):
+    """Issue 24: the folder remembers the first scale written to it; the same scale passes, another is
+    refused naming the config key ``results``, the marker and a folder of its own."""
+    monkeypatch.chdir(tmp_path)
+    assert results_scale_problem(folder, scale) is None  # nothing there yet
+    mark_results_scale(folder, found)
+    mark_results_scale(folder, scale)  # the first mark stays
+    assert results_scale_problem(folder, found) is None
+    problem = results_scale_problem(folder, scale)
+    assert problem.startswith(f"results: {folder} holds the outputs of scale {found!r} ({folder}/.thermoscape-scale)")
+    assert f"a config of scale {scale!r} would mix with them" in problem
+    assert f"(e.g. results: {suggested})" in problem

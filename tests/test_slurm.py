@@ -25,11 +25,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT, SMOKE, SMOKE_RESULTS, smoke_results
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
-ROOT = Path(__file__).resolve().parents[1]
-SMOKE = ROOT / "config" / "smoke.yaml"
 PROFILE = ROOT / "profiles" / "slurm"
 REQUIRE = "THERMOSCAPE_REQUIRE_SLURM"
 START_HINT = "to start a single-node one here, run scripts/ci/start-local-slurm.sh as root"
@@ -63,7 +62,7 @@ def smoke_targets() -> list[str]:
     stage from the dataset to the analysis, kept to one temperature for the suite's time budget."""
     sweeps = yaml.safe_load(SMOKE.read_text())["jules"]["langevin"]["sweeps"]
     sweep = next(s for s in sweeps if "eta" in s)
-    return [f"results/jules/fluctuations/eta{float(sweep['eta'])!r}_T{float(t)!r}.parquet"
+    return [f"{SMOKE_RESULTS}/jules/fluctuations/eta{float(sweep['eta'])!r}_T{float(t)!r}.parquet"
             for t in sweep["temperatures"][:1]]
 
 
@@ -164,7 +163,7 @@ def test_every_job_went_through_sbatch(runs):
 
 
 def test_outputs_equal_those_of_a_local_run(runs):
-    local, cluster = runs["local"] / "results", runs["cluster"] / "results"
+    local, cluster = smoke_results(runs["local"]), smoke_results(runs["cluster"])
     tables = sorted(p.relative_to(local) for p in local.rglob("*.parquet"))
     assert sorted(p.relative_to(cluster) for p in cluster.rglob("*.parquet")) == tables
     assert any(p.parts[:2] == ("jules", "langevin") for p in tables) and any(p.parts[1] == "fluctuations"
@@ -200,10 +199,10 @@ def array_run(runs, tmp_path_factory) -> dict:
     workdir = tmp_path_factory.mktemp("array")
     for part in ("results", ".snakemake/metadata"):
         shutil.copytree(runs["cluster"] / part, workdir / part)
-    done = {p.parent.name for p in (workdir / "results" / "jules" / "langevin").glob("*/status.parquet")}
+    done = {p.parent.name for p in (smoke_results(workdir) / "jules" / "langevin").glob("*/status.parquet")}
     batches = [name for name in grid_langevin_batches() if name not in done]
     assert len(batches) >= 2, (batches, done)
-    targets = [f"results/jules/langevin/{name}/status.parquet" for name in batches]
+    targets = [f"{SMOKE_RESULTS}/jules/langevin/{name}/status.parquet" for name in batches]
     process = start(workdir, "--profile", str(PROFILE), "--slurm-status-command", "squeue",
                     "--slurm-keep-successful-logs", "--slurm-init-seconds-before-status-checks", "10",
                     "--retries", "0", *targets)
@@ -231,7 +230,8 @@ def test_a_fan_out_goes_through_one_job_array(array_run):
     logs = sorted((workdir / ".snakemake" / "slurm_logs" / "rule_jules_langevin").glob(f"{array_id}_*.log"))
     assert len(logs) == len(batches)
     for name in batches:
-        assert (workdir / "results" / "jules" / "langevin" / name / "status.parquet").exists()
+        assert (smoke_results(workdir) / "jules" / "langevin" / name / "status.parquet").exists()
         # and each job's benchmark: seconds and peak memory (issue 22)
-        benchmark = pd.read_csv(workdir / "results" / "benchmarks" / "jules_langevin" / f"{name}.tsv", sep="\t")
+        benchmark = pd.read_csv(smoke_results(workdir) / "benchmarks" / "jules_langevin" / f"{name}.tsv",
+                                sep="\t")
         assert benchmark["s"].iloc[0] > 0 and benchmark["max_rss"].iloc[0] > 0

@@ -15,12 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT, SMOKE, SMOKE_RESULTS, smoke_results
 from test_scoreboard import assert_summaries_on_first_screen, find_chromium
 
 pytestmark = pytest.mark.workflow
-
-ROOT = Path(__file__).resolve().parents[1]
-SMOKE = ROOT / "config" / "smoke.yaml"
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -65,7 +63,7 @@ def smoke_run(tmp_path_factory) -> Path:
 
 
 def test_fig1_target_builds_figure_and_its_data_only(smoke_run):
-    results = smoke_run / "results"
+    results = smoke_results(smoke_run)
     for suffix in ("pdf", "png"):
         assert (results / "figures" / "jules" / f"fig1.{suffix}").stat().st_size > 10_000
     assert sorted(p.name for p in (results / "figures").rglob("*") if p.is_file()) == ["fig1.pdf", "fig1.png"]
@@ -90,13 +88,14 @@ def test_fig1_target_builds_figure_and_its_data_only(smoke_run):
 
 
 def test_time_step_policies_are_compared_on_common_windows(smoke_run):
-    snakemake(smoke_run, "results/jules/tables/time_step_check.parquet", "--configfile", str(SMOKE))
-    check = pd.read_parquet(smoke_run / "results" / "jules" / "tables" / "time_step_check.parquet")
+    snakemake(smoke_run, f"{SMOKE_RESULTS}/jules/tables/time_step_check.parquet", "--configfile", str(SMOKE))
+    check = pd.read_parquet(smoke_results(smoke_run) / "jules" / "tables" / "time_step_check.parquet")
     pairs = set(zip(check["temperature"], check["eta_ref"], check["eta"]))
     assert pairs == {(1e-4, 0.01, 0.03), (3e-4, 0.001, 0.01)}
     assert set(check["time_step"]) == {"eta T = 3e-06", "eta = 0.01"}
     assert {"mu", "alpha", "tau_half"} <= set(check["quantity"]) and check["agree"].dtype == bool
-    status = pd.read_parquet(smoke_run / "results" / "jules" / "langevin" / "eta0.001_T0.0003" / "status.parquet")
+    status = pd.read_parquet(smoke_results(smoke_run) / "jules" / "langevin" / "eta0.001_T0.0003"
+                             / "status.parquet")
     assert list(status["replica"]) == [0, 1, 2, 3] and list(status["minimum"]) == [0, 1, 0, 1]  # 2 realizations
     assert status["seed"].nunique() == 4
 
@@ -135,7 +134,7 @@ FLUCTUATION_QUANTITIES = {
 
 def test_default_target_builds_every_figure_and_the_claims_table(smoke_run):
     snakemake(smoke_run, "--configfile", str(SMOKE))
-    results = smoke_run / "results"
+    results = smoke_results(smoke_run)
     assert_figures_written(results, "jules", FIGURES)
     claims = pd.read_csv(results / "claims.csv")
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
@@ -173,7 +172,7 @@ TAXONOMY_METRICS = ("test_accuracy", "train_loss", "train_accuracy", "hessian_to
 
 
 def taxonomy_cells(workdir: Path) -> set[str]:
-    tables = (workdir / "results" / "taxonomy" / "tables").glob("*/cells.parquet")
+    tables = (smoke_results(workdir) / "taxonomy" / "tables").glob("*/cells.parquet")
     return {cell for path in tables for cell in pd.read_parquet(path)["cell"]}
 
 
@@ -185,7 +184,7 @@ def default_run(smoke_run) -> Path:
 
 
 def test_taxonomy_builds_its_figures_tables_and_claims_sharing_cells(default_run):
-    results = default_run / "results"
+    results = smoke_results(default_run)
     assert_figures_written(results, "taxonomy", TAXONOMY_FIGURES)
     smoke = yaml.safe_load(SMOKE.read_text())["taxonomy"]
     for name, experiment in smoke["experiments"].items():
@@ -251,7 +250,7 @@ FENGTU_FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "figS1", "figS2", "fig
 
 
 def test_fengtu_builds_its_figures_tables_and_claims(default_run):
-    results = default_run / "results"
+    results = smoke_results(default_run)
     assert_figures_written(results, "fengtu", FENGTU_FIGURES)
     smoke = yaml.safe_load(SMOKE.read_text())["fengtu"]
     e1 = results / "fengtu" / "runs" / "mlp2_lr0.1_B50_s0"
@@ -297,7 +296,7 @@ FORT_FIGURES = ("fig1", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "propert
 
 
 def test_fort_builds_its_figures_tables_and_claims(default_run):
-    results = default_run / "results"
+    results = smoke_results(default_run)
     assert_figures_written(results, "fort", FORT_FIGURES)
     smoke = yaml.safe_load(SMOKE.read_text())["fort"]
     networks = smoke["networks"]
@@ -349,7 +348,7 @@ BRADLEY_FIGURES = ("fig1", "fig2", "fig4", "fig5", "fig6", "langevin")
 
 
 def test_bradley_builds_its_figures_tables_and_claims(default_run):
-    results = default_run / "results"
+    results = smoke_results(default_run)
     assert_figures_written(results, "bradley", BRADLEY_FIGURES)
     smoke = yaml.safe_load(SMOKE.read_text())["bradley"]
     tables = results / "bradley" / "tables"
@@ -418,11 +417,11 @@ def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run,
 
 
 def test_rerun_gives_bitwise_identical_tables(smoke_run):
-    tables = [smoke_run / "results" / "jules" / name for name in
+    tables = [smoke_results(smoke_run) / "jules" / name for name in
               ("langevin/eta0.01_T0.0001/trajectory.parquet", "fluctuations/eta0.01_T0.0001.parquet")]
     before = [path.read_bytes() for path in tables]
-    result = snakemake(smoke_run, "results/jules/fluctuations/eta0.01_T0.0001.parquet", "--configfile", str(SMOKE),
-                       "--forcerun", "jules_langevin")
+    result = snakemake(smoke_run, f"{SMOKE_RESULTS}/jules/fluctuations/eta0.01_T0.0001.parquet",
+                       "--configfile", str(SMOKE), "--forcerun", "jules_langevin")
     assert "rule jules_langevin" in result.stdout + result.stderr
     assert [path.read_bytes() for path in tables] == before
 
@@ -431,17 +430,18 @@ def test_killed_langevin_job_resumes_from_its_last_chunk_to_identical_outputs(sm
     override = yaml.safe_load(SMOKE.read_text())
     override["jules"]["langevin"]["sweeps"] = [{"eta": 0.01, "temperatures": [1e-4], "duration": 120}]  # 6 chunks
     config = write_override(tmp_path / "long.yaml", override)
-    target = "results/jules/langevin/eta0.01_T0.0001/trajectory.parquet"
+    target = f"{SMOKE_RESULTS}/jules/langevin/eta0.01_T0.0001/trajectory.parquet"
     runs = {}
     for name in ("killed", "whole"):
         workdir = tmp_path / name
         for part in ("data", "models"):  # reuse the smoke minima (copy2 keeps their modification times)
-            shutil.copytree(smoke_run / "results" / "jules" / part, workdir / "results" / "jules" / part)
+            shutil.copytree(smoke_results(smoke_run) / "jules" / part,
+                            smoke_results(workdir) / "jules" / part)
         runs[name] = workdir
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(runs["killed"]),
                "--cores", "1", target, "--configfile", str(SMOKE), str(config)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    scratch = runs["killed"] / "results" / "jules" / "scratch" / "langevin" / "eta0.01_T0.0001"
+    scratch = smoke_results(runs["killed"]) / "jules" / "scratch" / "langevin" / "eta0.01_T0.0001"
     deadline = time.monotonic() + 300
     while len(list(scratch.glob("trajectory-*.parquet"))) < 3 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -450,7 +450,7 @@ def test_killed_langevin_job_resumes_from_its_last_chunk_to_identical_outputs(sm
     assert not (runs["killed"] / target).exists(), "the job finished before it could be killed"
     snakemake(runs["killed"], "--unlock", "--configfile", str(SMOKE), str(config))
     snakemake(runs["killed"], target, "--rerun-incomplete", "--configfile", str(SMOKE), str(config))
-    log = (runs["killed"] / "results" / "logs" / "jules_langevin" / "eta0.01_T0.0001.log").read_text()
+    log = (smoke_results(runs["killed"]) / "logs" / "jules_langevin" / "eta0.01_T0.0001.log").read_text()
     assert "resumed from the checkpoint at step" in log
     snakemake(runs["whole"], target, "--configfile", str(SMOKE), str(config))
     for name in ("trajectory", "samples", "params", "status"):

@@ -4,8 +4,10 @@ file, quickly and without growing memory; resumes lose nothing."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
+from conftest import SMOKE_RESULTS, smoke_results
 from test_workflow import SMOKE, snakemake, write_override
 
 pytestmark = pytest.mark.workflow
@@ -70,7 +72,8 @@ def test_unwritable_results_folder_fails_before_any_job_naming_the_key_and_remed
 
 
 def test_a_job_output_carries_the_config_hash_and_scale(tmp_path):
-    """One tiny job (the Jules data set): its table says which config made it."""
+    """One tiny job (the Jules data set): its table says which config made it, and runs of different scales
+    keep to their own folders."""
     import yaml
     from snakemake.utils import update_config
     from test_workflow import ROOT
@@ -78,23 +81,32 @@ def test_a_job_output_carries_the_config_hash_and_scale(tmp_path):
     from thermoscape.core.config import config_hash, validate_config
     from thermoscape.core.io import read_provenance
 
-    snakemake(tmp_path, "results/jules/data/dataset.parquet", "--configfile", str(SMOKE))
+    snakemake(tmp_path, f"{SMOKE_RESULTS}/jules/data/dataset.parquet", "--configfile", str(SMOKE))
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     update_config(config, yaml.safe_load(SMOKE.read_text()))
     expected = config_hash(validate_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml"))
-    assert read_provenance(tmp_path / "results" / "jules" / "data" / "dataset.parquet") == {
+    assert read_provenance(smoke_results(tmp_path) / "jules" / "data" / "dataset.parquet") == {
         "config_hash": expected, "scale": "smoke"}
-    # the folder is marked with its scale: the default config is refused there, naming the fix
-    assert (tmp_path / "results" / ".thermoscape-scale").read_text() == "smoke\n"
-    out = snakemake(tmp_path, "-n", check=False)
+    # the smoke config has its own folder, marked with its scale; the default plans into results/, beside it
+    marker = smoke_results(tmp_path) / ".thermoscape-scale"
+    assert SMOKE_RESULTS != "results" and marker.read_text() == "smoke\n"
+    default = snakemake(tmp_path, "-n", "results/jules/data/dataset.parquet").stdout
+    assert "output: results/jules/data/dataset.parquet" in default and f"{SMOKE_RESULTS}/" not in default
+    # a default run pointed at the smoke folder (an override of the key results) is refused, naming the fix
+    into_smoke = write_override(tmp_path / "into_smoke.yaml", {"results": SMOKE_RESULTS})
+    out = snakemake(tmp_path, "-n", "--configfile", str(into_smoke), check=False)
+    text = out.stdout + out.stderr
     assert out.returncode != 0
-    assert "results: results holds the outputs of scale 'smoke'" in out.stdout + out.stderr, out.stdout[-2000:]
-    assert "Give it its own folder (e.g. results: results/default)" in out.stdout + out.stderr
+    assert f"results: {SMOKE_RESULTS} holds the outputs of scale 'smoke' ({marker.relative_to(tmp_path)})" in text, \
+        text[-2000:]
+    assert "a config of scale 'default' would mix with them. Give it its own folder (e.g. results: " \
+           f"{Path(SMOKE_RESULTS).parent / 'default'})" in text  # beside the smoke folder, not inside it
+    assert "Traceback (most recent" not in text and marker.read_text() == "smoke\n"
 
 
 def test_training_jobs_log_progress_with_rate_and_eta(tmp_path):
     """jules_train reports progress in its log (every 10 s by default; every update here)."""
-    snakemake(tmp_path, "results/jules/models/r0/train_curve.parquet", "--configfile", str(SMOKE),
+    snakemake(tmp_path, f"{SMOKE_RESULTS}/jules/models/r0/train_curve.parquet", "--configfile", str(SMOKE),
               env={"THERMOSCAPE_PROGRESS_EVERY": "0"})
-    log = (tmp_path / "results" / "logs" / "jules_train" / "r0.log").read_text()
+    log = (smoke_results(tmp_path) / "logs" / "jules_train" / "r0.log").read_text()
     assert "replica 0 Adam: " in log and " steps/s, ETA " in log, log[-2000:]

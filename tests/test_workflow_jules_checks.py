@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMOKE_RESULTS, smoke_results
 from test_workflow import SMOKE, snakemake, write_override
 
 pytestmark = pytest.mark.workflow
@@ -53,8 +54,8 @@ def test_robustness_runs_the_whole_study_per_draw_into_its_own_folder(tmp_path):
     assert "jules_robustness" in rules
     assert not [rule for rule in rules if rule.startswith(("draw1_taxonomy", "draw1_fengtu", "draw1_fort"))]
     dry = snakemake(tmp_path, "-n", "jules_robustness", "--configfile", str(SMOKE)).stdout
-    assert "results/jules_draws/1/jules/tables/claims.parquet" in dry
-    assert "results/jules_draws/2/jules/data/dataset.parquet" in dry
+    assert f"{SMOKE_RESULTS}/jules_draws/1/jules/tables/claims.parquet" in dry
+    assert f"{SMOKE_RESULTS}/jules_draws/2/jules/data/dataset.parquet" in dry
 
 
 @pytest.mark.parametrize("draws, named", [([3, 3], "jules.draws: [3, 3] has non-unique elements"),
@@ -91,8 +92,9 @@ def test_quadratic_landscape_through_the_workflow_recovers_closed_forms(tmp_path
     overrides = quadratic_config(n_stiff, k_min, k_max, sweeps)
     overrides["jules"]["langevin"]["adaptive"] = {"check_interval": 5.0}
     config = write_override(tmp_path / "quadratic.yaml", overrides)
-    snakemake(tmp_path, "results/jules/tables/fluctuations.parquet", "--configfile", str(SMOKE), str(config))
-    summary = pd.read_parquet(tmp_path / "results" / "jules" / "tables" / "fluctuations.parquet")
+    snakemake(tmp_path, f"{SMOKE_RESULTS}/jules/tables/fluctuations.parquet",
+              "--configfile", str(SMOKE), str(config))
+    summary = pd.read_parquet(smoke_results(tmp_path) / "jules" / "tables" / "fluctuations.parquet")
     summary = summary.set_index(["eta", "slice"])
 
     whole = summary.loc[(1e-2, "all")]
@@ -107,11 +109,12 @@ def test_quadratic_landscape_through_the_workflow_recovers_closed_forms(tmp_path
     diverged = summary.loc[(2.5, "all")]
     assert diverged["n_diverged"] == 2 and diverged["n_runs"] == 0
     assert np.isnan(diverged["mu_mean"])
-    status = pd.read_parquet(tmp_path / "results" / "jules" / "langevin" / "eta2.5_T0.001" / "status.parquet")
+    langevin = smoke_results(tmp_path) / "jules" / "langevin"
+    status = pd.read_parquet(langevin / "eta2.5_T0.001" / "status.parquet")
     assert status["diverged"].all() and (status["diverged_step"] > 0).all()
     assert (status["stop_reason"] == "all diverged").all()
 
-    adaptive = pd.read_parquet(tmp_path / "results" / "jules" / "langevin" / "eta0.005_T0.001" / "status.parquet")
+    adaptive = pd.read_parquet(langevin / "eta0.005_T0.001" / "status.parquet")
     assert (adaptive["stop_reason"] == "stop rule").all() and (adaptive["min_duration"] == 20).all()
     stopped = adaptive["duration"].iloc[0]
     assert 10 + 0.6 * 20.6 <= stopped <= 10 + 2.0 * 20.6 + 5.0, stopped
@@ -122,9 +125,9 @@ def test_quadratic_landscape_through_the_workflow_recovers_closed_forms(tmp_path
 def test_unreachable_refinement_depth_fails_with_a_clear_message(tmp_path):
     shallow = write_override(tmp_path / "shallow.yaml", {"jules": {
         "replicas": 1, "refine": {"lr": 1e-3, "max_steps": 5, "target_loss": 1e-12, "grad_norm_tol": 1e-12}}})
-    result = snakemake(tmp_path, "results/jules/models/r0/refined.pt", "--configfile", str(SMOKE), str(shallow),
-                       check=False)
+    result = snakemake(tmp_path, f"{SMOKE_RESULTS}/jules/models/r0/refined.pt",
+                       "--configfile", str(SMOKE), str(shallow), check=False)
     assert result.returncode != 0
-    log = (tmp_path / "results" / "logs" / "jules_refine" / "r0.log").read_text()
+    log = (smoke_results(tmp_path) / "logs" / "jules_refine" / "r0.log").read_text()
     assert "jules.refine.target_loss" in log and "after 5 steps" in log
-    assert not (tmp_path / "results" / "jules" / "models" / "r0" / "refined.pt").exists()
+    assert not (smoke_results(tmp_path) / "jules" / "models" / "r0" / "refined.pt").exists()

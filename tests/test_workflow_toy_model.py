@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT, SMOKE, smoke_results
 
 pytestmark = pytest.mark.workflow
 
-ROOT = Path(__file__).resolve().parents[1]
-SMOKE = ROOT / "config" / "smoke.yaml"
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -32,7 +31,7 @@ def test_fig4_target_runs_the_toy_model_only_and_its_checks_pass(tmp_path):
     ran = set(re.findall(r"^(?:local)?rule (\w+):", run.stdout + run.stderr, flags=re.MULTILINE))
     assert ran == {"jules_toy_model", "jules_fig4", "fig4"}  # no dataset, training or network Langevin
 
-    results = tmp_path / "results"
+    results = smoke_results(tmp_path)
     for suffix in ("pdf", "png"):
         assert (results / "figures" / "jules" / f"fig4.{suffix}").stat().st_size > 10_000
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["jules"]["toy_model"]

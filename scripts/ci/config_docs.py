@@ -34,10 +34,10 @@ key, a wrong type or a value out of range fails, naming the key. Keys with a def
 
 | file | what it is |
 | --- | --- |
-| `config.yaml` | the default, CPU scale (2 cores; about 110-120 minutes for everything) |
-| `smoke.yaml` | the same DAG at toy scale, for the tests (`--configfile config/smoke.yaml`) |
-| `paper.yaml` | paper scale, for a GPU or a cluster (`--configfile config/paper.yaml`) |
-| `fashion_mnist.yaml` | Yang et al., Feng & Tu, Fort & Ganguli and Bradley et al. on Fashion-MNIST |
+| `config.yaml` | the default, CPU scale (2 cores; about 110-120 minutes for everything), into `results` |
+| `smoke.yaml` | the same DAG at toy scale, for the tests (`--configfile config/smoke.yaml`), into `results/smoke` |
+| `paper.yaml` | paper scale, for a GPU or a cluster (`--configfile config/paper.yaml`), into `results/paper` |
+| `fashion_mnist.yaml` | Yang et al., Feng & Tu, Fort & Ganguli and Bradley et al. on Fashion-MNIST, into `results/fashion_mnist` |
 
 Key names: `a.b` is key `b` inside section `a`; `a[]` is an element of the list `a`; `a.<name>` is an entry
 of a mapping whose keys you choose. "required" marks a key without a default that every config must set

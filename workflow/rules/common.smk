@@ -40,7 +40,7 @@ config.update(_validated)
 RESULTS = config["results"]
 if writable_problem(RESULTS):  # a read-only or full results folder, named before any job (not a traceback)
     raise WorkflowError(writable_problem(RESULTS))
-if results_scale_problem(RESULTS, config["scale"]):  # e.g. the smoke config into the default's results/
+if results_scale_problem(RESULTS, config["scale"]):  # e.g. the default config pointed at results/smoke
     raise WorkflowError(results_scale_problem(RESULTS, config["scale"]))
 
 

@@ -234,9 +234,18 @@ def results_scale_problem(folder: str | os.PathLike, scale: str) -> str | None:
         return None
     if found and found != scale:
         return (f"results: {folder} holds the outputs of scale {found!r} ({marker}); a config of scale {scale!r} "
-                f"would mix with them. Give it its own folder (e.g. results: {Path(folder) / scale}), or delete "
-                f"{marker} if {folder} is meant to be overwritten")
+                f"would mix with them. Give it its own folder (e.g. results: {own_folder(folder, scale)}), or "
+                f"delete {marker} if {folder} is meant to be overwritten")
     return None
+
+
+def own_folder(folder: str | os.PathLike, scale: str) -> Path:
+    """A results folder to suggest for ``scale`` when ``folder`` holds another scale's outputs, laid out as the
+    shipped configs are (``results``, ``results/smoke``, ``results/paper``): ``<folder>/<scale>`` for a
+    top-level folder, else the sibling ``<parent>/<scale>`` (not a folder inside another scale's)."""
+    folder = Path(folder)
+    sibling = folder.parent / scale
+    return sibling if folder.parent != Path(".") and sibling != folder else folder / scale
 
 
 def mark_results_scale(folder: str | os.PathLike, scale: str) -> None:
