@@ -12,7 +12,10 @@ TRANSLATION = TAXONOMY["translation"]
 TT = f"{TX}/translation"
 TRANSLATION_GRIDS = translation_grids(TRANSLATION)
 # what a trained model depends on besides its cell
-TRANSLATION_TRAINING = {"seed": TAXONOMY["seed"], **{k: TRANSLATION[k] for k in ("model", "replicas", "training")}}
+TRANSLATION_TRAINING = {
+    "seed": TAXONOMY["seed"],
+    **{k: TRANSLATION[k] for k in ("model", "replicas", "training")},
+}
 
 
 localrules:

@@ -1,5 +1,6 @@
 """Functions of the machine-translation rules (taxonomy_translation.smk): the grids, the corpus check and
-input lists. Included at the top of taxonomy_translation.smk (snakemake --lint: no functions in rule files)."""
+input lists. Included at the top of taxonomy_translation.smk (snakemake --lint: no functions in rule files).
+"""
 
 
 def translation_grids(translation):
@@ -16,7 +17,9 @@ def translation_grids(translation):
     grids = {}
     for schedule in translation["schedules"]:
         try:
-            grids[schedule] = experiment_grid(spec | {"settings": {"schedule": schedule}}, defaults, data["n_train"])
+            grids[schedule] = experiment_grid(
+                spec | {"settings": {"schedule": schedule}}, defaults, data["n_train"]
+            )
         except ValueError as error:
             raise WorkflowError(f"taxonomy.translation: {error}") from None
     return grids
@@ -42,8 +45,13 @@ def translation_cell_inputs(wildcards):
     """Every per-cell table of Fig. 18's grid and the training histories of every schedule's grid."""
     cells = TRANSLATION_GRIDS[TRANSLATION["schedules"][0]]["cell"]
     return {
-        **{name: [f"{TT}/cells/{cell}/{name}.parquet" for cell in cells] for name in ("training", "replicas", "pairs", "curve")},
+        **{
+            name: [f"{TT}/cells/{cell}/{name}.parquet" for cell in cells]
+            for name in ("training", "replicas", "pairs", "curve")
+        },
         "histories": [
-            f"{TT}/cells/{cell}/training.parquet" for grid in TRANSLATION_GRIDS.values() for cell in grid["cell"]
+            f"{TT}/cells/{cell}/training.parquet"
+            for grid in TRANSLATION_GRIDS.values()
+            for cell in grid["cell"]
         ],
     }

@@ -180,14 +180,15 @@ class TranslationResult:
 
 
 def train_translation(model: nn.Module, data: TranslationData, settings: TranslationSettings, seed: int,
-                      checkpoint_path: str | None = None) -> TranslationResult:
+                      checkpoint_path: str | None = None, *, _stop_after: int | None = None) -> TranslationResult:
     """Train ``model`` in place for ``settings.updates`` Adam updates (the last partial batch of each epoch
     dropped, reshuffled every epoch from ``seed``) on the label-smoothed token cross-entropy, the learning
     rate of ``learning_rate`` set before every update. Every ``eval_every`` updates and after the last:
     the test loss and token accuracy (plain cross-entropy, eval mode), the test BLEU and the mean training
     loss since the last evaluation. The final model is the result (Fig. 18: "80K gradient updates");
     the history gives the optimal early stopping (Fig. 19). A non-finite batch loss stops the run
-    (``diverged``). With ``checkpoint_path`` the run resumes from its last epoch, to the same result.
+    (``diverged``). With ``checkpoint_path`` the run resumes from its last epoch, to the same result
+    (``_stop_after``: the trainer's kill hook, for the tests).
 
     The loop is ``dynamics.train.train`` (a built ``torch.optim.Adam``; the per-update schedule in its
     ``on_loss`` hook, the evaluations in ``on_step``)."""
@@ -235,7 +236,8 @@ def train_translation(model: nn.Module, data: TranslationData, settings: Transla
         checkpoint_path, {"settings": asdict(settings), "seed": seed}, save_state, load_state)
     epochs = math.ceil(settings.updates / steps_per_epoch)
     run = train(params, step, optimizer, epochs, batches=BatchOrder(x.shape[0], settings.batch_size, seed, "stream"),
-                on_loss=set_lr, on_step=after_step, divergence="step", track_loss=False, checkpoint=checkpoint)
+                on_loss=set_lr, on_step=after_step, divergence="step", track_loss=False, checkpoint=checkpoint,
+                _stop_after=_stop_after)
     model.eval()
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     return TranslationResult({k: v.detach().clone() for k, v in model.state_dict().items()}, history,
