@@ -33,8 +33,13 @@ def translation_corpus_source(wildcards):
         return []
     from thermoscape.data.translation import read_parallel_corpus, split_pairs
 
+    if not data["path"]:
+        raise WorkflowError(
+            "taxonomy.translation.data.path: a parallel corpus needs the path of its TSV file "
+            "(one 'source<TAB>target' pair a line, user-supplied; nothing is downloaded)"
+        )
     try:
-        pairs = read_parallel_corpus(data["path"] or "", "taxonomy.translation.data.path")
+        pairs = read_parallel_corpus(data["path"], "taxonomy.translation.data.path")
         split_pairs(pairs, data["n_train"], data["n_test"], data["seed"], "taxonomy.translation.data")
     except ValueError as error:
         raise WorkflowError(str(error)) from None
