@@ -285,3 +285,13 @@ def test_a_bad_corpus_fails_before_any_job_naming_the_key(tmp_path):
     result = snakemake(tmp_path, "taxonomy_translation", "-n", "--configfile", str(SMOKE), str(bad), check=False)
     assert result.returncode != 0
     assert "taxonomy.translation.data.path" in result.stderr and "line 2" in result.stderr
+
+
+@pytest.mark.workflow
+def test_translation_stays_out_of_all_unless_on_the_scoreboard(tmp_path):
+    from test_workflow import SMOKE, planned_jobs, write_override
+
+    assert not [rule for rule, _ in planned_jobs(tmp_path, "--configfile", str(SMOKE)) if "translation" in rule]
+    on = write_override(tmp_path / "on.yaml", {"taxonomy": {"translation": {"scoreboard": True}}})
+    rules = {rule for rule, _ in planned_jobs(tmp_path, "claims", "--configfile", str(SMOKE), str(on))}
+    assert {"taxonomy_translation_claims", "taxonomy_translation_figures"} <= rules
