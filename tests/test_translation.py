@@ -285,6 +285,10 @@ def test_a_bad_corpus_fails_before_any_job_naming_the_key(tmp_path):
     result = snakemake(tmp_path, "taxonomy_translation", "-n", "--configfile", str(SMOKE), str(bad), check=False)
     assert result.returncode != 0
     assert "taxonomy.translation.data.path" in result.stderr and "line 2" in result.stderr
+    odd = write_override(tmp_path / "odd.yaml", {"taxonomy": {"translation": {
+        "model": {"heads": 4}, "load": {"axis": "width", "values": [8, 15]}}}})
+    result = snakemake(tmp_path, "taxonomy_translation", "-n", "--configfile", str(SMOKE), str(odd), check=False)
+    assert result.returncode != 0 and "taxonomy.translation.load.values: widths [15]" in result.stderr
 
 
 @pytest.mark.workflow

@@ -6,7 +6,19 @@ input lists. Included at the top of taxonomy_translation.smk (snakemake --lint: 
 def translation_grids(translation):
     """One grid per learning-rate schedule (Fig. 19's columns; the first is Fig. 18's), the cells of
     core.grids.experiment_grid with the schedule as a setting; an invalid grid fails naming the key."""
-    data = translation["data"]
+    data, heads = translation["data"], translation["model"]["heads"]
+    if data["name"] == "synthetic" and data["min_len"] > data["max_len"]:
+        raise WorkflowError(
+            f"taxonomy.translation.data.min_len: {data['min_len']} exceeds max_len {data['max_len']}"
+        )
+    for role in ("load", "temperature"):
+        if translation[role]["axis"] == "width":
+            odd = [w for w in translation[role]["values"] if int(w) % heads]
+            if odd:
+                raise WorkflowError(
+                    f"taxonomy.translation.{role}.values: widths {odd} are not multiples of the {heads} heads"
+                    " (taxonomy.translation.model.heads)"
+                )
     defaults = {
         "width": translation["model"]["width"],
         "subset": 1.0,
