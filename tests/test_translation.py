@@ -281,14 +281,16 @@ def test_a_bad_corpus_fails_before_any_job_naming_the_key(tmp_path):
     corpus = tmp_path / "corpus.tsv"
     corpus.write_text("a b\tc d\nno tab here\n")
     bad = write_override(tmp_path / "bad.yaml", {"taxonomy": {"translation": {"data": {
-        "name": "parallel", "path": str(corpus), "n_train": 1, "n_test": 1}}}})
+        "name": "parallel", "path": str(corpus), "n_train": None, "n_test": 1}}}})
     result = snakemake(tmp_path, "taxonomy_translation", "-n", "--configfile", str(SMOKE), str(bad), check=False)
+    output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "taxonomy.translation.data.path" in result.stderr and "line 2" in result.stderr
+    assert "taxonomy.translation.data.path: " in output and "line 2: expected 'source<TAB>target'" in output
     odd = write_override(tmp_path / "odd.yaml", {"taxonomy": {"translation": {
         "model": {"heads": 4}, "load": {"axis": "width", "values": [8, 15]}}}})
     result = snakemake(tmp_path, "taxonomy_translation", "-n", "--configfile", str(SMOKE), str(odd), check=False)
-    assert result.returncode != 0 and "taxonomy.translation.load.values: widths [15]" in result.stderr
+    assert result.returncode != 0
+    assert "taxonomy.translation.load.values: widths [15]" in result.stdout + result.stderr
 
 
 @pytest.mark.workflow
