@@ -604,9 +604,11 @@ def translation_diagram(cells: pd.DataFrame, load_axis: str = "width", temperatu
     fig = phase_diagram(cells, load_axis, temperature_axis, TRANSLATION_METRICS,
                         title or "Machine translation (Fig. 18): Transformer embedding dimension x "
                         f"{AXIS_LABELS.get(temperature_axis, temperature_axis).lower()}, means over replicas")
+    titles = {"Test accuracy (%)": "Test token accuracy (%, teacher forced)", "Training loss": "Training loss (per token)"}
     for ax in fig.axes:
         if ax.get_xlabel() == AXIS_LABELS["width"]:
             ax.set_xlabel("Embedding dimension")
+        ax.set_title(titles.get(ax.get_title(), ax.get_title()), fontsize=10)
     return fig
 
 
