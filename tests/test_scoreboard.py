@@ -81,6 +81,8 @@ def test_figure_of_maps_claims_to_their_figures():
     assert scoreboard.figure_of("jules", "c", "median KS distance, lambda / T", "all") == "fig3"
     assert scoreboard.figure_of("jules", "eta T", "mu: relative difference", "all") is None
     assert scoreboard.figure_of("taxonomy", "loss drop", "q", "phase") == "phase_diagram"
+    assert scoreboard.figure_of("taxonomy", "mt early stopping", "q", "translation constant") == "translation_fig19"
+    assert scoreboard.figure_of("taxonomy", "mt poorly connected", "q", "translation") == "translation_fig18"
     assert scoreboard.figure_of("fengtu", "inverse variance-flatness relation (Fig. S3, Eq. 8)", "psi", "x") == "figS3"
     assert scoreboard.figure_of("bradley", "no figure named", "q", "x") is None
 

@@ -15,6 +15,9 @@ STUDY_CLAIMS = {
     "fort": rules.fort_claims.output[0],
     "bradley": rules.bradley_claims.output[0],
 }
+# Yang et al.'s machine-translation claims (Figs. 18-19) only when asked for: they need the Transformer runs
+if TRANSLATION["scoreboard"]:
+    STUDY_CLAIMS["taxonomy_translation"] = rules.taxonomy_translation_claims.output.table
 # the figures each claim line links to (the figures of every study's target)
 SCOREBOARD_FIGURES = list(
     dict.fromkeys(
@@ -29,6 +32,7 @@ SCOREBOARD_FIGURES = list(
                 for path in target.input
                 if str(path).endswith(".png")
             ),
+            *(rules.taxonomy_translation.input[:2] if TRANSLATION["scoreboard"] else []),
         ]
     )
 )

@@ -91,6 +91,8 @@ def figure_of(study: str, claim: str, quantity: str, slice_name: str) -> str | N
             if part in quantity:
                 return figure
         return _JULES_FIGURES.get(claim)
+    if study == "taxonomy" and slice_name.startswith("translation"):  # machine translation: Figs. 18, 19
+        return "translation_fig18" if slice_name == "translation" else "translation_fig19"
     if study == "taxonomy":
         return f"{slice_name}_diagram"
     found = re.search(r"Fig(?:s)?\.\s*(S?\d+)", claim)

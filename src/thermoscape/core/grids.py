@@ -127,7 +127,7 @@ class Cell:
     weight_decay: float
     subset: float = 1.0  # fraction of the training set: its first samples (brief 2.3)
     label_noise: float = 0.0  # fraction of training labels changed
-    schedule: str = "constant"  # learning-rate schedule: constant or one_decay (Fig. 3, brief 2.2)
+    schedule: str = "constant"  # learning-rate schedule: constant, one_decay (Fig. 3, brief 2.2), inverse_sqrt (Fig. 19)
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -153,8 +153,9 @@ class Cell:
 
 AXES = {f.name: f.type for f in fields(Cell)}
 _CASTS = {"width": int, "batch_size": int, "schedule": str}
-# learning-rate schedules of a cell (the same names as thermoscape.dynamics.sgd.SCHEDULES; grids stays torch-free)
-SCHEDULES = ("constant", "one_decay")
+# learning-rate schedules of a cell (the same names as thermoscape.dynamics.sgd.SCHEDULES; grids stays torch-free),
+# and inverse_sqrt, the Transformer cells' (studies.taxonomy.translation.SCHEDULES; Fig. 19)
+SCHEDULES = ("constant", "one_decay", "inverse_sqrt")
 # regex of a cell name, for the rules' wildcard constraints
 CELL_PATTERN = r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+(_[a-z-]+)?"
 

@@ -6,7 +6,10 @@ with ``weights_only=True``:
 * ``{"name": "mlp", "in_features": 64, "width": 16, "depth": 2, "n_classes": 10}``: ``depth`` hidden
   ReLU layers of ``width`` units, no batch normalisation, PyTorch's default initialisation;
 * ``{"name": "resnet18", "width": 4, "in_channels": 3, "n_classes": 10}``: the CIFAR-style ResNet18-k
-  of Yang et al. (after Nakkiran et al. 2020), stage widths ``k, 2k, 4k, 8k``.
+  of Yang et al. (after Nakkiran et al. 2020), stage widths ``k, 2k, 4k, 8k``;
+* ``{"name": "transformer", "width": 32, "source_vocab": .., "target_vocab": .., "source_len": ..,
+  "target_len": .., "layers": 1, "heads": 2, "ff_multiplier": 2}``: the encoder-decoder Transformer of the
+  machine-translation diagram (App. D.4; ``nets.transformer``), width = the embedding dimension.
 
 The metrics (Hessian by ``torch.func`` HVPs, CKA, Bezier mode connectivity) see a network through a flat
 vector ``theta`` of its trainable parameters (``flat_parameters`` / ``parameter_loss``), in evaluation
@@ -23,11 +26,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-ARCHITECTURES = ("mlp", "resnet18")
+from thermoscape.nets.transformer import Seq2SeqTransformer
+
+ARCHITECTURES = ("mlp", "resnet18", "transformer")
 
 _REQUIRED_KEYS = {
     "mlp": ("in_features", "width", "depth", "n_classes"),
     "resnet18": ("width", "in_channels", "n_classes"),
+    "transformer": ("width", "source_vocab", "target_vocab", "source_len", "target_len", "layers", "heads",
+                    "ff_multiplier"),
 }
 
 
@@ -120,6 +127,8 @@ def build_network(arch: dict, seed: int) -> nn.Module:
         torch.manual_seed(seed)
         if name == "mlp":
             model: nn.Module = _mlp(arch["in_features"], arch["width"], arch["depth"], arch["n_classes"])
+        elif name == "transformer":
+            model = Seq2SeqTransformer(**{k: arch[k] for k in _REQUIRED_KEYS["transformer"]})
         else:
             model = ResNet18(arch["width"], arch["in_channels"], arch["n_classes"])
     return model.float()
@@ -241,7 +250,10 @@ def outputs(model: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
 
 
 def evaluate(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 1000) -> tuple[float, float]:
-    """``(mean cross-entropy, accuracy in %)`` over all samples, in evaluation mode under ``no_grad``."""
+    """``(mean cross-entropy, accuracy in %)`` over all samples, in evaluation mode under ``no_grad``.
+
+    Sequence outputs ``(n, classes, T)`` with targets ``(n, T)`` count per token: the mean and the accuracy
+    run over the targets that are not ``-100`` (cross_entropy's ignore_index, the padding)."""
     was_training = model.training
     model.eval()
     total_loss = torch.zeros((), dtype=torch.float64, device=x.device)
@@ -255,5 +267,5 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 1000) -> 
                 correct += (logits.argmax(dim=1) == labels).sum()
     finally:
         model.train(was_training)
-    n = x.shape[0]
+    n = int((y != -100).sum())
     return float(total_loss) / n, 100.0 * int(correct) / n

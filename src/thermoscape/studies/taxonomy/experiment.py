@@ -345,10 +345,12 @@ METRIC_COLUMNS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", 
 
 
 def aggregate_cells(grid: Sequence[Mapping[str, Any]], tables: Mapping[str, Sequence[pd.DataFrame]],
-                    rules: PhaseRules = PhaseRules(), experiment: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+                    rules: PhaseRules = PhaseRules(), experiment: str = "",
+                    mc_column: str = "train_error") -> tuple[pd.DataFrame, pd.DataFrame]:
     """The phase-diagram table of one experiment: per cell the replica means of the local metrics (the
     paper plots ``log(mean)`` of the Hessian; brief 3.2), the NaN-safe mean CKA and L2 over ordered pairs,
-    ``mc`` of the curve's training errors (Eq. 4), ``diverged`` if any replica diverged, and the phase.
+    ``mc`` of the curve's training errors (Eq. 4; ``mc_column="train_loss"``: of the training loss, the
+    paper's choice for machine translation), ``diverged`` if any replica diverged, and the phase.
 
     ``tables`` maps ``training``, ``replicas``, ``pairs`` and ``curve`` to one table per grid row, in order.
     Returns ``(cells, curves)``; ``curves`` is the errors along every cell's curve with its coordinates.
@@ -365,7 +367,7 @@ def aggregate_cells(grid: Sequence[Mapping[str, Any]], tables: Mapping[str, Sequ
             "cka": float(np.nanmean(pairs["cka"])) if pairs["cka"].notna().any() else np.nan,
             "cka_logits": float(np.nanmean(pairs["cka_logits"])) if pairs["cka_logits"].notna().any() else np.nan,
             "l2": float(pairs["l2"].mean()),
-            "mc": connectivity.mode_connectivity(curve["train_error"].to_numpy()),
+            "mc": connectivity.mode_connectivity(curve[mc_column].to_numpy()),
             "epochs": float(last_epoch["epoch"].mean() + 1),
             "early_stopped": int((last_epoch["checkpoint"] == "early_stopped").sum()),
             "diverged": bool(replicas["diverged"].any()),

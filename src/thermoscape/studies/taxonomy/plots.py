@@ -47,6 +47,17 @@ METRICS: dict[str, dict] = {
     "l2": {"title": "Model distance (L2)", "label": r"$\Vert\theta - \theta'\Vert_2$", "cmap": "viridis_r",
            "log": False, "paper_range": (0.0, 100.0)},
 }
+# machine translation (Figs. 18-19): BLEU of greedy translations and mc on the training loss
+METRICS |= {
+    "test_bleu": {"title": "Test BLEU (final model)", "label": "test BLEU", "cmap": "viridis", "log": False,
+                  "paper_range": (0.0, 40.0)},
+    "final_bleu": {"title": "Test BLEU", "label": "test BLEU", "cmap": "viridis", "log": False,
+                   "paper_range": (0.0, 40.0)},
+    "best_bleu": {"title": "Test BLEU", "label": "test BLEU", "cmap": "viridis", "log": False,
+                  "paper_range": (0.0, 40.0)},
+    "mc_loss": {"title": "Mode connectivity (loss)", "label": "mc (training loss, nats/token)", "cmap": "seismic",
+                "log": False, "paper_range": (-3.0, 3.0), "symmetric": True},
+}
 MC_LIMITS = (1.0, 30.0)  # the symmetric mc colour limit max|mc| is clipped to this range (paper: +-30)
 
 AXIS_LABELS = {
@@ -575,4 +586,51 @@ def ablations_figure(table: pd.DataFrame, load_axis: str = "width", temperature_
             ax.set_visible(False)
         fig.colorbar(mesh, ax=list(row_axes), label=METRICS[metric]["label"], pad=0.01)  # whole row: aligned columns
     fig.suptitle(title or "Metric ablations (rho: Spearman correlation with the reference diagram)")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# machine translation (App. D.4)
+
+TRANSLATION_METRICS = ("test_accuracy", "test_bleu", "train_loss", "hessian_top", "hessian_trace", "mc_loss", "cka",
+                       "l2")
+
+
+def translation_diagram(cells: pd.DataFrame, load_axis: str = "width", temperature_axis: str = "batch_size",
+                        title: str = "") -> plt.Figure:
+    """Fig. 18 analogue: the phase-diagram panels of the Transformer cells -- test token accuracy (teacher
+    forced, with the phase labels), test BLEU of greedy translations, training loss, Hessian, mc on the
+    training loss (the paper's choice for MT), CKA and L2."""
+    fig = phase_diagram(cells, load_axis, temperature_axis, TRANSLATION_METRICS,
+                        title or "Machine translation (Fig. 18): Transformer embedding dimension x "
+                        f"{AXIS_LABELS.get(temperature_axis, temperature_axis).lower()}, means over replicas")
+    titles = {"Test accuracy (%)": "Test token accuracy (%, teacher forced)", "Training loss": "Training loss (per token)"}
+    for ax in fig.axes:
+        if ax.get_xlabel() == AXIS_LABELS["width"]:
+            ax.set_xlabel("Embedding dimension")
+        ax.set_title(titles.get(ax.get_title(), ax.get_title()), fontsize=10)
+    return fig
+
+
+def schedules_figure(tables: dict[str, pd.DataFrame], load_axis: str = "width",
+                     temperature_axis: str = "batch_size", title: str = "") -> plt.Figure:
+    """Fig. 19 analogue: test BLEU with one column per learning-rate schedule (constant, inverse square
+    root) and two rows, the final models (first row) and optimal early stopping (second row: the best
+    test BLEU during training), on one colour range; each panel titled with its mean over the cells."""
+    names = list(tables)
+    values = np.concatenate([t[c].to_numpy(dtype=float) for t in tables.values() for c in ("final_bleu", "best_bleu")])
+    finite = values[np.isfinite(values)]
+    vlim = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.9 * len(names), 6.6), layout="constrained", squeeze=False)
+    rows = (("final_bleu", "end of training"), ("best_bleu", "optimal early stopping"))
+    for i, (metric, when) in enumerate(rows):
+        for j, name in enumerate(names):
+            ax = axes[i, j]
+            cells = tables[name]
+            mesh = _draw_panel(ax, cells, metric, load_axis, temperature_axis, vlim=vlim, colorbar=False)
+            ax.set_title(f"{name.replace('_', ' ')} lr, {when}\n(mean {np.nanmean(cells[metric]):.1f})", fontsize=9)
+            if ax.get_xlabel() == AXIS_LABELS["width"]:
+                ax.set_xlabel("Embedding dimension")
+    fig.colorbar(mesh, ax=list(axes.ravel()), label="test BLEU (greedy decoding)", pad=0.01)
+    fig.suptitle(title or "Machine translation (Fig. 19): learning-rate schedule and early stopping")
     return fig
