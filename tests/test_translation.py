@@ -262,10 +262,11 @@ def test_connectivity_and_double_descent_claims():
 
 @pytest.mark.workflow
 def test_translation_target_at_smoke_scale(tmp_path):
+    from conftest import smoke_results
     from test_workflow import SMOKE, assert_figures_written, snakemake
 
     snakemake(tmp_path, "taxonomy_translation", "--configfile", str(SMOKE))
-    results = tmp_path / "results"
+    results = smoke_results(tmp_path)
     assert_figures_written(results, "taxonomy", ["translation_fig18", "translation_fig19"])
     claims = pd.read_csv(results / "taxonomy_translation_claims.csv")
     assert {"mt poorly connected", "mt early stopping", "mt lr schedule"} <= set(claims["claim"])
