@@ -53,7 +53,8 @@ _log = logging.getLogger(__name__)
 
 
 class SimulatedKill(RuntimeError):
-    """Raised by the ``_stop_after`` test hook: the run stops as if killed, leaving its checkpoint."""
+    """Raised by the ``_stop_after`` test hook: the run stops as if killed after an epoch, leaving the
+    checkpoint file as it was then (written at that epoch only if one was due)."""
 
 
 @dataclass(frozen=True)
