@@ -9,7 +9,9 @@ import torch
 from torch.func import jacrev, vmap
 
 from thermoscape.studies.fort import experiment as fort
+from thermoscape.nets import build
 from thermoscape.nets.networks import flat_parameters, functional_logits
+from thermoscape.nets.small import small_spec
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--examples", type=int, default=50)
@@ -17,7 +19,7 @@ parser.add_argument("--rounds", type=int, default=3)
 args = parser.parse_args()
 torch.set_num_threads(1)
 data = fort.load_data("digits", 1000, 100, "unit")
-model = fort.build_small_network("cnn", "relu", (64,), 10, [32], [16, 32, 32], 0)
+model = build(small_spec("cnn", "relu", (64,), 10, [32], [16, 32, 32]), 0, torch.float64)
 logits_fn, theta, x = functional_logits(model), flat_parameters(model).detach(), data.x_train[: args.examples]
 one = lambda t, sample: logits_fn(t, sample.unsqueeze(0)).squeeze(0)
 methods = {"vmap(jacrev)": lambda: vmap(jacrev(one), in_dims=(None, 0))(theta, x),

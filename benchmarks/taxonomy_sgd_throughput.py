@@ -19,7 +19,7 @@ import time
 import torch
 
 from thermoscape.data.readers import load_digits_split
-from thermoscape.nets.networks import build_network
+from thermoscape.nets import build
 from thermoscape.dynamics.sgd import SGDSettings, train_mlp_replicas, train_sgd
 
 
@@ -27,7 +27,7 @@ def replica_steps_per_s(fast: bool, width: int, batch: int, x, y, replicas: int,
     epochs = math.ceil(steps / (len(x) // batch))
     settings = SGDSettings(batch_size=batch, min_epochs=10**6, max_epochs=epochs)
     arch = {"name": "mlp", "in_features": 64, "width": width, "depth": 2, "n_classes": 10}
-    models = [build_network(arch, seed=r) for r in range(replicas)]
+    models = [build(arch, seed=r) for r in range(replicas)]
     seeds = list(range(100, 100 + replicas))
     start = time.perf_counter()
     if fast:

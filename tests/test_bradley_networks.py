@@ -7,21 +7,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from thermoscape.studies.bradley.networks import (
-    PAPER_NETWORKS,
-    PARAMETER_COUNTS,
-    SameConv2d,
-    build_paper_network,
-    count_parameters,
-    haiku_default_init_,
-    haiku_same_padding,
-    option_a_shortcut,
-)
+from thermoscape.nets import build
+from thermoscape.nets.inits import haiku_default_init_
+from thermoscape.nets.networks import count_parameters
+from thermoscape.nets.resnet import SameConv2d, haiku_same_padding, option_a_shortcut
+from thermoscape.studies.bradley.networks import PAPER_NETWORKS, PARAMETER_COUNTS
 
 
 @pytest.fixture(scope="module")
 def nets() -> dict[str, nn.Module]:
-    return {name: build_paper_network(name, seed=0) for name in PAPER_NETWORKS}
+    return {name: build({"name": name}, 0) for name in PAPER_NETWORKS}
 
 
 def _images(n: int = 2, seed: int = 0) -> torch.Tensor:
@@ -90,7 +85,7 @@ def test_haiku_same_padding():
 
 def test_same_seed_identical_different_seed_different():
     for name in ("resnet10", "vgg9"):
-        a, b, c = (build_paper_network(name, seed=s) for s in (3, 3, 4))
+        a, b, c = (build({"name": name}, s) for s in (3, 3, 4))
         pa, pb, pc = (nn.utils.parameters_to_vector(m.parameters()) for m in (a, b, c))
         assert torch.equal(pa, pb)
         assert not torch.equal(pa, pc)
@@ -100,13 +95,13 @@ def test_builder_leaves_global_rng_untouched():
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    build_paper_network("resnet10", seed=0)
+    build({"name": "resnet10"}, 0)
     assert torch.equal(torch.rand(3), expected)
 
 
 def test_dtype_casts_float32_draws():
-    m32 = build_paper_network("resnet10", seed=1)
-    m64 = build_paper_network("resnet10", seed=1, dtype=torch.float64)
+    m32 = build({"name": "resnet10"}, 1)
+    m64 = build({"name": "resnet10"}, 1, torch.float64)
     assert all(p.dtype == torch.float64 for p in m64.parameters())
     for p32, p64 in zip(m32.parameters(), m64.parameters()):
         assert torch.equal(p32.double(), p64)
@@ -114,8 +109,8 @@ def test_dtype_casts_float32_draws():
 
 
 def test_unknown_name_lists_valid_ones():
-    with pytest.raises(ValueError, match="resnet10, vgg16, vgg9"):
-        build_paper_network("resnet16", seed=0)
+    with pytest.raises(ValueError, match="'resnet16'.*resnet10.*vgg16, vgg9"):
+        build({"name": "resnet16"}, 0)
 
 
 def test_haiku_default_init_statistics():
@@ -156,7 +151,7 @@ def _grads(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def test_resnet10_gradients():
-    model = build_paper_network("resnet10", seed=0)
+    model = build({"name": "resnet10"}, 0)
     grads = _grads(model)
     # zero logits layer: only the head gets gradient at init, the body's gradient is exactly zero
     assert grads["logits.weight"].abs().sum() > 0 and grads["logits.bias"].abs().sum() > 0

@@ -12,12 +12,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from thermoscape.nets import build
 from thermoscape.studies.fengtu.experiment import (
     MLPTask,
     ModuleTask,
     SGDRun,
     Tensors,
-    build_lenet,
     epoch_order,
     layer_landscape,
     layer_slices,
@@ -121,12 +121,18 @@ def test_epoch_order_is_a_permutation_without_the_partial_batch():
         epoch_order(5, 10, 0, 0)
 
 
+
+def _lenet(variant, seed):
+    return build({"name": "lenet", "variant": variant}, seed, torch.float64)
+
+
 def _sgd(data, run, state_path=None, stop=None):
     spec = mlp_spec(12, [8, 6], 4)
     task = MLPTask(spec, data.x, data.y)
     evaluate = lambda theta: (float(F.cross_entropy(task.logits(theta), data.y)), 0.0, 0.0)
     return train_with_snapshots(uniform_init(spec, 2), task.batch_loss_and_grad, task.n_samples, run, 9, evaluate,
-                                {"W2": layer_slices(spec)[1]}, state_path=state_path, _stop_after_epochs=stop)
+                                {"W2": layer_slices(spec)[1]}, state_path=state_path, save_every_s=0,
+                                _stop_after_epochs=stop)  # a state after every epoch: the kill tests resume from one
 
 
 def test_sgd_snapshots_every_iteration_of_the_window():
@@ -216,7 +222,7 @@ def test_task_tensors_keep_the_task_classes_and_the_output_size():
 
 
 def test_lenet_has_the_papers_shape_and_trains_through_its_flat_parameters():
-    model = build_lenet("mnist", seed=0)
+    model = _lenet("mnist", 0)
     assert sum(p.numel() for n, p in model.named_parameters() if "weight" in n) == 28_624  # brief 2.1
     g = torch.Generator().manual_seed(1)
     x = torch.rand(40, 784, generator=g, dtype=F64)
@@ -228,7 +234,7 @@ def test_lenet_has_the_papers_shape_and_trains_through_its_flat_parameters():
     F.cross_entropy(model(x[:20]), y[:20]).backward()
     torch.testing.assert_close(grad, torch.cat([p.grad.reshape(-1) for p in model.parameters()]))
     assert task.logits(theta).shape == (40, 10)
-    assert build_lenet("cifar", 0)(torch.zeros(2, 3 * 32 * 32, dtype=F64)).shape == (2, 10)
+    assert _lenet("cifar", 0)(torch.zeros(2, 3 * 32 * 32, dtype=F64)).shape == (2, 10)
 
 
 def test_architecture_names_dispatch_or_fail_naming_the_valid_ones():

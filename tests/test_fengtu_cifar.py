@@ -17,11 +17,11 @@ from test_workflow import SMOKE, planned_jobs, snakemake, write_override
 from torch import nn
 from torch.nn import functional as F
 
+from thermoscape.nets import build
 from thermoscape.studies.fengtu.experiment import (
     ModuleLayerLandscape,
     ModuleTask,
     Tensors,
-    build_lenet,
     lenet_landscape,
     lenet_layers,
     parameter_slices,
@@ -33,6 +33,10 @@ from thermoscape.core.io import load_tensors
 from thermoscape.nets.networks import flat_parameters
 
 
+def _lenet(seed):
+    return build({"name": "lenet", "variant": "cifar"}, seed, torch.float64)
+
+
 def cifar_like(n: int = 24, seed: int = 0) -> Tensors:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 3 * 32 * 32, generator=g, dtype=F64)
@@ -41,7 +45,7 @@ def cifar_like(n: int = 24, seed: int = 0) -> Tensors:
 
 
 def test_lenet_cifar_layers_are_the_two_convolutions():
-    model = build_lenet("cifar", 0)
+    model = _lenet(0)
     layers = lenet_layers(model)
     assert layers == {"conv1": "features.0.weight", "conv2": "features.3.weight"}
     slices = parameter_slices(model)
@@ -51,7 +55,7 @@ def test_lenet_cifar_layers_are_the_two_convolutions():
 @pytest.mark.parametrize("layer", ["conv1", "conv2"])
 def test_module_landscape_is_the_network_loss_with_that_parameter_replaced(layer):
     data = cifar_like()
-    model = build_lenet("cifar", 3)
+    model = _lenet(3)
     theta = flat_parameters(model).double()
     landscape, w0 = run_landscape("lenet_cifar", [], data, theta, layer)
     assert isinstance(landscape, ModuleLayerLandscape) and landscape.n_params == w0.numel()
@@ -115,11 +119,11 @@ def test_module_landscape_flatness_of_an_analytic_loss():
 
 def test_lenet_landscape_rejects_unknown_layers():
     data = cifar_like(4)
-    theta = flat_parameters(build_lenet("cifar", 0)).double()
+    theta = flat_parameters(_lenet(0)).double()
     with pytest.raises(ValueError, match="valid: conv1, conv2"):
         lenet_landscape("cifar", data, theta, "conv3")
     with pytest.raises(ValueError, match="no parameter 'missing'"):
-        ModuleLayerLandscape(build_lenet("cifar", 0), "missing", data.x, data.y)
+        ModuleLayerLandscape(_lenet(0), "missing", data.x, data.y)
 
 
 def conv_table(exponent: float, seed: int) -> pd.DataFrame:

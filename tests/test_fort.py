@@ -11,12 +11,14 @@ from torch.func import hessian
 
 from thermoscape.studies.fort import experiment as fort
 from thermoscape.measure.curvature import lanczos_eigenpairs
+from thermoscape.nets import build
 from thermoscape.nets.networks import flat_parameters, functional_logits
+from thermoscape.nets.small import small_spec
 from thermoscape.measure.similarity import logit_clustering
 
 
 def tiny_model(arch: str = "mlp", activation: str = "tanh", n_classes: int = 3, seed: int = 0):
-    return fort.build_small_network(arch, activation, (16,), n_classes, [5], [2, 3], seed)
+    return build(small_spec(arch, activation, (16,), n_classes, [5], [2, 3]), seed, torch.float64)
 
 
 def tiny(arch: str = "mlp", activation: str = "tanh", n: int = 24, n_classes: int = 3, seed: int = 0):
@@ -134,26 +136,27 @@ def test_load_data_reads_a_user_supplied_idx_directory(tmp_path):
     data = fort.load_data("fashion_mnist", 10, 6, "unit", path=str(tmp_path))
     assert data.x_train.shape == (10, 784) and data.x_test.shape == (6, 784) and data.n_classes == 10
     assert 0 <= float(data.x_train.min()) and float(data.x_train.max()) <= 1
-    assert fort.build_small_network("cnn", "relu", (784,), 10, [8], [4, 4], 0)(data.x_train).shape == (10, 10)
+    cnn = build(small_spec("cnn", "relu", (784,), 10, [8], [4, 4]), 0, torch.float64)
+    assert cnn(data.x_train).shape == (10, 10)
 
 
 def test_networks_have_the_documented_sizes():
-    mlp = fort.build_small_network("mlp", "relu", (64,), 10, [32, 32], [16, 32, 32], 0)
+    mlp = build(small_spec("mlp", "relu", (64,), 10, [32, 32], [16, 32, 32]), 0, torch.float64)
     assert sum(p.numel() for p in mlp.parameters()) == 3466  # brief 5.3: 64-32-32-10
-    cnn = fort.build_small_network("cnn", "relu", (64,), 10, [32], [16, 32, 32], 0)
+    cnn = build(small_spec("cnn", "relu", (64,), 10, [32], [16, 32, 32]), 0, torch.float64)
     assert cnn(torch.zeros(5, 64, dtype=torch.float64)).shape == (5, 10)
     # SmallCNN of ref. [29] on CIFAR shapes: 448 + 4640 + 9248 + 1056 + 330 = 15,722 parameters (brief)
-    cifar = fort.build_small_network("cnn", "relu", (3, 32, 32), 10, [32], [16, 32, 32], 0)
+    cifar = build(small_spec("cnn", "relu", (3, 32, 32), 10, [32], [16, 32, 32]), 0, torch.float64)
     assert sum(p.numel() for p in cifar.parameters()) == 15_722
     with pytest.raises(ValueError, match="square"):
-        fort.build_small_network("cnn", "relu", (60,), 10, [32], [16], 0)
+        build(small_spec("cnn", "relu", (60,), 10, [32], [16]), 0, torch.float64)
 
 
 def test_training_is_reproducible_and_records_divergence():
     data = fort.Data(*tiny(n=40)[2:4], *tiny(n=20, seed=1)[2:4], 3, "unit")
 
     def run(lr):
-        model = fort.build_small_network("mlp", "tanh", (16,), 3, [5], [2], 0)
+        model = build(small_spec("mlp", "tanh", (16,), 3, [5], [2]), 0, torch.float64)
         return fort.train(model, data, fort.Training(lr, 10, 3), seed=0, checkpoints=[0, 2], n_stats=8)
 
     history, kept = run(0.5)

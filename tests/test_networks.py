@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import grad, jvp
 
+from thermoscape.nets import build
 from thermoscape.nets.networks import (
-    build_network,
     evaluate,
     flat_parameters,
     has_batchnorm,
@@ -22,7 +22,7 @@ RESNET = {"name": "resnet18", "width": 2, "in_channels": 3, "n_classes": 10}
 
 
 def test_mlp_parameter_count_and_shape():
-    model = build_network(MLP, seed=0)
+    model = build(MLP, seed=0)
     d, w, depth, c = 64, 16, 3, 10
     expected = (d * w + w) + (depth - 1) * (w * w + w) + (w * c + c)
     assert flat_parameters(model).numel() == expected == 1_754
@@ -32,7 +32,7 @@ def test_mlp_parameter_count_and_shape():
 
 
 def test_resnet18_forward_shape_batchnorm_and_parameter_count():
-    model = build_network(RESNET, seed=0)
+    model = build(RESNET, seed=0)
     assert has_batchnorm(model)
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
     k = 2
@@ -55,17 +55,17 @@ def test_resnet18_forward_shape_batchnorm_and_parameter_count():
 def test_build_is_deterministic_and_leaves_global_rng_alone():
     torch.manual_seed(123)
     before = torch.random.get_rng_state()
-    a, b, c = (flat_parameters(build_network(MLP, seed=s)) for s in (7, 7, 8))
+    a, b, c = (flat_parameters(build(MLP, seed=s)) for s in (7, 7, 8))
     assert torch.equal(torch.random.get_rng_state(), before)
     assert torch.equal(a, b)
     assert not torch.allclose(a, c)
-    r1, r2 = (flat_parameters(build_network(RESNET, seed=s)) for s in (1, 2))
+    r1, r2 = (flat_parameters(build(RESNET, seed=s)) for s in (1, 2))
     assert not torch.allclose(r1, r2)
-    assert torch.equal(r1, flat_parameters(build_network(RESNET, seed=1)))
+    assert torch.equal(r1, flat_parameters(build(RESNET, seed=1)))
 
 
 def test_flat_round_trip_copies_values():
-    model = build_network(RESNET, seed=0)
+    model = build(RESNET, seed=0)
     theta = torch.randn(flat_parameters(model).numel(), generator=torch.Generator().manual_seed(0))
     set_flat_parameters(model, theta)
     assert torch.equal(flat_parameters(model), theta)
@@ -77,7 +77,7 @@ def test_flat_round_trip_copies_values():
 
 def _bn_model_with_stats(seed: int = 0) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    model = build_network(RESNET, seed=seed)
+    model = build(RESNET, seed=seed)
     x = torch.randn(6, 3, 8, 8, generator=g)
     y = torch.randint(0, 10, (6,), generator=g)
     recompute_batchnorm(model, x * 2 + 1, batch_size=4)  # non-trivial running statistics
@@ -104,7 +104,7 @@ def test_parameter_loss_matches_eval_forward_and_autograd_gradient():
 
 
 def test_parameter_loss_hvp_matches_double_backward():
-    model = build_network(MLP, seed=3)
+    model = build(MLP, seed=3)
     g = torch.Generator().manual_seed(1)
     x, y = torch.randn(20, 64, generator=g), torch.randint(0, 10, (20,), generator=g)
     f = parameter_loss(model, x, y)
@@ -130,7 +130,7 @@ def test_recompute_batchnorm_gives_the_data_mean():
 
 
 def test_recompute_batchnorm_on_resnet_stem():
-    model = build_network(RESNET, seed=0)
+    model = build(RESNET, seed=0)
     x = torch.randn(10, 3, 8, 8, generator=torch.Generator().manual_seed(2)) + 0.7
     recompute_batchnorm(model, x, batch_size=4)  # batches 4, 4, 2
     with torch.no_grad():
@@ -154,9 +154,31 @@ def test_evaluate_and_outputs():
 
 
 def test_unknown_or_malformed_architecture():
-    with pytest.raises(ValueError, match="'vgg'.*mlp, resnet18"):
-        build_network({"name": "vgg", "width": 4}, seed=0)
+    with pytest.raises(ValueError, match="'vgg'.*mlp.*resnet18"):
+        build({"name": "vgg", "width": 4}, seed=0)
     with pytest.raises(ValueError, match="missing"):
-        build_network({"name": "mlp", "width": 4}, seed=0)
+        build({"name": "mlp", "width": 4}, seed=0)
     with pytest.raises(ValueError, match="positive integer"):
-        build_network({**MLP, "width": 0}, seed=0)
+        build({**MLP, "width": 0}, seed=0)
+
+
+def test_one_builder_names_every_network():
+    from thermoscape.nets import architectures, register
+    from thermoscape.nets.small import small_spec
+
+    assert architectures() == ("cnn", "lenet", "mlp", "resnet10", "resnet18", "vgg16", "vgg9")
+    # Yang's width x depth form and Fort's widths form are one network: the same draws
+    uniform = build(MLP, seed=4)
+    listed = build({"name": "mlp", "in_features": 64, "widths": [16, 16, 16], "n_classes": 10}, seed=4)
+    assert repr(uniform) == repr(listed)
+    assert all(torch.equal(a, b) for a, b in zip(uniform.parameters(), listed.parameters()))
+    fort = build(small_spec("mlp", "relu", (64,), 10, [16, 16, 16], [8]), 4, torch.float64)
+    assert all(torch.equal(a.double(), b) for a, b in zip(uniform.parameters(), fort.parameters()))
+    with pytest.raises(ValueError, match="widths, or width and depth"):
+        build({**MLP, "widths": [3]}, seed=0)
+    with pytest.raises(ValueError, match="unknown: \\['colour'\\]"):
+        build({**RESNET, "colour": 1}, seed=0)
+    with pytest.raises(ValueError, match="positive integer"):
+        build({**RESNET, "width": True}, seed=0)
+    with pytest.raises(ValueError, match="registered already"):
+        register("mlp", nn.Linear)

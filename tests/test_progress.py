@@ -6,6 +6,8 @@ import torch
 from conftest import quadratic
 
 from thermoscape.core.jobs import ProgressLog
+from thermoscape.nets import build
+from thermoscape.nets.small import small_spec
 from thermoscape.dynamics.train import adam_descent
 
 
@@ -52,6 +54,7 @@ def test_sgd_of_fort_and_bradley_report_each_epoch():
 
     data = fort.Data(*tiny(n=40)[2:4], *tiny(n=20, seed=1)[2:4], 3, "unit")
     epochs = []
-    fort.train(fort.build_small_network("mlp", "tanh", (16,), 3, [5], [2], 0), data, fort.Training(0.5, 10, 3), seed=0,
+    model = build(small_spec("mlp", "tanh", (16,), 3, [5], [2]), 0, torch.float64)
+    fort.train(model, data, fort.Training(0.5, 10, 3), seed=0,
                checkpoints=[0], n_stats=8, progress=epochs.append)
     assert epochs == [1, 2, 3]

@@ -8,16 +8,18 @@ import pytest
 import torch
 from torch import nn
 
+from thermoscape.data.batches import epoch_batches
 from thermoscape.nets.mlp import MLPSpec, unflatten
-from thermoscape.nets.networks import build_network, evaluate, flat_parameters
+from thermoscape.nets import build
+from thermoscape.nets.networks import evaluate, flat_parameters
 from thermoscape.dynamics.sgd import (
     SGDSettings,
     _mlp_backward,
     _mlp_forward,
     _Progress,
+    _sample_major,
     _SimulatedKill,
     early_stop_reached,
-    epoch_batches,
     learning_rate,
     mlp_layers,
     train_mlp_replicas,
@@ -79,7 +81,7 @@ def test_learning_rate_schedules():
 
 def _train(seed: int, settings: SGDSettings = FAST, **kwargs):
     x, y = separable()
-    model = build_network(ARCH, seed=0)
+    model = build(ARCH, seed=0)
     return model, train_sgd(model, x, y, settings, seed=seed, **kwargs)
 
 
@@ -144,7 +146,7 @@ def test_kill_and_resume_is_bit_identical(tmp_path):
 
 def test_divergence_is_flagged_and_the_best_finite_state_returned():
     settings = SGDSettings(lr=1e6, batch_size=16, min_epochs=100, max_epochs=10)
-    model = build_network(ARCH, seed=0)
+    model = build(ARCH, seed=0)
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     x, y = separable()
     result = train_sgd(model, x, y, settings, seed=0)
@@ -163,7 +165,7 @@ def test_divergence_is_flagged_and_the_best_finite_state_returned():
 def test_batch_larger_than_the_data_is_refused():
     x, y = separable(10)
     with pytest.raises(ValueError, match="batch_size"):
-        train_sgd(build_network(ARCH, seed=0), x, y, SGDSettings(batch_size=11), seed=0)
+        train_sgd(build(ARCH, seed=0), x, y, SGDSettings(batch_size=11), seed=0)
 
 
 # --- train_mlp_replicas: the batched fast path ----------------------------------------------------------
@@ -184,7 +186,7 @@ def digits_like(dtype: torch.dtype, n: int = 120) -> tuple[torch.Tensor, torch.T
 
 
 def _replicas(dtype: torch.dtype, n: int = 3) -> list[nn.Module]:
-    return [build_network(DIGITS_ARCH, seed=k).to(dtype) for k in range(n)]
+    return [build(DIGITS_ARCH, seed=k).to(dtype) for k in range(n)]
 
 
 def _rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -220,7 +222,7 @@ def test_flat_layout_and_batched_passes_match_the_modules():
     theta = torch.stack([flat_parameters(m) for m in models])  # the MLPSpec layout
     layers = unflatten(theta, MLPSpec((64, 6, 6, 10)))
     xb, yb = x.view(3, 8, 64), y.view(3, 8)  # one batch per replica
-    logits, inputs = _mlp_forward(layers, xb)
+    logits, inputs = _mlp_forward(_sample_major(layers), xb)
     grad = torch.full_like(theta, math.nan)
     d_logits = (torch.softmax(logits, -1) - nn.functional.one_hot(yb, 10).double()) / 8
     _mlp_backward(layers, inputs, d_logits, unflatten(grad, MLPSpec((64, 6, 6, 10))))
@@ -277,14 +279,14 @@ def test_replicas_kill_and_resume_is_bit_identical(tmp_path):
 
 def test_replicas_refuse_other_networks():
     x, y = digits_like(torch.float32, 32)
-    mlp = build_network(DIGITS_ARCH, 0)
+    mlp = build(DIGITS_ARCH, 0)
     others = {
-        "resnet": build_network({"name": "resnet18", "width": 1, "in_channels": 1, "n_classes": 10}, 0),
+        "resnet": build({"name": "resnet18", "width": 1, "in_channels": 1, "n_classes": 10}, 0),
         "tanh": nn.Sequential(nn.Flatten(), nn.Linear(64, 6), nn.Tanh(), nn.Linear(6, 10)),
         "no final layer": nn.Sequential(nn.Linear(64, 6), nn.ReLU()),
         "mixed bias": nn.Sequential(nn.Linear(64, 6), nn.ReLU(), nn.Linear(6, 10, bias=False)),
     }
-    frozen = build_network(DIGITS_ARCH, 1)
+    frozen = build(DIGITS_ARCH, 1)
     frozen[1].bias.requires_grad_(False)
     others["frozen"] = frozen
     for name, model in others.items():
@@ -292,8 +294,8 @@ def test_replicas_refuse_other_networks():
         with pytest.raises(ValueError, match="not a plain ReLU MLP"):
             train_mlp_replicas([mlp, model], x, y, SHORT, [0, 1])
     assert len(mlp_layers(nn.Sequential(nn.Linear(64, 10)))) == 1  # no hidden layer, no Flatten: fine
-    wider = build_network({**DIGITS_ARCH, "width": 7}, 0)
-    for other in (wider, build_network(DIGITS_ARCH, 1).double()):
+    wider = build({**DIGITS_ARCH, "width": 7}, 0)
+    for other in (wider, build(DIGITS_ARCH, 1).double()):
         with pytest.raises(ValueError, match="one architecture, dtype and device"):
             train_mlp_replicas([mlp, other], x, y, SHORT, [0, 1])
     with pytest.raises(ValueError, match="one seed per model"):

@@ -16,7 +16,8 @@ from torch.func import grad
 from thermoscape.studies.bradley import shift_curvature as sc
 from thermoscape.measure.curvature import full_hessian, hvp
 from thermoscape.data.tensors import Data
-from thermoscape.nets.small import build_small_network, loss_fn
+from thermoscape.nets import build
+from thermoscape.nets.small import loss_fn, small_spec
 from thermoscape.nets.networks import evaluate, flat_parameters, functional_logits, set_flat_parameters
 
 
@@ -31,7 +32,7 @@ def tiny_data(n_train: int = 24, n_test: int = 12, seed: int = 0) -> Data:
 
 
 def tiny_model(activation: str = "tanh", seed: int = 0):
-    return build_small_network("mlp", activation, (16,), 3, [5], [], seed)
+    return build(small_spec("mlp", activation, (16,), 3, [5], []), seed, torch.float64)
 
 
 # --- reflected fits -----------------------------------------------------------------------------------------

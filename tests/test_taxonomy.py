@@ -11,7 +11,8 @@ from thermoscape.measure.connectivity import mode_connectivity
 from thermoscape.measure.curvature import full_hessian
 from thermoscape.data.readers import Split
 from thermoscape.core.grids import experiment_grid
-from thermoscape.nets.networks import build_network, evaluate, flat_parameters, parameter_loss
+from thermoscape.nets import build
+from thermoscape.nets.networks import evaluate, flat_parameters, parameter_loss
 from thermoscape.studies.taxonomy.claims import Criteria as TaxonomyCriteria
 from thermoscape.studies.taxonomy.claims import double_descent_claim, taxonomy_claims
 from thermoscape.studies.taxonomy.experiment import (
@@ -76,7 +77,7 @@ def data() -> CellData:
 
 
 def mlp(seed: int, width: int = 6) -> torch.nn.Module:
-    return build_network({"name": "mlp", "in_features": 5, "width": width, "depth": 2, "n_classes": 3}, seed).eval()
+    return build({"name": "mlp", "in_features": 5, "width": width, "depth": 2, "n_classes": 3}, seed).eval()
 
 
 def test_label_table_and_cell_data_apply_noise_and_subset():

@@ -10,12 +10,19 @@ import torch
 from conftest import quadratic
 
 from thermoscape.core.seeds import derive_seed
-from thermoscape.data.batches import BatchOrder, cyclic_batches, epoch_batches
+from thermoscape.data.batches import BatchOrder, ReplicaBatchOrder, cyclic_batches, epoch_batches
 from thermoscape.dynamics.train import Checkpoint, Optimizer, SimulatedKill, adam_descent, train
+from thermoscape.nets import build
+from thermoscape.nets.small import small_spec
 
 
 def _equal(a, b):
     return torch.equal(a, b)
+
+
+def _small_mlp(activation, channels):
+    """Fort & Ganguli's 16-5-3 MLP (``channels``: the config's, unused by an MLP), float64, seed 0."""
+    return build(small_spec("mlp", activation, (16,), 3, [5], channels), 0, torch.float64)
 
 
 # --- minibatch orders ---------------------------------------------------------------------------------
@@ -145,6 +152,172 @@ def test_divergence_step_stops_before_the_update_and_epoch_after_it():
     assert run.stopped == "enough" and run.epochs_run == 1
 
 
+# --- replica mode: R runs batched into one ----------------------------------------------------------------
+
+REPLICA_SEEDS = [3, 4, 5]
+REPLICA_STOPS = [10, 2, 3]  # replica 0 runs the 6-epoch budget, replicas 1 and 2 are stopped by the hook
+
+
+def _replica_start():
+    return torch.stack([torch.linspace(-1, 1, 5, dtype=torch.float64) * (k + 1) for k in range(3)])
+
+
+def _separate_run(k, spec, path=None):
+    """Replica ``k`` as a plain trainer run: its own order, its own stop."""
+    x, y = _least_squares()
+    w = _replica_start()[k].clone().requires_grad_(True)
+
+    def step(i):
+        loss = ((x[i] * w).sum(-1) - y[i]).square().mean()
+        loss.backward()
+        return loss
+
+    run = train([w], step, spec, 6, batches=BatchOrder(40, 8, REPLICA_SEEDS[k], "stream"),
+                lr=lambda e: spec.lr / (1 + e), divergence="epoch",
+                on_epoch_end=lambda e, r: "enough" if r.epochs_run >= REPLICA_STOPS[k] else None)
+    return w.detach(), run
+
+
+def _replica_run(spec, path=None, stop=None):
+    x, y = _least_squares()
+    w = _replica_start().requires_grad_(True)
+
+    def step(batch, live):  # batch (K, B): each running replica's own samples
+        loss = ((x[batch] * live[0][:, None, :]).sum(-1) - y[batch]).square().mean(1)
+        loss.sum().backward()
+        return loss.detach()
+
+    def end(epoch, run):
+        return {k: "enough" for k in run.ran if run.epochs_run >= REPLICA_STOPS[k]}
+
+    ckpt = None if path is None else Checkpoint(path, "replicas")
+    orders = ReplicaBatchOrder([BatchOrder(40, 8, s, "stream") for s in REPLICA_SEEDS])
+    run = train([w], step, spec, 6, batches=orders,
+                lr=lambda e: spec.lr / (1 + e), on_epoch_end=end, divergence="epoch", checkpoint=ckpt,
+                replicas=3, _stop_after=stop)
+    return w.detach(), run
+
+
+@pytest.mark.parametrize("spec", [Optimizer("sgd", lr=0.05, momentum=0.9, weight_decay=5e-4),
+                                  Optimizer("adam", lr=0.01, weight_decay=1e-3)], ids=["sgd", "adam"])
+def test_replica_mode_equals_separate_trainer_runs(spec):
+    """The batched replicas are R separate runs: parameters, epoch losses, stops (frozen replicas neither step
+    nor draw, their optimizer state rows stay as they were)."""
+    w, run = _replica_run(spec)
+    assert run.replicas == ["epochs", "enough", "enough"] and run.stopped == "epochs" and run.epochs_run == 6
+    for k in range(3):
+        w_k, run_k = _separate_run(k, spec)
+        assert run_k.epochs_run == min(REPLICA_STOPS[k], 6)
+        torch.testing.assert_close(w[k], w_k, rtol=1e-12, atol=0)
+        losses = [e[k] for e in run.epoch_losses]
+        torch.testing.assert_close(torch.tensor(losses[: run_k.epochs_run]), torch.tensor(run_k.epoch_losses),
+                                   rtol=1e-12, atol=0)
+        assert all(math.isnan(v) for v in losses[run_k.epochs_run:])
+
+
+def test_replica_mode_resumes_bitwise(tmp_path):
+    spec = Optimizer("adam", lr=0.01)
+    whole = _replica_run(spec)
+    path = tmp_path / "replicas.pt"
+    for _ in range(3):  # killed after epochs 1, 2 (replica 1 stopped) and 3 (replica 2 too): narrowed state saved
+        with pytest.raises(SimulatedKill):
+            _replica_run(spec, path, stop=1)
+    resumed = _replica_run(spec, path)
+    assert torch.equal(resumed[0], whole[0])
+    torch.testing.assert_close(torch.tensor(resumed[1].epoch_losses), torch.tensor(whole[1].epoch_losses),
+                               rtol=0, atol=0, equal_nan=True)
+    assert (resumed[1].replicas, resumed[1].steps) == (whole[1].replicas, whole[1].steps)
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_replica_mode_refusals():
+    w = torch.zeros(3, 2, requires_grad=True)
+    with pytest.raises(ValueError, match="'epoch' or 'never'"):
+        train([w], lambda b, live: None, Optimizer(), 1, replicas=3)
+    with pytest.raises(ValueError, match="first axis of 4 replicas"):
+        train([w], lambda b, live: None, Optimizer(), 1, replicas=4, divergence="never")
+    with pytest.raises(ValueError, match="track_loss"):
+        train([w], lambda b: None, Optimizer(), 1, divergence="epoch", track_loss=False)
+
+
+# --- sgd.train_mlp_replicas (Yang et al.): its own batched loop gave way to the trainer's replica mode -------
+
+
+def _old_train_mlp_replicas(models, x, y, settings, seeds):
+    """The batched loop as it was (hand-written SGD update, a frozen replica's rows copied out and back)."""
+    import torch.nn.functional as F
+
+    from thermoscape.dynamics.sgd import (_clone_state, _mlp_backward, _mlp_forward, _mlp_spec, _Progress,
+                                          _sample_major, learning_rate)
+    from thermoscape.nets.mlp import unflatten
+    from thermoscape.nets.networks import flat_parameters, set_flat_parameters
+
+    spec, x = _mlp_spec(models), x.flatten(1)
+    theta = torch.stack([flat_parameters(m) for m in models])
+    best, momentum = theta.clone(), None
+    generators, runs = [torch.Generator().manual_seed(s) for s in seeds], [_Progress() for _ in models]
+    with torch.no_grad():
+        while any(run.stopped is None for run in runs):
+            active = [k for k, run in enumerate(runs) if run.stopped is None]
+            lr = learning_rate(settings, len(runs[active[0]].rows))
+            order = torch.stack([torch.stack(_old_epoch_batches(x.shape[0], settings.batch_size, generators[k]))
+                                 for k in active], dim=1)
+            rows = torch.tensor(active)
+            th, buf = theta[rows], None if momentum is None else momentum[rows]
+            n_steps, n_replicas, batch = order.shape
+            xe, ye = x[order], y[order]
+            onehot = F.one_hot(ye, spec.widths[-1]).to(th.dtype).mul_(1.0 / batch)
+            label_log_p, predictions = torch.empty(n_steps, n_replicas, dtype=th.dtype), torch.empty_like(ye)
+            grad = torch.empty_like(th)
+            layers, grads = unflatten(th, spec), unflatten(grad, spec)
+            for s in range(n_steps):
+                logits, inputs = _mlp_forward(_sample_major(layers), xe[s])
+                log_p = torch.log_softmax(logits, dim=2)
+                _mlp_backward(layers, inputs, torch.exp(log_p).mul_(1.0 / batch).sub_(onehot[s]), grads)
+                grad.add_(th, alpha=settings.weight_decay)
+                if settings.momentum:
+                    buf = grad.clone() if buf is None else buf.mul_(settings.momentum).add_(grad)
+                th.add_(buf if settings.momentum else grad, alpha=-lr)
+                label_log_p[s] = log_p.gather(2, ye[s].unsqueeze(2)).sum(dim=(1, 2))
+                predictions[s] = logits.argmax(dim=2)
+            theta[rows] = th
+            if buf is not None:
+                momentum = buf if momentum is None else momentum.index_put_((rows,), buf)
+            loss_sums = (-label_log_p / batch).double().cumsum(dim=0)[-1]
+            correct = (predictions == ye).sum(dim=(0, 2))
+            for k, loss_sum, right in zip(active, loss_sums.tolist(), correct.tolist()):
+                if runs[k].record(lr, loss_sum, right, n_steps, settings):
+                    best[k] = theta[k]
+    results = []
+    for model, run, last, best_k in zip(models, runs, theta, best):
+        set_flat_parameters(model, last if run.checkpoint == "early_stopped" else best_k)
+        results.append(run.result(_clone_state(model)))
+    return results
+
+
+@pytest.mark.parametrize("case", ["stops", "diverge", "decay", "no_momentum"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_train_mlp_replicas_is_bitwise_the_old_loop(case, dtype):
+    import dataclasses
+
+    from test_sgd import SEEDS, SHORT, STAGGERED_DIVERGENCE, STAGGERED_STOPS, _replicas, digits_like
+
+    from thermoscape.dynamics.sgd import train_mlp_replicas
+
+    settings = {"stops": STAGGERED_STOPS, "diverge": STAGGERED_DIVERGENCE,
+                "decay": dataclasses.replace(SHORT, schedule="one_decay", batch_size=10),
+                "no_momentum": dataclasses.replace(STAGGERED_STOPS, momentum=0.0, weight_decay=0.0)}[case]
+    x, y = digits_like(dtype)
+    new = train_mlp_replicas(_replicas(dtype, 4), x, y, settings, SEEDS)
+    old = _old_train_mlp_replicas(_replicas(dtype, 4), x, y, settings, SEEDS)
+    if case == "stops":
+        assert len({r.epochs for r in new}) > 1  # frozen replicas while others go on
+    for a, b in zip(new, old):
+        assert a.history.equals(b.history)
+        assert (a.checkpoint, a.epochs, a.diverged) == (b.checkpoint, b.epochs, b.diverged)
+        assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)
+
+
 # --- adam_descent (Jules) -------------------------------------------------------------------------------
 
 
@@ -229,8 +402,8 @@ def test_fort_train_is_bitwise_the_old_loop(lr, momentum):
     from thermoscape.studies.fort import experiment as fort
 
     data, training = _fort_data(), fort.Training(lr, 10, 3, momentum)
-    new = fort.train(fort.build_small_network("mlp", "tanh", (16,), 3, [5], [2], 0), data, training, 4, [0, 2], 8)
-    old = _old_fort_train(fort.build_small_network("mlp", "tanh", (16,), 3, [5], [2], 0), data, training, 4, [0, 2], 8)
+    new = fort.train(_small_mlp("tanh", [2]), data, training, 4, [0, 2], 8)
+    old = _old_fort_train(_small_mlp("tanh", [2]), data, training, 4, [0, 2], 8)
     pd.testing.assert_frame_equal(new[0], old[0], check_exact=True)
     assert sorted(new[1]) == sorted(old[1]) and all(torch.equal(new[1][k], old[1][k]) for k in old[1])
 
@@ -242,7 +415,7 @@ def test_fort_hyperplane_training_is_bitwise_the_old_loop():
     from thermoscape.nets.networks import flat_parameters, functional_logits
     from thermoscape.studies.fort import experiment as fort
 
-    data, model = _fort_data(30), fort.build_small_network("mlp", "relu", (16,), 3, [5], [2, 3], 0)
+    data, model = _fort_data(30), _small_mlp("relu", [2, 3])
     logits_fn, anchor = functional_logits(model), flat_parameters(model).detach()
     basis = random_orthonormal(anchor.numel(), 4, torch.Generator().manual_seed(1))
     theta_d = torch.zeros(4, dtype=anchor.dtype, requires_grad=True)
@@ -315,15 +488,14 @@ def _old_bradley_sgd(model, x, y, lr, batch_size, epochs, weight_decay=0.0, seed
     dict(lr=0.1, batch_size=4, epochs=0),
 ])
 def test_bradley_sgd_is_bitwise_the_old_loop(kwargs):
-    from thermoscape.nets.small import build_small_network
     from thermoscape.studies.bradley import shift_curvature as sc
 
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(24, 16, generator=g, dtype=torch.float64), torch.arange(24) % 3
     xt, yt = torch.rand(12, 16, generator=g, dtype=torch.float64), torch.arange(12) % 3
     eval_fn = sc.loss_evaluator(sc.Data(x, y, xt, yt, 3, "unit"))
-    new = sc.sgd(build_small_network("mlp", "relu", (16,), 3, [5], [], 0), x, y, eval_fn=eval_fn, **kwargs)
-    theta, epochs, finite, history = _old_bradley_sgd(build_small_network("mlp", "relu", (16,), 3, [5], [], 0), x, y,
+    new = sc.sgd(_small_mlp("relu", []), x, y, eval_fn=eval_fn, **kwargs)
+    theta, epochs, finite, history = _old_bradley_sgd(_small_mlp("relu", []), x, y,
                                                       eval_fn=eval_fn, **kwargs)
     assert torch.equal(new.theta, theta) or (not finite and torch.equal(new.theta.isnan(), theta.isnan()))
     assert (new.epochs, new.finite) == (epochs, finite)
@@ -502,15 +674,14 @@ def _old_train_sgd(model, x, y, settings, seed):
                                     dict(lr=1e6, batch_size=16, max_epochs=10, min_epochs=100)])
 def test_train_sgd_is_bitwise_the_old_loop(kwargs):
     from thermoscape.dynamics.sgd import SGDSettings, train_sgd
-    from thermoscape.nets.networks import build_network
 
     arch = {"name": "mlp", "in_features": 2, "width": 8, "depth": 1, "n_classes": 2}
     g = torch.Generator().manual_seed(0)
     x = torch.randn(64, 2, generator=g)
     y = (x[:, 0] + 0.3 * x[:, 1] > 0).long()
     settings = SGDSettings(**kwargs)
-    new = train_sgd(build_network(arch, seed=1), x, y, settings, seed=5)
-    old = _old_train_sgd(build_network(arch, seed=1), x, y, settings, seed=5)
+    new = train_sgd(build(arch, seed=1), x, y, settings, seed=5)
+    old = _old_train_sgd(build(arch, seed=1), x, y, settings, seed=5)
     assert new.history.equals(old.history) and (new.checkpoint, new.epochs, new.diverged) == (
         old.checkpoint, old.epochs, old.diverged)
     assert all(torch.equal(v, old.state[k]) for k, v in new.state.items())

@@ -26,7 +26,8 @@ from thermoscape.data.translation import (
 )
 from thermoscape.dynamics.train import SimulatedKill
 from thermoscape.measure import curvature
-from thermoscape.nets.networks import build_network, evaluate, flat_parameters, parameter_loss
+from thermoscape.nets import build
+from thermoscape.nets.networks import evaluate, flat_parameters, parameter_loss
 from thermoscape.nets.transformer import greedy_decode
 from thermoscape.studies.taxonomy import translation as mt
 from thermoscape.studies.taxonomy.experiment import PhaseRules, hessian_top, hessian_trace
@@ -109,7 +110,7 @@ def tiny_data(n_train=24, n_test=8, width=8, batch_size=8, subset=1.0) -> tuple[
 
 def tiny_model(data, width=8, heads=2, seed=0):
     arch = mt.translation_architecture({"layers": 1, "heads": heads, "ff_multiplier": 2}, width, data)
-    return build_network(arch, seed).eval()
+    return build(arch, seed).eval()
 
 
 def test_forward_shapes_and_build_by_name():

@@ -22,9 +22,10 @@ BR_LIBRARY = (
     "studies.bradley.shift_curvature",
     "studies.bradley.networks",
     "data.tensors",
-    "nets.small",
     "nets.networks",
+    *NETS_LIBRARY,
     "dynamics.sgd",
+    "dynamics.train",
 )  # the line adds curvature
 
 

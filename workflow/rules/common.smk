@@ -103,6 +103,10 @@ def key_sorted(value):
     return value
 
 
+# the one network builder and every architecture it builds: a rule that builds a network lists them
+NETS_LIBRARY = ("nets.registry", "nets.small", "nets.resnet", "nets.vgg", "nets.lenet", "nets.inits")
+
+
 def library_version(*modules):
     """Hash of the ``thermoscape`` modules a rule runs. As a param it makes an edit of a measurement's
     library code re-run the rules that use it (Snakemake's params trigger), and only those."""

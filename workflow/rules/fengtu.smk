@@ -108,7 +108,7 @@ rule fengtu_train:
         seed=FENGTU["seed"],
         state=lambda wc: f"{FT}/scratch/{wc.ftrun}/state.pt",
         device=DEVICE,
-        library=library_version("studies.fengtu.experiment", "nets.mlp", "nets.losses"),
+        library=library_version("studies.fengtu.experiment", *NETS_LIBRARY, "nets.mlp", "nets.losses"),
     script:
         "../../scripts/fengtu/train.py"
 
@@ -137,7 +137,9 @@ rule fengtu_langevin:
         hidden=FENGTU["model"]["hidden"],
         workdir=f"{FT}/scratch/{FENGTU_LANGEVIN}",
         device=DEVICE,
-        library=library_version("studies.fengtu.experiment", "dynamics.langevin", "nets.mlp", "nets.losses"),
+        library=library_version(
+            "studies.fengtu.experiment", *NETS_LIBRARY, "dynamics.langevin", "nets.mlp", "nets.losses"
+        ),
     script:
         "../../scripts/fengtu/langevin.py"
 
@@ -193,7 +195,9 @@ rule fengtu_flatness:
         ),
         arch=lambda wc: FENGTU_RUNS[wc.ftrun]["arch"] if wc.ftrun in FENGTU_RUNS else "mlp",
         device=DEVICE,
-        library=library_version("measure.flatness", "studies.fengtu.experiment", "nets.mlp", "nets.losses"),
+        library=library_version(
+            "measure.flatness", "studies.fengtu.experiment", *NETS_LIBRARY, "nets.mlp", "nets.losses"
+        ),
     script:
         "../../scripts/fengtu/flatness.py"
 
@@ -221,7 +225,11 @@ rule fengtu_minibatch:
         seed=FENGTU["seed"],
         device=DEVICE,
         library=library_version(
-            "studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"
+            "studies.fengtu.minibatch_landscape",
+            "studies.fengtu.experiment",
+            *NETS_LIBRARY,
+            "nets.mlp",
+            "nets.losses",
         ),
     script:
         "../../scripts/fengtu/minibatch.py"
@@ -248,7 +256,11 @@ rule fengtu_temperature:
         run=FENGTU_RUNS[FENGTU_E1],
         device=DEVICE,
         library=library_version(
-            "studies.fengtu.minibatch_landscape", "studies.fengtu.experiment", "nets.mlp", "nets.losses"
+            "studies.fengtu.minibatch_landscape",
+            "studies.fengtu.experiment",
+            *NETS_LIBRARY,
+            "nets.mlp",
+            "nets.losses",
         ),
     script:
         "../../scripts/fengtu/temperature.py"
@@ -276,6 +288,7 @@ rule fengtu_drift:
             "measure.pca",
             "studies.fengtu.minibatch_landscape",
             "studies.fengtu.experiment",
+            *NETS_LIBRARY,
             "nets.mlp",
             "nets.losses",
         ),
@@ -311,6 +324,7 @@ rule fengtu_task1:
             "measure.flatness",
             "measure.pca",
             "studies.fengtu.experiment",
+            *NETS_LIBRARY,
             "nets.mlp",
             "nets.losses",
         ),
@@ -342,7 +356,11 @@ rule fengtu_task2:
         hidden=FENGTU["model"]["hidden"],
         device=DEVICE,
         library=library_version(
-            "studies.fengtu.forgetting", "studies.fengtu.experiment", "nets.mlp", "nets.losses"
+            "studies.fengtu.forgetting",
+            "studies.fengtu.experiment",
+            *NETS_LIBRARY,
+            "nets.mlp",
+            "nets.losses",
         ),
     script:
         "../../scripts/fengtu/task2.py"

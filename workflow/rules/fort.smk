@@ -138,7 +138,7 @@ rule fort_train:
         keep=lambda wc: FORT_NETWORKS["hessian"]["epochs"] if FORT_RUNS[wc.run]["hessian"] else [],
         scales=FORT_NETWORKS["goldilocks"]["scales"],
         library=library_version(
-            "studies.fort.experiment", "measure.similarity", "measure.curvature", "core.grids"
+            "studies.fort.experiment", *NETS_LIBRARY, "measure.similarity", "measure.curvature", "core.grids"
         ),
     script:
         "../../scripts/fort/train.py"
@@ -165,7 +165,9 @@ rule fort_hessian:
         run=lambda wc: FORT_RUNS[wc.run],
         networks=FORT_TRAINING,
         hessian=FORT_NETWORKS["hessian"],
-        library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
+        library=library_version(
+            "studies.fort.experiment", *NETS_LIBRARY, "measure.spectrum", "measure.curvature"
+        ),
     script:
         "../../scripts/fort/hessian.py"
 
@@ -190,6 +192,8 @@ rule fort_radius:
         run=lambda wc: FORT_RUNS[wc.run],
         networks=FORT_TRAINING,
         goldilocks=FORT_NETWORKS["goldilocks"],
-        library=library_version("studies.fort.experiment", "measure.spectrum", "measure.curvature"),
+        library=library_version(
+            "studies.fort.experiment", *NETS_LIBRARY, "measure.spectrum", "measure.curvature"
+        ),
     script:
         "../../scripts/fort/radius.py"

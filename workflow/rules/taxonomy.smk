@@ -99,7 +99,7 @@ rule taxonomy_train:
         study=TAXONOMY_TRAINING,
         workdir=lambda wc: f"{TX}/scratch/{wc.cell}",
         device=DEVICE,
-        library=library_version("dynamics.sgd", "nets.networks"),
+        library=library_version("dynamics.sgd", "dynamics.train", "nets.networks", *NETS_LIBRARY),
     script:
         "../../scripts/taxonomy/train.py"
 
@@ -137,6 +137,7 @@ rule taxonomy_measure:
             "measure.similarity",
             "measure.connectivity",
             "nets.networks",
+            *NETS_LIBRARY,
         ),
     script:
         "../../scripts/taxonomy/measure.py"
@@ -196,7 +197,11 @@ rule taxonomy_ablation:
         seed=TAXONOMY["seed"],
         device=DEVICE,
         library=library_version(
-            "studies.taxonomy.experiment", "measure.similarity", "measure.connectivity", "nets.networks"
+            "studies.taxonomy.experiment",
+            "measure.similarity",
+            "measure.connectivity",
+            "nets.networks",
+            *NETS_LIBRARY,
         ),
     script:
         "../../scripts/taxonomy/ablation.py"

@@ -101,3 +101,26 @@ class BatchOrder:
     def load_state_dict(self, state: dict) -> None:
         if self._generator is not None:
             self._generator.set_state(state["generator"])
+
+
+@dataclass
+class ReplicaBatchOrder:
+    """The ``batches`` of the trainer's replica mode: one ``BatchOrder`` per replica, stacked.
+
+    ``order(epoch, replicas)`` is the epoch's ``(S, len(replicas), B)`` index tensor: step ``s`` gives each
+    listed replica its own batch from its own order (replicas not listed do not draw, so a replica's
+    stream is the one a separate run of it draws). Every replica must cut the same number of equal
+    batches (``drop_last``, or ``n`` a multiple of ``batch_size``).
+    """
+
+    orders: list[BatchOrder]
+
+    def __call__(self, epoch: int, replicas: list[int]) -> Tensor:
+        return torch.stack([torch.stack(self.orders[k](epoch)) for k in replicas], dim=1)
+
+    def state_dict(self) -> dict:
+        return {"orders": [order.state_dict() for order in self.orders]}
+
+    def load_state_dict(self, state: dict) -> None:
+        for order, saved in zip(self.orders, state["orders"], strict=True):
+            order.load_state_dict(saved)

@@ -16,17 +16,15 @@ With ``checkpoint_path`` the run saves its whole state after every epoch and res
 ``train_mlp_replicas`` is a fast path for plain ReLU MLPs: it trains the ``K`` replicas of a cell together
 (each with its own seed, minibatch order and stop rule) as one batched, hand-differentiated computation
 on a ``(K, N)`` parameter matrix (``thermoscape.nets.mlp``), with the same results per replica as
-``train_sgd`` up to floating-point rounding.
+``train_sgd`` up to floating-point rounding. Both are calls to the one trainer (``dynamics.train.train``;
+the replicas in its replica mode) with ``torch.optim.SGD``.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import math
-import os
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,16 +34,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from thermoscape.core.io import atomic_path
-from thermoscape.data.batches import BatchOrder, epoch_batches
+from thermoscape.data.batches import BatchOrder, ReplicaBatchOrder
 from thermoscape.dynamics.train import Checkpoint, Optimizer, SimulatedKill, train
 from thermoscape.nets.mlp import MLPSpec, unflatten
 from thermoscape.nets.networks import flat_parameters, set_flat_parameters
 
 SCHEDULES = ("constant", "one_decay")
 HISTORY_COLUMNS = ["epoch", "lr", "loss", "accuracy", "finite"]
-_CHECKPOINT_FORMAT = 1
-_REPLICAS_CHECKPOINT_FORMAT = "mlp_replicas/1"
 
 
 @dataclass(frozen=True)
@@ -159,27 +154,6 @@ def _check_data(x: Tensor, y: Tensor, settings: SGDSettings, device: torch.devic
         raise ValueError(f"data on {x.device}/{y.device} but model on {device}")
 
 
-def _load_checkpoint(path: str, settings: SGDSettings, seed: Any,
-                     fmt: Any = _CHECKPOINT_FORMAT) -> dict[str, Any] | None:
-    """The saved state, or None (with a warning in the job's log, the file removed) when the file is truncated
-    or corrupt: the run then starts from scratch, to the same result. A checkpoint of other settings raises."""
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for truncated or corrupt files
-        logging.getLogger(__name__).warning("checkpoint %s is truncated or corrupt (%s): starting this run from "
-                                            "scratch", path, error)
-        os.remove(path)
-        return None
-    if saved.get("format") != fmt:
-        raise ValueError(f"{path}: not a training checkpoint of format {fmt}")
-    if saved["settings"] != asdict(settings) or saved["seed"] != seed:
-        raise ValueError(
-            f"{path}: checkpoint was written with settings {saved['settings']} and seed {saved['seed']},"
-            f" not {asdict(settings)} and seed {seed}"
-        )
-    return saved
-
-
 def train_sgd(
     model: nn.Module,
     x: Tensor,
@@ -278,7 +252,7 @@ def train_sgd(
 
 def mlp_layers(model: nn.Module) -> list[nn.Linear] | None:
     """The ``Linear`` layers of a plain ReLU MLP (``[Flatten,] Linear, ReLU, ..., Linear`` as built by
-    ``networks.build_network({"name": "mlp", ...})``), or None for any other module.
+    ``nets.build({"name": "mlp", ...})``), or None for any other module.
 
     Plain means: an ``nn.Sequential`` of exactly these modules, consecutive widths matching, all layers
     with a bias or all without, every parameter trainable, so that ``networks.flat_parameters`` is the
@@ -320,30 +294,20 @@ def _mlp_spec(models: Sequence[nn.Module]) -> MLPSpec:
     return specs[0][0]
 
 
-def _sgd_update(theta: Tensor, grad: Tensor, buf: Tensor | None, lr: float,
-                settings: SGDSettings) -> Tensor | None:
-    """``theta -= lr * step`` in place, as ``torch.optim.SGD`` (dampening 0, no Nesterov) does it:
-    ``d = grad + wd * theta``; ``buf = d`` on the first step, else ``momentum * buf + d``; ``step = buf``
-    (``d`` without momentum). Overwrites ``grad``; returns the momentum buffer."""
-    if settings.weight_decay != 0:
-        grad.add_(theta, alpha=settings.weight_decay)
-    if settings.momentum != 0:
-        if buf is None:
-            buf = grad.clone()
-        else:
-            buf.mul_(settings.momentum).add_(grad)
-        grad = buf
-    theta.add_(grad, alpha=-lr)
-    return buf
-
-
 # per layer (W (K, out, in), b (K, out) or None), as models.unflatten views them
 _Layers = list[tuple[Tensor, Tensor | None]]
 
 
-def _mlp_forward(layers: _Layers, xb: Tensor) -> tuple[Tensor, list[Tensor]]:
-    """Logits ``(K, B, C)`` of every replica on its own batch ``xb`` ``(K, B, d)``, and each layer's input
-    (``xb``, then the post-ReLU hidden layers ``(K, B, width)``).
+def _sample_major(layers: _Layers) -> _Layers:
+    """The operands of ``_mlp_forward`` per layer: ``W^T`` ``(K, in, out)`` and ``b`` ``(K, 1, out)`` (or None),
+    views of the ``unflatten`` views (so they follow in-place updates of the parameters)."""
+    return [(weight.transpose(1, 2), None if bias is None else bias.unsqueeze(1)) for weight, bias in layers]
+
+
+def _mlp_forward(operands: _Layers, xb: Tensor, out: Tensor | None = None) -> tuple[Tensor, list[Tensor]]:
+    """Logits ``(K, B, C)`` of every replica on its own batch ``xb`` ``(K, B, d)`` (written to ``out`` if
+    given), and each layer's input (``xb``, then the post-ReLU hidden layers ``(K, B, width)``);
+    ``operands`` are ``_sample_major(layers)``.
 
     Sample-major (``z = h W^T + b``), unlike ``models.mlp_forward``'s feature-major layout: for small SGD
     batches the per-replica GEMMs are several times faster this way on a CPU (float32, width 512, batch
@@ -351,12 +315,13 @@ def _mlp_forward(layers: _Layers, xb: Tensor) -> tuple[Tensor, list[Tensor]]:
     narrow networks of the Langevin engine.
     """
     h, inputs = xb, [xb]
-    for index, (weight, bias) in enumerate(layers):
+    for index, (weight_t, bias) in enumerate(operands):
+        target = out if index == len(operands) - 1 else None
         if bias is None:
-            z = torch.bmm(h, weight.transpose(1, 2))
+            z = torch.bmm(h, weight_t, out=target)
         else:
-            z = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
-        if index == len(layers) - 1:
+            z = torch.baddbmm(bias, h, weight_t, out=target)
+        if index == len(operands) - 1:
             return z, inputs
         h = torch.relu(z)
         inputs.append(h)
@@ -377,100 +342,71 @@ def _mlp_backward(layers: _Layers, inputs: list[Tensor], d_logits: Tensor, grads
             delta = torch.ops.aten.threshold_backward(torch.bmm(delta, weight), h, 0.0)
 
 
-def _replica_epoch(theta: Tensor, buf: Tensor | None, x: Tensor, y: Tensor, order: Tensor, lr: float,
-                   settings: SGDSettings, spec: MLPSpec) -> tuple[Tensor | None, Tensor, Tensor]:
-    """One epoch of the replicas in ``theta`` ``(K, N)`` (updated in place); ``order`` ``(S, K, B)`` holds
-    each step's batch indices per replica. Returns the momentum buffer, each replica's sum of its ``S``
-    batch-mean losses (float64, summed in step order as ``train_sgd`` does) and its number of correct
-    predictions.
-
-    A step: forward; mean cross-entropy by ``log_softmax`` as ``F.cross_entropy`` computes it, whose
-    gradient with respect to the logits is ``(softmax - onehot) / B``; backward; SGD update.
-    """
-    n_steps, n_replicas, batch = order.shape
-    xe, ye = x[order], y[order]  # (S, K, B, d), (S, K, B)
-    onehot_over_b = F.one_hot(ye, spec.widths[-1]).to(theta.dtype).mul_(1.0 / batch)  # (S, K, B, C)
-    label_index = ye.unsqueeze(3)
-    label_log_p = torch.empty(n_steps, n_replicas, dtype=theta.dtype, device=theta.device)
-    predictions = torch.empty_like(ye)
-    grad = torch.empty_like(theta)
-    layers, grads = unflatten(theta, spec), unflatten(grad, spec)  # views, valid across in-place updates
-    for step in range(n_steps):
-        logits, inputs = _mlp_forward(layers, xe[step])
-        log_p = torch.log_softmax(logits, dim=2)
-        d_logits = torch.exp(log_p).mul_(1.0 / batch).sub_(onehot_over_b[step])
-        _mlp_backward(layers, inputs, d_logits, grads)
-        buf = _sgd_update(theta, grad, buf, lr, settings)
-        torch.sum(log_p.gather(2, label_index[step]), dim=(1, 2), out=label_log_p[step])
-        torch.argmax(logits, dim=2, out=predictions[step])
-    batch_losses = -label_log_p / batch  # F.cross_entropy's mean, in the model's precision
-    loss_sums = batch_losses.double().cumsum(dim=0)[-1]  # ((0 + l_0) + l_1) + ...
-    correct = (predictions == ye).sum(dim=(0, 2))
-    return buf, loss_sums, correct
-
-
 @dataclass
-class _Replicas:
-    """Everything a batch of replicas carries from epoch to epoch (and into its checkpoint file)."""
+class _ReplicaEpochs:
+    """The trainer's ``batches`` for ``train_mlp_replicas``: each epoch's ``(S, K, B)`` order of the running
+    replicas (``ReplicaBatchOrder``, one ``"stream"`` order per replica, drawn as ``train_sgd`` draws it),
+    gathered once into per-step inputs and one-hot labels / B, and the epoch's buffer of every step's
+    logits, from which ``totals`` computes the epoch's losses and accuracies once."""
 
-    theta: Tensor  # (K, N) current parameters
-    best_theta: Tensor  # (K, N) parameters after each replica's best finite epoch
-    momentum: Tensor | None  # (K, N) SGD momentum buffers; None before the first step
-    generators: list[torch.Generator]
-    runs: list[_Progress]
+    order: ReplicaBatchOrder
+    x: Tensor
+    y: Tensor
+    n_classes: int
+    labels: Tensor = field(init=False)
+    logits: Tensor = field(init=False)
 
-    def epoch(self, x: Tensor, y: Tensor, settings: SGDSettings, spec: MLPSpec) -> None:
-        """One epoch of the replicas still running; the stopped ones stay frozen."""
-        active = [k for k, run in enumerate(self.runs) if run.stopped is None]
-        lr = learning_rate(settings, len(self.runs[active[0]].rows))  # the running replicas share the epoch
-        order = torch.stack([torch.stack(epoch_batches(x.shape[0], settings.batch_size, self.generators[k]))
-                             for k in active], dim=1).to(x.device)  # (S, K_active, B)
-        if len(active) == len(self.runs):
-            self.momentum, loss_sums, correct = _replica_epoch(self.theta, self.momentum, x, y, order, lr,
-                                                               settings, spec)
-        else:  # the momentum exists: every replica ran the first epoch
-            rows = torch.tensor(active, device=x.device)
-            theta, momentum = self.theta[rows], None if self.momentum is None else self.momentum[rows]
-            momentum, loss_sums, correct = _replica_epoch(theta, momentum, x, y, order, lr, settings, spec)
-            self.theta[rows] = theta
-            if momentum is not None:
-                self.momentum[rows] = momentum
-        for k, loss_sum, right in zip(active, loss_sums.tolist(), correct.tolist()):
-            if self.runs[k].record(lr, loss_sum, right, order.shape[0], settings):
-                self.best_theta[k] = self.theta[k]
+    def __call__(self, epoch: int, replicas: list[int]) -> list[tuple[Tensor, Tensor, Tensor]]:
+        order = self.order(epoch, replicas).to(self.x.device)
+        n_steps, n_replicas, batch = order.shape
+        self.labels = self.y[order]  # (S, K, B)
+        onehot_over_b = F.one_hot(self.labels, self.n_classes).to(self.x.dtype).mul_(1.0 / batch)  # (S,K,B,C)
+        self.logits = torch.empty_like(onehot_over_b)
+        return list(zip(self.x[order], onehot_over_b, self.logits, strict=True))
 
-    def save(self, path: str, settings: SGDSettings, seeds: list[int]) -> None:
-        with atomic_path(path) as tmp:
-            torch.save(
-                {
-                    "format": _REPLICAS_CHECKPOINT_FORMAT,
-                    "settings": asdict(settings),
-                    "seed": seeds,
-                    "theta": self.theta,
-                    "best_theta": self.best_theta,
-                    "momentum": self.momentum,
-                    "generators": [g.get_state() for g in self.generators],
-                    "best_loss": [run.best_loss for run in self.runs],
-                    "history": [run.rows for run in self.runs],
-                    "stopped": [run.stopped for run in self.runs],
-                },
-                tmp,
-            )
+    def totals(self) -> tuple[list[float], list[int]]:
+        """Per replica of the epoch: the sum of its ``S`` batch-mean cross-entropies (``log_softmax`` as
+        ``F.cross_entropy`` computes it, in the model's precision; float64 sum in step order as
+        ``train_sgd`` adds them) and its number of correct predictions."""
+        log_p = torch.log_softmax(self.logits, dim=3).gather(3, self.labels.unsqueeze(3))
+        batch_losses = -log_p.sum(dim=(2, 3)) / self.labels.shape[2]  # (S, K)
+        loss_sums = batch_losses.double().cumsum(dim=0)[-1]  # ((0 + l_0) + l_1) + ...
+        correct = (self.logits.argmax(dim=3) == self.labels).sum(dim=(0, 2))
+        return loss_sums.tolist(), correct.tolist()
 
-    def load(self, path: str, settings: SGDSettings, seeds: list[int]) -> None:
-        saved = _load_checkpoint(path, settings, seeds, _REPLICAS_CHECKPOINT_FORMAT)
-        if saved is None:
-            return
-        if saved["theta"].shape != self.theta.shape:
-            raise ValueError(f"{path}: parameters of shape {tuple(saved['theta'].shape)},"
-                             f" the models have {tuple(self.theta.shape)}")
-        device = self.theta.device
-        self.theta, self.best_theta = saved["theta"].to(device), saved["best_theta"].to(device)
-        self.momentum = None if saved["momentum"] is None else saved["momentum"].to(device)
-        for generator, state in zip(self.generators, saved["generators"]):
-            generator.set_state(state)
-        self.runs = [_Progress([list(r) for r in rows], best, stopped)
-                     for rows, best, stopped in zip(saved["history"], saved["best_loss"], saved["stopped"])]
+    def state_dict(self) -> dict:
+        return self.order.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.order.load_state_dict(state)
+
+
+def _replica_step(spec: MLPSpec, weight_decay: float) -> Callable[[tuple, list[Tensor]], None]:
+    """The trainer's ``step`` for ``train_mlp_replicas``: forward (the logits into the epoch's buffer), the
+    mean cross-entropy's gradient with respect to the logits, ``(softmax - onehot) / B`` with the softmax
+    as ``exp(log_softmax)`` as ``F.cross_entropy`` has it, the hand-derived backward pass into a ``(K, N)``
+    gradient buffer set as ``theta.grad``, and the weight decay's gradient ``weight_decay * theta`` added
+    to it in place: the sum ``torch.optim.SGD(weight_decay=...)`` forms, bit for bit, but without a new
+    ``(K, N)`` tensor per step (a third of a step's time at width 512). The views of ``theta`` and of the
+    buffer are made once per live ``theta`` (they follow its in-place updates)."""
+    views: dict[str, Any] = {"theta": None}
+
+    def step(batch: tuple[Tensor, Tensor, Tensor], live: list[Tensor]) -> None:
+        xb, onehot_over_b, logits = batch
+        theta = live[0]
+        if views["theta"] is not theta:
+            grad = torch.empty_like(theta)
+            layers = unflatten(theta, spec)
+            views.update(theta=theta, grad=grad, layers=layers, operands=_sample_major(layers),
+                         grads=unflatten(grad, spec))
+        _, inputs = _mlp_forward(views["operands"], xb, out=logits)
+        d_logits = torch.log_softmax(logits, dim=2).exp_().mul_(1.0 / xb.shape[1]).sub_(onehot_over_b)
+        _mlp_backward(views["layers"], inputs, d_logits, views["grads"])
+        if weight_decay != 0:
+            views["grad"].add_(theta, alpha=weight_decay)
+        theta.grad = views["grad"]
+
+    return step
 
 
 def train_mlp_replicas(
@@ -487,18 +423,19 @@ def train_mlp_replicas(
     """``[train_sgd(m, x, y, settings, s) for m, s in zip(models, seeds)]`` for plain ReLU MLPs, batched.
 
     The ``K`` replicas (``mlp_layers``; one architecture, dtype and device) are stacked into a ``(K, N)``
-    parameter matrix and stepped together: per step replica ``k`` takes its own batch from its own
-    generator (seeded ``seeds[k]``, one ``epoch_batches`` call per epoch, as ``train_sgd`` draws them),
-    the forward and the hand-derived backward pass run as batched matrix products over the replicas on
-    views of the ``models.MLPSpec`` layout (``models.unflatten``), and the update is
-    ``torch.optim.SGD``'s. Each replica keeps its own history, best state and stop rule; a replica that
-    has stopped is frozen (no updates, no more draws from its generator) while the others go on. Per
-    replica the history rows, checkpoint kind, epochs and divergence flag are those of ``train_sgd`` and
-    the state equals it up to rounding (sums run in another order; the accuracy of a diverged epoch,
-    whose logits are NaN, may differ). On return each model holds its selected state, in evaluation mode.
+    parameter matrix (the ``MLPSpec`` layout) and trained by ``dynamics.train.train`` in replica mode:
+    per step replica ``k`` takes its own batch from its own ``"stream"`` order (seeded ``seeds[k]``,
+    ``ReplicaBatchOrder``), the forward and the hand-derived backward pass run as batched matrix products
+    over the replicas (``_replica_step``, which also adds the weight decay's gradient), and
+    ``torch.optim.SGD`` on the stacked matrix takes every replica's step. Each replica keeps its own
+    history, best state and stop rule (the ``on_epoch_end`` hook); a replica that has stopped is frozen (no updates, no more draws from its order) while the
+    others go on. Per replica the history rows, checkpoint kind, epochs and divergence flag are those of
+    ``train_sgd`` and the state equals it up to rounding (sums run in another order; the accuracy of a
+    diverged epoch, whose logits are NaN, may differ). On return each model holds its selected state, in
+    evaluation mode.
 
-    ``checkpoint_path``: one file for the whole batch (parameters, best parameters, momentum buffers,
-    generator states, histories, stop states), written atomically after an epoch when at least
+    ``checkpoint_path``: one trainer checkpoint for the whole batch (parameters, momentum buffers, order
+    states, best parameters, histories, stop states), written atomically after an epoch when at least
     ``checkpoint_every`` seconds have passed since the last write (or the start), and always when all
     replicas have stopped. Writing costs ~7 ms for width 64 (half an epoch at batch 128) and up to
     ~0.1 s for width 512, hence the throttle; a killed run loses at most that much work. A call finding
@@ -517,25 +454,43 @@ def train_mlp_replicas(
         raise ValueError(f"x is {x.dtype} with {x.shape[1]} features, the MLPs take {theta.dtype}"
                          f" with {spec.widths[0]}")
     seeds = [int(s) for s in seeds]
-    state = _Replicas(theta, theta.clone(), None, [torch.Generator().manual_seed(s) for s in seeds],
-                      [_Progress() for _ in models])
-    if checkpoint_path is not None and os.path.exists(checkpoint_path):
-        state.load(checkpoint_path, settings, seeds)
+    runs = [_Progress() for _ in models]
+    best_theta = theta.clone()
+    epochs = _ReplicaEpochs(ReplicaBatchOrder([BatchOrder(x.shape[0], settings.batch_size, s, "stream")
+                                               for s in seeds]), x, y, spec.widths[-1])
 
-    epochs_this_call, last_save = 0, time.monotonic()
+    def end_epoch(epoch: int, run) -> dict[int, str | None]:
+        loss_sums, correct = epochs.totals()
+        stops = {}
+        for k, loss_sum, right in zip(run.ran, loss_sums, correct, strict=True):
+            n_steps = epochs.labels.shape[0]
+            if runs[k].record(learning_rate(settings, epoch), loss_sum, right, n_steps, settings):
+                best_theta[k] = theta[k]
+            stops[k] = runs[k].stopped
+        return stops
+
+    def save_state() -> dict:
+        return {"best_theta": best_theta, "best_loss": [run.best_loss for run in runs],
+                "history": [run.rows for run in runs], "stopped": [run.stopped for run in runs]}
+
+    def load_state(saved: dict) -> None:
+        best_theta.copy_(saved["best_theta"])
+        records = zip(saved["history"], saved["best_loss"], saved["stopped"], strict=True)
+        runs[:] = [_Progress([list(r) for r in rows], best, stopped) for rows, best, stopped in records]
+
+    checkpoint = None if checkpoint_path is None else Checkpoint(
+        checkpoint_path, {"kind": "mlp_replicas", "widths": list(spec.widths), "bias": spec.bias,
+                          "settings": asdict(settings), "seed": seeds},
+        save_state, load_state, every_s=checkpoint_every)
     with torch.no_grad():
-        while any(run.stopped is None for run in state.runs):
-            state.epoch(x, y, settings, spec)
-            epochs_this_call += 1
-            finished = all(run.stopped is not None for run in state.runs)
-            if checkpoint_path is not None and (finished or time.monotonic() - last_save >= checkpoint_every):
-                state.save(checkpoint_path, settings, seeds)
-                last_save = time.monotonic()
-            if not finished and _stop_after is not None and epochs_this_call >= _stop_after:
-                raise _SimulatedKill(f"stopped after {epochs_this_call} epochs (test hook)")
+        train([theta], _replica_step(spec, settings.weight_decay),
+              Optimizer("sgd", lr=settings.lr, momentum=settings.momentum),  # the weight decay: in the step
+              settings.max_epochs, batches=epochs, lr=lambda epoch: learning_rate(settings, epoch),
+              on_epoch_end=end_epoch, divergence="never", track_loss=False, checkpoint=checkpoint,
+              replicas=len(models), _stop_after=_stop_after)
 
     results = []
-    for model, run, last, best in zip(models, state.runs, state.theta, state.best_theta):
+    for model, run, last, best in zip(models, runs, theta, best_theta):
         set_flat_parameters(model, last if run.checkpoint == "early_stopped" else best)
         model.eval()
         results.append(run.result(_clone_state(model)))

@@ -17,7 +17,12 @@ decay) takes the step. What differs between the studies' protocols is a setting 
   a non-finite mean loss, ``"never"`` leaves it to the hooks; ``Run.stopped == "diverged"`` either way;
 * ``Checkpoint``: the parameters, optimizer state, batch-order state (the ``"stream"`` generator), run
   record and the caller's own state, written atomically after an epoch; a call finding the file resumes
-  from it and ends bitwise where an uninterrupted run ends.
+  from it and ends bitwise where an uninterrupted run ends;
+* ``replicas=R``: R independent runs batched into one (e.g. Yang et al.'s replicas of a grid cell, trained
+  as stacked weights with batched matrix products): every tensor in ``params`` holds the replicas along its
+  first axis, each replica has its own batch order and its own stop, and a stopped replica is frozen (no
+  updates, no draws) while the others go on. Per replica this is the plain trainer's run (elementwise
+  optimizer state: ``torch.optim`` on the stacked tensor is the optimizer of each replica; see ``train``).
 
 Epochs are numbered ``first_epoch .. first_epoch + epochs - 1``; ``batches``, ``lr`` and the hooks see those
 numbers.
@@ -29,7 +34,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +53,8 @@ _log = logging.getLogger(__name__)
 
 
 class SimulatedKill(RuntimeError):
-    """Raised by the ``_stop_after`` test hook: the run stops as if killed, leaving its checkpoint."""
+    """Raised by the ``_stop_after`` test hook: the run stops as if killed after an epoch, leaving the
+    checkpoint file as it was then (written at that epoch only if one was due)."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,14 @@ class Optimizer:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.kind!r}")
 
     def build(self, params: Sequence[Tensor]) -> torch.optim.Optimizer:
+        """The optimizer over ``params``. On the CPU ``foreach=False`` is what PyTorch picks anyway; saying so
+        skips its per-step check (a few microseconds, a tenth of a small replicas step)."""
+        foreach = False if all(p.device.type == "cpu" for p in params) else None
         if self.kind == "adam":
             return torch.optim.Adam(params, lr=self.lr, betas=self.betas, eps=self.eps,
-                                    weight_decay=self.weight_decay)
-        return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+                                    weight_decay=self.weight_decay, foreach=foreach)
+        return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
+                               foreach=foreach)
 
 
 @dataclass
@@ -100,18 +110,29 @@ class Run:
     """The trainer's record: the next epoch, the epochs run (a stopped epoch counts), the mean batch loss of
     each epoch (float64 sum of the batch losses over the steps taken), the steps taken, why it stopped
     (``None`` while running; ``"epochs"``, ``"diverged"``, ``"hook"`` or a hook's string) and the last
-    batch loss seen."""
+    batch loss seen.
+
+    Replica mode: ``replicas`` holds each replica's stop reason (``None`` while it runs), ``ran`` the
+    replicas that ran the last epoch, and each ``epoch_losses`` entry is a list over all replicas (NaN
+    for those that did not run); ``stopped`` is ``"replicas"`` once every replica has stopped."""
 
     epoch: int
     epochs_run: int = 0
-    epoch_losses: list[float] = field(default_factory=list)
+    epoch_losses: list = field(default_factory=list)
     steps: int = 0
     stopped: str | None = None
     last_loss: float = math.nan
+    replicas: list[str | None] | None = None
+    ran: list[int] = field(default_factory=list)
 
     @property
     def diverged(self) -> bool:
         return self.stopped == "diverged"
+
+    @property
+    def active(self) -> list[int]:
+        """The replicas still running (replica mode)."""
+        return [k for k, reason in enumerate(self.replicas or []) if reason is None]
 
 
 def _full_batch(epoch: int) -> list[None]:
@@ -150,7 +171,8 @@ def _save(checkpoint: Checkpoint, params: Sequence[Tensor], optimizer: torch.opt
         mine = {"params": [p.detach() for p in params], "optimizer": optimizer.state_dict(),
                 "batches": batches.state_dict() if hasattr(batches, "state_dict") else {},
                 "run": {"epoch": run.epoch, "epochs_run": run.epochs_run, "epoch_losses": list(run.epoch_losses),
-                        "steps": run.steps, "stopped": run.stopped, "last_loss": run.last_loss}}
+                        "steps": run.steps, "stopped": run.stopped, "last_loss": run.last_loss,
+                        "replicas": run.replicas, "ran": list(run.ran)}}
         torch.save({**checkpoint.save_state(), "format": _CHECKPOINT_FORMAT, "fingerprint": checkpoint.fingerprint,
                     "trainer": mine}, tmp)
 
@@ -161,13 +183,49 @@ def _stop_reason(value: Any) -> str | None:
     return value if isinstance(value, str) else "hook"
 
 
+def _per_replica(value: Any, param: Tensor) -> bool:
+    """An optimizer state entry of one value per parameter element (momentum, Adam's moments), as opposed to
+    one shared by all elements (Adam's step count)."""
+    return torch.is_tensor(value) and value.shape == param.shape
+
+
+def _narrow(opt: torch.optim.Optimizer, params: Sequence[Tensor], rows: Tensor) -> list[Tensor]:
+    """The replicas ``rows`` of each param as new leaf tensors, put in the params' place in ``opt`` with the
+    same rows of their per-element optimizer state (shared entries are carried over as they are)."""
+    live = [p.detach().index_select(0, rows).requires_grad_(p.requires_grad) for p in params]
+    swap = {id(p): q for p, q in zip(params, live)}
+    for group in opt.param_groups:
+        group["params"] = [swap.get(id(p), p) for p in group["params"]]
+    for p, q in zip(params, live):
+        opt.state[q] = {k: v.index_select(0, rows) if _per_replica(v, p) else v
+                        for k, v in opt.state[p].items()}
+    return live
+
+
+def _widen(opt: torch.optim.Optimizer, params: Sequence[Tensor], live: Sequence[Tensor],
+           rows: Tensor) -> None:
+    """Undo ``_narrow``: the live rows and their optimizer state written back into the full tensors."""
+    back = {id(q): p for p, q in zip(params, live)}
+    for group in opt.param_groups:
+        group["params"] = [back.get(id(q), q) for q in group["params"]]
+    with torch.no_grad():
+        for p, q in zip(params, live):
+            p.index_copy_(0, rows, q)
+            state = opt.state[p]
+            for k, v in opt.state.pop(q, {}).items():
+                if _per_replica(v, q):
+                    state.setdefault(k, torch.zeros_like(p)).index_copy_(0, rows, v)
+                else:
+                    state[k] = v
+
+
 def train(
     params: Sequence[Tensor],
-    step: Callable[[Any], Tensor],
+    step: Callable[..., Tensor | None],
     optimizer: Optimizer | torch.optim.Optimizer,
     epochs: int,
     *,
-    batches: Callable[[int], Iterable[Any]] = _full_batch,
+    batches: Callable[..., Iterable[Any]] = _full_batch,
     first_epoch: int = 0,
     lr: Callable[[int], float] | None = None,
     on_epoch_start: Callable[[int], Any] | None = None,
@@ -177,25 +235,46 @@ def train(
     divergence: str = "step",
     track_loss: bool = True,
     checkpoint: Checkpoint | None = None,
+    replicas: int | None = None,
     _stop_after: int | None = None,
 ) -> Run:
     """Train ``params`` (leaf tensors, updated in place) for ``epochs`` epochs; see the module docstring.
 
     Each epoch starts with ``on_epoch_start(epoch)`` (e.g. ``model.train()``) and the epoch's learning rate.
-    Each step: ``zero_grad(set_to_none=True)``, ``loss = step(batch)`` (which fills the ``.grad``s),
-    the divergence test (``"step"``), ``on_loss``, the optimizer step, ``on_step``. After the epoch's
-    batches (or a stop inside them): the epoch's mean loss, the divergence test (``"epoch"``),
-    ``on_epoch_end`` (also after a stop inside the epoch, with ``run.stopped`` set), the checkpoint.
-    ``track_loss=False`` skips the epoch losses (NaN; no host synchronisation per epoch).
+    Each step: the gradients set to ``None`` (``zero_grad(set_to_none=True)``), ``loss = step(batch)``
+    (which fills the ``.grad``s), the divergence test (``"step"``), ``on_loss``, the optimizer step,
+    ``on_step``. After the epoch's batches (or a stop inside them): the epoch's mean loss, the divergence
+    test (``"epoch"``), ``on_epoch_end`` (also after a stop inside the epoch, with ``run.stopped`` set),
+    the checkpoint. ``track_loss=False`` skips the epoch losses (NaN; no host synchronisation per epoch).
     ``optimizer`` may be a spec or a built ``torch.optim`` optimizer over ``params``.
-    ``_stop_after`` (test hook): raise ``SimulatedKill`` after that many epochs of this call, the
-    checkpoint written.
+
+    ``replicas=R`` (replica mode): the first axis of every param indexes R replicas. The epoch's batches
+    are ``batches(epoch, active)`` for the replicas ``active`` still running (only they draw), a step is
+    ``step(batch, live)`` with ``live`` the active replicas' params (the params themselves while all run,
+    else leaf copies of their rows, whose optimizer state rows are narrowed alike and written back after
+    the epoch) and returns the ``(len(active),)`` batch losses (or ``None`` if nothing reads them: no
+    ``track_loss``, no loss hooks, ``divergence="never"``). ``on_epoch_end(epoch, run)`` may return a
+    mapping ``{replica: reason}`` that stops those replicas (a plain truthy value stops them all);
+    ``divergence="epoch"`` stops a replica whose epoch mean is not finite (``"step"`` is refused). Since
+    the active set only shrinks, every running replica has taken every step so far, and ``torch.optim``
+    on the stacked tensors is each replica's own optimizer wherever its state is elementwise (SGD with
+    momentum and weight decay, Adam): the replicas equal R separate runs up to the rounding of the
+    caller's batched ``step``.
+
+    ``_stop_after`` (test hook): raise ``SimulatedKill`` after that many epochs of this call, as a kill
+    there would leave it: the checkpoint written only if one was due (``every_s``).
     """
     if divergence not in DIVERGENCE:
         raise ValueError(f"divergence must be one of {DIVERGENCE}, got {divergence!r}")
+    if divergence == "epoch" and not track_loss:
+        raise ValueError("divergence 'epoch' tests the epoch losses: it needs track_loss")
+    if replicas is not None and divergence == "step":
+        raise ValueError("replica mode stops diverged replicas per epoch: divergence 'epoch' or 'never'")
     params = list(params)
+    if replicas is not None and any(p.dim() == 0 or p.shape[0] != replicas for p in params):
+        raise ValueError(f"replica mode: every param needs a first axis of {replicas} replicas")
     opt = optimizer.build(params) if isinstance(optimizer, Optimizer) else optimizer
-    run = Run(first_epoch)
+    run = Run(first_epoch, replicas=None if replicas is None else [None] * replicas)
     if checkpoint is not None and os.path.exists(checkpoint.path):
         run = _load(checkpoint, params, opt, batches, run)
     device = params[0].device
@@ -208,11 +287,18 @@ def train(
             epoch_lr = lr(epoch)
             for group in opt.param_groups:
                 group["lr"] = epoch_lr
-        total = torch.zeros((), dtype=torch.float64, device=device)
+        live, rows = params, None
+        if replicas is not None:
+            run.ran = run.active
+            if len(run.ran) < replicas:
+                rows = torch.tensor(run.ran, device=device)
+                live = _narrow(opt, params, rows)
+        total = torch.zeros(() if replicas is None else (len(run.ran),), dtype=torch.float64, device=device)
         count = 0
-        for i, batch in enumerate(batches(epoch)):
-            opt.zero_grad(set_to_none=True)
-            loss = step(batch)
+        for i, batch in enumerate(batches(epoch) if replicas is None else batches(epoch, run.ran)):
+            for p in live:  # what opt.zero_grad(set_to_none=True) does, without its profiler record
+                p.grad = None
+            loss = step(batch) if replicas is None else step(batch, live)
             if divergence == "step" and not bool(torch.isfinite(loss)):
                 run.last_loss, run.stopped = float(loss.detach()), "diverged"
                 break
@@ -229,20 +315,25 @@ def train(
             if reason:
                 run.stopped = reason
                 break
-        run.epoch_losses.append(float(total) / max(count, 1) if track_loss else math.nan)
-        if divergence == "epoch" and run.stopped is None and not math.isfinite(run.epoch_losses[-1]):
-            run.stopped = "diverged"
+        if rows is not None:
+            _widen(opt, params, live, rows)
+        if replicas is None:
+            run.epoch_losses.append(float(total) / max(count, 1) if track_loss else math.nan)
+            if divergence == "epoch" and run.stopped is None and not math.isfinite(run.epoch_losses[-1]):
+                run.stopped = "diverged"
+        else:
+            _replica_losses(run, total, count, track_loss, divergence)
         run.epoch, run.epochs_run = epoch + 1, run.epochs_run + 1
         if on_epoch_end is not None:
-            reason = _stop_reason(on_epoch_end(epoch, run))
-            if reason and run.stopped is None:
-                run.stopped = reason
+            _end_epoch(run, on_epoch_end(epoch, run))
         if run.stopped is None and run.epoch >= first_epoch + epochs:
             run.stopped = "epochs"
+        if replicas is not None:
+            _close_replicas(run)
         epochs_this_call += 1
         killed = run.stopped is None and _stop_after is not None and epochs_this_call >= _stop_after
-        if checkpoint is not None and (run.stopped is not None or killed
-                                       or time.monotonic() - last_save >= checkpoint.every_s):
+        due = checkpoint is not None and time.monotonic() - last_save >= checkpoint.every_s
+        if checkpoint is not None and (run.stopped is not None or due):
             _save(checkpoint, params, opt, batches, run)
             last_save = time.monotonic()
         if killed:
@@ -250,6 +341,42 @@ def train(
     if run.stopped is None:
         run.stopped = "epochs"
     return run
+
+
+def _replica_losses(run: Run, total: Tensor, count: int, track_loss: bool, divergence: str) -> None:
+    """Replica mode: the epoch's mean loss per replica (NaN for those that did not run) and the per-replica
+    divergence test (``"epoch"``)."""
+    losses = [math.nan] * len(run.replicas)
+    if track_loss:
+        for k, total_k in zip(run.ran, total.tolist()):
+            losses[k] = total_k / max(count, 1)
+    run.epoch_losses.append(losses)
+    if divergence == "epoch" and run.stopped is None:
+        for k in run.ran:
+            if not math.isfinite(losses[k]):
+                run.replicas[k] = "diverged"
+
+
+def _end_epoch(run: Run, value: Any) -> None:
+    """Apply ``on_epoch_end``'s return: a reason stops the run; in replica mode a mapping stops replicas."""
+    if run.replicas is not None and isinstance(value, Mapping):
+        for k, reason in value.items():
+            reason = _stop_reason(reason)
+            if reason and run.replicas[k] is None:
+                run.replicas[k] = reason
+        return
+    reason = _stop_reason(value)
+    if reason and run.stopped is None:
+        run.stopped = reason
+
+
+def _close_replicas(run: Run) -> None:
+    """Replica mode: a stopped run stops its running replicas with its reason; all replicas stopped stop
+    the run."""
+    if run.stopped is not None:
+        run.replicas = [run.stopped if reason is None else reason for reason in run.replicas]
+    elif all(reason is not None for reason in run.replicas):
+        run.stopped = "replicas"
 
 
 # --- full-batch descent to a minimum (Jules et al., Sec. II) ----------------------------------------------

@@ -1,20 +1,9 @@
-"""Networks of the width x batch-size grid (Yang et al., NeurIPS 2021, Sec. 3 and App. A) and their flat view.
+"""The flat view of a module network (built by ``nets.build``) that the measurements work on.
 
-An architecture is a plain JSON-able dict, so it can be stored next to the weights in a torch file loaded
-with ``weights_only=True``:
-
-* ``{"name": "mlp", "in_features": 64, "width": 16, "depth": 2, "n_classes": 10}``: ``depth`` hidden
-  ReLU layers of ``width`` units, no batch normalisation, PyTorch's default initialisation;
-* ``{"name": "resnet18", "width": 4, "in_channels": 3, "n_classes": 10}``: the CIFAR-style ResNet18-k
-  of Yang et al. (after Nakkiran et al. 2020), stage widths ``k, 2k, 4k, 8k``;
-* ``{"name": "transformer", "width": 32, "source_vocab": .., "target_vocab": .., "source_len": ..,
-  "target_len": .., "layers": 1, "heads": 2, "ff_multiplier": 2}``: the encoder-decoder Transformer of the
-  machine-translation diagram (App. D.4; ``nets.transformer``), width = the embedding dimension.
-
-The metrics (Hessian by ``torch.func`` HVPs, CKA, Bezier mode connectivity) see a network through a flat
-vector ``theta`` of its trainable parameters (``flat_parameters`` / ``parameter_loss``), in evaluation
-mode, i.e. with batch-norm running statistics (``recompute_batchnorm`` refreshes them, as Garipov et al.
-do for points on a curve).
+The metrics (Hessian by ``torch.func`` HVPs, CKA, Bezier mode connectivity, the curvature fits) see a network
+through a flat vector ``theta`` of its trainable parameters (``flat_parameters`` / ``parameter_loss``), in
+evaluation mode, i.e. with batch-norm running statistics (``recompute_batchnorm`` refreshes them, as Garipov et
+al. do for points on a curve).
 """
 
 from __future__ import annotations
@@ -26,116 +15,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from thermoscape.nets.transformer import Seq2SeqTransformer
-
-ARCHITECTURES = ("mlp", "resnet18", "transformer")
-
-_REQUIRED_KEYS = {
-    "mlp": ("in_features", "width", "depth", "n_classes"),
-    "resnet18": ("width", "in_channels", "n_classes"),
-    "transformer": ("width", "source_vocab", "target_vocab", "source_len", "target_len", "layers", "heads",
-                    "ff_multiplier"),
-}
-
-
-class BasicBlock(nn.Module):
-    """Two 3x3 conv-BN layers with an identity (or 1x1 conv + BN, where the shape changes) shortcut."""
-
-    def __init__(self, in_planes: int, planes: int, stride: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or in_planes != planes:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes)
-            )
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
-
-
-class ResNet18(nn.Module):
-    """ResNet18-k for 32x32 images (Yang et al., App. A; Nakkiran et al. 2020's width-``k`` family).
-
-    3x3 stem conv (stride 1, no bias) -> BN -> ReLU; four stages of two ``BasicBlock`` with widths
-    ``k, 2k, 4k, 8k`` and strides ``1, 2, 2, 2``; global average pooling (the 4x4 pool on 32x32 inputs);
-    ``Linear(8k, n_classes)``. ``k = 64`` is the standard ResNet18.
-    """
-
-    def __init__(self, width: int, in_channels: int = 3, n_classes: int = 10) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, width, 3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        stages, in_planes = [], width
-        for multiplier, stride in zip((1, 2, 4, 8), (1, 2, 2, 2)):
-            planes = multiplier * width
-            stages.append(nn.Sequential(BasicBlock(in_planes, planes, stride), BasicBlock(planes, planes, 1)))
-            in_planes = planes
-        self.layer1, self.layer2, self.layer3, self.layer4 = stages
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.linear = nn.Linear(8 * width, n_classes)
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
-        return self.linear(torch.flatten(self.pool(out), 1))
-
-
-def _mlp(in_features: int, width: int, depth: int, n_classes: int) -> nn.Sequential:
-    """``Linear(in, w) ReLU (Linear(w, w) ReLU) x (depth - 1) Linear(w, n_classes)``; inputs are flattened."""
-    if depth < 1:
-        raise ValueError(f"mlp depth must be >= 1, got {depth}")
-    layers: list[nn.Module] = [nn.Flatten(), nn.Linear(in_features, width), nn.ReLU()]
-    for _ in range(depth - 1):
-        layers += [nn.Linear(width, width), nn.ReLU()]
-    layers.append(nn.Linear(width, n_classes))
-    return nn.Sequential(*layers)
-
-
-def _check_arch(arch: dict) -> str:
-    name = arch.get("name")
-    if name not in _REQUIRED_KEYS:
-        raise ValueError(f"unknown architecture {name!r}; valid names: {', '.join(ARCHITECTURES)}")
-    required = _REQUIRED_KEYS[name]
-    missing = [key for key in required if key not in arch]
-    unknown = sorted(set(arch) - set(required) - {"name"})
-    if missing or unknown:
-        raise ValueError(
-            f"architecture {name!r} needs exactly the keys {', '.join(required)}"
-            f" (missing: {missing or 'none'}; unknown: {unknown or 'none'})"
-        )
-    for key in required:
-        value = arch[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"architecture {name!r}: {key} must be a positive integer, got {value!r}")
-    return name
-
-
-def build_network(arch: dict, seed: int) -> nn.Module:
-    """The float32 network described by ``arch``, initialised deterministically from ``seed``.
-
-    The initialisation draws from the global CPU generator inside ``torch.random.fork_rng``, so the
-    caller's random state is left untouched. The model is returned on the CPU, in training mode.
-    """
-    name = _check_arch(arch)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        if name == "mlp":
-            model: nn.Module = _mlp(arch["in_features"], arch["width"], arch["depth"], arch["n_classes"])
-        elif name == "transformer":
-            model = Seq2SeqTransformer(**{k: arch[k] for k in _REQUIRED_KEYS["transformer"]})
-        else:
-            model = ResNet18(arch["width"], arch["in_channels"], arch["n_classes"])
-    return model.float()
-
 
 def _trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     return [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def flat_parameters(model: nn.Module) -> Tensor:

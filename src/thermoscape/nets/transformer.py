@@ -4,7 +4,7 @@
 
 Post-LayerNorm layers (``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer``, ReLU, no dropout: the
 paper trains without it), token embeddings scaled by ``sqrt(width)`` plus sinusoidal positions, an untied
-output projection. Built by name through ``networks.build_network`` (``{"name": "transformer", ...}``).
+output projection. Built by name through ``nets.build`` (``{"name": "transformer", ...}``).
 
 One input tensor, so the taxonomy metrics that see a network as ``model(x)`` (Hessian, curves, loss and
 accuracy) serve it unchanged: ``x`` is ``(B, S + T)`` token ids, the source (``S = source_len`` tokens,

@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from thermoscape.core.io import InputFileError, atomic_path
+from thermoscape.nets import build
 from thermoscape.nets.losses import cross_entropy_per_sample
 from thermoscape.nets.mlp import MLPSpec, mlp_backward, mlp_forward, unflatten
 from thermoscape.nets.networks import flat_parameters, functional_logits, set_flat_parameters
@@ -454,39 +455,7 @@ def layer_landscape(spec: MLPSpec, theta: Tensor, layer: int, x: Tensor, labels:
     return LayerLandscape(MLPSpec(spec.widths[layer - 1 :], bias=False), h.contiguous(), labels, rest)
 
 
-# -- LeNet (Figs. S1B, S3C-D) -------------------------------------------------------------------------------
-
-
-class LeNet(nn.Module):
-    """The paper's CNNs (Methods). ``mnist``: conv 1x3x3x16 (pad 1) - pool - conv 16x5x5x32 (pad 2) - pool -
-    FC 1568x10. ``cifar``: the classic LeNet-5 on 3x32x32 (conv 3x5x5x6, conv 6x5x5x16, FC 400-120-84-10).
-    ReLU activations and biases (unspecified in the paper; brief 2.1 [ASSUMPTION])."""
-
-    def __init__(self, variant: str) -> None:
-        super().__init__()
-        if variant == "mnist":
-            self.features = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                          nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))
-            self.classifier = nn.Linear(32 * 7 * 7, 10)
-            self.image_shape: tuple[int, ...] = (1, 28, 28)
-        elif variant == "cifar":
-            self.features = nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-                                          nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
-            self.classifier = nn.Sequential(nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-                                            nn.Linear(84, 10))
-            self.image_shape = (3, 32, 32)
-        else:
-            raise ValueError(f"unknown LeNet variant {variant!r}; valid: mnist, cifar")
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.features(x.view(-1, *self.image_shape)).flatten(1))
-
-
-def build_lenet(variant: str, seed: int) -> LeNet:
-    """A float64 LeNet initialised deterministically from ``seed`` (caller's RNG state untouched)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return LeNet(variant).double()
+# -- LeNet (Figs. S1B, S3C-D): the network is ``nets.lenet``, built in float64 by ``nets.build`` ---------------
 
 
 def lenet_layers(model: nn.Module) -> dict[str, str]:
@@ -547,7 +516,7 @@ def build_task(settings: dict, data: Tensors, seed: int) -> tuple[MLPTask | Modu
         slices = layer_slices(spec)
         snapshots = {f"W{layer}": slices[layer - 1] for layer in hidden_layers(spec)}
         return MLPTask(spec, data.x, data.y), uniform_init(spec, init_seed).to(data.x.device), snapshots
-    model = build_lenet(variant, init_seed).to(data.x.device)
+    model = build({"name": "lenet", "variant": variant}, init_seed, torch.float64).to(data.x.device)
     slices = parameter_slices(model)
     snapshots = {layer: slices[name] for layer, name in lenet_layers(model).items()}
     return ModuleTask(model, data.x, data.y), flat_parameters(model).detach().double(), snapshots
@@ -608,7 +577,7 @@ def network_landscape(data: Tensors, hidden: Sequence[int], theta: Tensor, layer
 def lenet_landscape(variant: str, data: Tensors, theta: Tensor, layer: str) -> tuple[ModuleLayerLandscape, Tensor]:
     """The training-set :class:`ModuleLayerLandscape` of the weights of ``layer`` (``conv1``, ``conv2``) of the
     LeNet ``variant`` with flat parameters ``theta``, and those weights flattened, ``w0``."""
-    model = build_lenet(variant, 0).to(theta.device)
+    model = build({"name": "lenet", "variant": variant}, 0, torch.float64).to(theta.device)
     set_flat_parameters(model, theta)
     layers = lenet_layers(model)
     if layer not in layers:

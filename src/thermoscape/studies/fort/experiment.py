@@ -30,7 +30,8 @@ from thermoscape.nets.networks import flat_parameters, functional_logits, set_fl
 from thermoscape.data.tensors import Data, load_data
 from thermoscape.data.batches import BatchOrder
 from thermoscape.dynamics.train import Optimizer, train as run_trainer
-from thermoscape.nets.small import LogitsFn, build_small_network, loss_fn
+from thermoscape.nets import build
+from thermoscape.nets.small import LogitsFn, loss_fn, small_spec
 from thermoscape.measure.similarity import ClusteringSums
 from thermoscape.measure.spectrum import (
     curvature_ratio,
@@ -350,5 +351,8 @@ def run_data(run: dict, networks: dict, path: str | None = None) -> Data:
 
 
 def run_network(run: dict, networks: dict, data: Data) -> nn.Module:
-    return build_small_network(run["arch"], run["activation"], tuple(data.x_train.shape[1:]), data.n_classes,
-                         networks["widths"], networks["channels"], run["seed"])
+    """The run's network (brief 5.3: ``arch`` mlp or cnn, ``activation``; the study's ``widths``, ``channels``),
+    float64, seeded by the run's seed."""
+    spec = small_spec(run["arch"], run["activation"], tuple(data.x_train.shape[1:]), data.n_classes,
+                      networks["widths"], networks["channels"])
+    return build(spec, run["seed"], torch.float64)

@@ -40,8 +40,8 @@ from thermoscape.measure import curvature
 from thermoscape.measure import similarity
 from thermoscape.data.readers import Split, corrupt_labels
 from thermoscape.core.grids import Cell
+from thermoscape.nets import build
 from thermoscape.nets.networks import (
-    build_network,
     evaluate,
     flat_parameters,
     functional_logits,
@@ -91,7 +91,7 @@ def cell_data(split: Split, labels: pd.DataFrame, cell: Cell, device: torch.devi
 
 
 def architecture(model: Mapping[str, Any], width: int, data: CellData) -> dict[str, Any]:
-    """The ``networks.build_network`` description of the config's model at ``width`` for ``data``."""
+    """The ``nets.build`` spec of the config's model at ``width`` for ``data``."""
     arch = {**model, "width": int(width), "n_classes": int(data.n_classes)}
     if arch["name"] == "mlp":
         arch["in_features"] = int(data.x_train[0].numel())
@@ -127,7 +127,7 @@ def train_replicas(cell: Cell, data: CellData, study: Mapping[str, Any],
     arch = architecture(study["model"], cell.width, data)
     settings = sgd_settings(cell, study["training"])
     device = data.x_train.device
-    models = [build_network(arch, derive_seed(study["seed"], "init", cell.width, r)).to(device)
+    models = [build(arch, derive_seed(study["seed"], "init", cell.width, r)).to(device)
               for r in range(study["replicas"])]
     seeds = [derive_seed(study["seed"], "order", cell.name, r) for r in range(study["replicas"])]
     folder = None if workdir is None else Path(workdir)
@@ -149,7 +149,7 @@ def load_models(stored: Mapping[str, Any], device: torch.device | str = "cpu") -
     """The trained replicas of a ``train_replicas`` file, in eval mode."""
     models = []
     for state in stored["states"]:
-        model = build_network(stored["arch"], 0)
+        model = build(stored["arch"], 0)
         model.load_state_dict(state)
         models.append(model.to(device).eval())
     return models
@@ -310,7 +310,7 @@ def connect_replicas(models: Sequence[nn.Module], arch: Mapping[str, Any], data:
     epochs = curve["epochs"]
     if curve["scale_epochs_with_subset"]:
         epochs = max(1, round(epochs / cell.subset))
-    init_model = build_network(dict(arch), derive_seed(seed, "bend", cell.name)) if curve["init"] == "random" else None
+    init_model = build(dict(arch), derive_seed(seed, "bend", cell.name)) if curve["init"] == "random" else None
     bend, _ = train_curve(models[0], models[1], data, epochs, curve["lr"], curve["momentum"], cell.weight_decay,
                           curve["batch_size"], curve["init"], init_model, derive_seed(seed, "curve", cell.name))
     return bend, curve_errors(models[0], bend, models[1], data, curve["points"])

@@ -51,7 +51,8 @@ from thermoscape.data.translation import (
 )
 from thermoscape.dynamics.train import Checkpoint, Optimizer, train
 from thermoscape.measure import similarity
-from thermoscape.nets.networks import build_network, evaluate, outputs
+from thermoscape.nets import build
+from thermoscape.nets.networks import evaluate, outputs
 from thermoscape.nets.transformer import greedy_decode
 from thermoscape.studies.taxonomy.experiment import CellData, PhaseRules, aggregate_cells, l2_distance
 
@@ -112,7 +113,7 @@ def translation_data(table: pd.DataFrame, cell: Cell, device: torch.device | str
 
 
 def translation_architecture(model: Mapping[str, Any], width: int, data: TranslationData) -> dict[str, Any]:
-    """The ``networks.build_network`` description of the config's Transformer at embedding dimension ``width``."""
+    """The ``nets.build`` description of the config's Transformer at embedding dimension ``width``."""
     return {"name": "transformer", "width": int(width), "source_vocab": int(data.source_vocab_size),
             "target_vocab": int(data.n_classes), "source_len": int(data.source_len),
             "target_len": int(data.x_train.shape[1] - data.source_len), "layers": int(model["layers"]),
@@ -254,7 +255,7 @@ def train_translation_replicas(cell: Cell, data: TranslationData, study: Mapping
     settings = translation_settings(cell, study["training"])
     results = []
     for r in range(study["replicas"]):
-        model = build_network(arch, derive_seed(study["seed"], "translation_init", cell.width, r))
+        model = build(arch, derive_seed(study["seed"], "translation_init", cell.width, r))
         model = model.to(data.x_train.device)
         seed = derive_seed(study["seed"], "translation_order", cell.name, r)
         path = None if workdir is None else str(Path(workdir) / f"replica{r}.pt")
