@@ -188,7 +188,7 @@ class ModuleLandscape:
     def _probe(self) -> float:
         """Forward two points twice in eval mode (the refusal rules of the module docstring); returns the
         number of activation elements per data point (outputs of every submodule)."""
-        x2, y2 = self.x[:2], self.y[:2]
+        x2 = self.x[:2]
         before = {name: b.detach().clone() for name, b in self.model.named_buffers()}
         counted: list[int] = []
 
@@ -221,7 +221,7 @@ class ModuleLandscape:
         if first.shape[0] != 2:
             raise ModelInputError("x", f"the model maps 2 points to outputs of shape {tuple(first.shape)}; "
                                        "the first dimension must stay the data index")
-        check_targets(first, y2, self.loss_name)
+        check_targets(first, self.y, self.loss_name)
         if any(isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.track_running_stats
                for m in self.model.modules()):
             _log.warning("batch norm without running statistics normalises with the batch's statistics even in "
