@@ -132,3 +132,20 @@ def test_other_refusals():
         ModuleLandscape(lambda v: v, x, y)
     with pytest.raises(ModelInputError, match=r"y: mse needs targets shaped like the outputs.*\(2,\).*\(3,\)"):
         ModuleLandscape(nn.Linear(4, 2), x, torch.zeros(6, 3), "mse")
+
+
+class Branching(nn.Module):
+    """A data-dependent Python branch: fine eagerly, not under vmap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 2)
+
+    def forward(self, x):
+        out = self.linear(x)
+        return out if out.sum().item() > -1e9 else -out
+
+
+def test_a_model_torch_func_cannot_transform_is_refused_before_sampling():
+    with pytest.raises(ModelInputError, match="model: its loss cannot be differentiated under torch.func.vmap"):
+        ModuleLandscape(Branching().double(), torch.randn(6, 4), torch.zeros(6, dtype=torch.int64))

@@ -24,7 +24,9 @@ the eval-mode loss, not the training-mode one. The exact refusal rule, checked o
 points when the landscape is built: (1) an eval-mode forward must leave every buffer unchanged (a module
 that updates state outside training, e.g. a running average kept in ``forward`` regardless of the mode,
 would make ``L`` change while sampling), (2) two eval-mode forwards of the same input must agree (no
-randomness left in eval mode), (3) the model must have trainable parameters. Batch norm built with
+randomness left in eval mode), (3) the model must have trainable parameters, (4) its loss must go through
+``torch.func`` (``vmap`` of ``grad`` on the probe: no ``.item()``, data-dependent Python branches or in-place
+changes of inputs in ``forward``). Batch norm built with
 ``track_running_stats=False`` passes but uses the batch's statistics even in eval mode, so each ``l_i``
 depends on the whole data set (a warning is logged; the full-batch ``L`` is still a function of ``theta``).
 
@@ -222,6 +224,15 @@ class ModuleLandscape:
             raise ModelInputError("x", f"the model maps 2 points to outputs of shape {tuple(first.shape)}; "
                                        "the first dimension must stay the data index")
         check_targets(first, self.y, self.loss_name)
+        y2 = self.y[:2]
+        try:
+            vmap(grad_and_value(lambda t: per_sample_losses(self._outputs(t, x2), y2, self.loss_name).mean()))(
+                theta.unsqueeze(0))
+        except Exception as error:  # noqa: BLE001 -- whatever torch.func cannot transform
+            raise ModelInputError("model", f"its loss cannot be differentiated under torch.func.vmap ("
+                                           f"{type(error).__name__}: {error}); a forward without .item(), "
+                                           "data-dependent Python branches or in-place changes of its inputs "
+                                           "runs") from error
         if any(isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.track_running_stats
                for m in self.model.modules()):
             _log.warning("batch norm without running statistics normalises with the batch's statistics even in "
