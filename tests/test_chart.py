@@ -75,10 +75,24 @@ def test_the_steps_compose_like_chart_and_resume_from_their_workdir(tmp_path):
     theta = refine_minimum(landscape, landscape.flat_parameters()).theta
     sampling = Sampling(chains=2, eta=0.02, duration=4.0, chunk_steps=50)
     first = sample_temperature(landscape, theta, 1e-3, sampling, seed=3, workdir=tmp_path / "a")
-    assert not (tmp_path / "a").exists() or list((tmp_path / "a").glob("trajectory-*.parquet"))
+    assert len(list((tmp_path / "a").glob("trajectory-*.parquet"))) == 4  # chunks of 50 steps
     again = sample_temperature(landscape, theta, 1e-3, sampling, seed=3, workdir=tmp_path / "a")  # resumes: done
     pd.testing.assert_frame_equal(first["trajectory"], again["trajectory"])
     assert list(first["status"]["n_steps"]) == [200, 200] and not first["status"]["diverged"].any()
+
+
+def test_chains_below_the_reference_minimum_are_left_out_and_counted():
+    """Sampling from a point that is no minimum (refine=False) with the ``minimum`` baseline: every chain
+    descends below ``L_0``, so none can be gamma-fitted; the row stays, empty, with the count."""
+    x, _ = orthogonal_design()
+    model = nn.Linear(N_PARAMS, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    table = chart(model, x, np.zeros((N_POINTS, 1)), [1e-3], loss="mse", chains=2, eta=0.02, duration=4.0,
+                  burn_in=1.0, refine=False, device="cpu")
+    assert table.loc[0, "n_below_minimum"] == 2 and table.loc[0, "n_used"] == 0
+    assert np.isnan(table.loc[0, "n_c"]) and not table.loc[0, "equilibrated"]
+    assert table.loc[0, "loss_minimum"] == pytest.approx(N_PARAMS / 2)
 
 
 def test_thermoscape_chart_is_imported_lazily():
