@@ -15,7 +15,9 @@ CHART_PNG = f"{RESULTS}/figures/chart/chart.png"
 CHART_THREADS = CHART_SETTINGS.get("threads", 2)
 # the hash of the library the jobs run; only with a chart config (the modules import torch)
 CHART_LIBRARY = (
-    library_version("studies.chart.jobs", "studies.chart.sampling", "studies.chart.inputs", "nets.module_landscape")
+    library_version(
+        "studies.chart.jobs", "studies.chart.sampling", "studies.chart.inputs", "nets.module_landscape"
+    )
     if CHART
     else ""
 )
@@ -35,9 +37,9 @@ rule chart_minimum:
         CONDA_ENV
     threads: CHART_THREADS
     resources:
+        **GPU,
         mem_mb=4000,
         runtime=60,
-        **GPU,
     params:
         library=CHART_LIBRARY,
         chart=CHART_SETTINGS,
@@ -53,17 +55,17 @@ rule chart_langevin:
         trajectory=f"{CH}/langevin/T{{temperature}}/trajectory.parquet",
         samples=f"{CH}/langevin/T{{temperature}}/samples.parquet",
         status=f"{CH}/langevin/T{{temperature}}/status.parquet",
-    wildcard_constraints:
-        temperature=r"[^/]+",
     log:
         log_path("chart_langevin", "T{temperature}"),
+    wildcard_constraints:
+        temperature=r"[^/]+",
     conda:
         CONDA_ENV
     threads: CHART_THREADS
     resources:
+        **GPU,
         mem_mb=4000,
         runtime=240,
-        **GPU,
     params:
         library=CHART_LIBRARY,
         chart=CHART_SETTINGS,

@@ -25,7 +25,9 @@ def chart_problems(chart):
     if path is not None and not os.path.exists(path):
         problems.append(f"chart.data.path: no such file or directory {path!r}")
     if path is not None and not chart["data"].get("name") and not path.endswith((".pt", ".parquet")):
-        problems.append(f"chart.data.path: {path!r} must be a .pt or .parquet tensor file (or give chart.data.name)")
+        problems.append(
+            f"chart.data.path: {path!r} must be a .pt or .parquet tensor file (or give chart.data.name)"
+        )
     return problems
 
 
