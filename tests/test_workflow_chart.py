@@ -66,17 +66,14 @@ def test_chart_target_without_a_chart_section_names_the_key(tmp_path):
     assert "config key `chart` is missing" in run.stdout + run.stderr
 
 
-@pytest.mark.parametrize("chart, key", [
-    ({"model": "no_such_package.models:build"}, "chart.model: cannot import 'no_such_package.models'"),
-    ({"model": "thermoscape.studies.chart.examples:no_such_model"}, "chart.model:"),
-    ({"weights": "missing_weights.pt"}, "chart.weights: no such file"),
-    ({"data": {"path": "missing.pt"}}, "chart.data.path: no such file"),
-    ({"temperatures": [-1.0]}, "chart.temperatures"),
-])
-def test_cheap_refusals_fail_when_the_dag_is_built(tmp_path, chart, key):
+def test_cheap_refusals_fail_when_the_dag_is_built_each_naming_its_key(tmp_path):
+    chart = {"model": "no_such_package.models:build", "weights": "missing_weights.pt",
+             "data": {"path": "missing.pt"}}
     run = snakemake(tmp_path, "-n", "chart", "--configfile", str(write_config(tmp_path, **chart)))
     assert run.returncode != 0
-    assert key in run.stdout + run.stderr
+    for key in ("chart.model: cannot import 'no_such_package.models'", "chart.weights: no such file",
+                "chart.data.path: no such file"):
+        assert key in run.stdout + run.stderr, key
 
 
 def _weights(tmp_path: Path, **changes) -> str:
@@ -90,21 +87,35 @@ def _weights(tmp_path: Path, **changes) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("case, key", [
-    ("mismatch", "chart.weights: do not match the model"),
-    ("non_finite", "chart.weights: the loss at the given weights is nan"),
-    ("shape", "chart.data:"),
-])
-def test_model_refusals_fail_in_the_first_job_before_sampling(tmp_path, case, key):
-    if case == "mismatch":
-        chart = {"weights": _weights(tmp_path, **{"0.weight": torch.zeros(5, 64)})}
-    elif case == "non_finite":
-        chart = {"weights": _weights(tmp_path, **{"2.bias": torch.full((10,), float("nan"))})}
-    else:
-        torch.save({"x": torch.zeros(6, 7), "y": torch.zeros(6, dtype=torch.int64)}, tmp_path / "narrow.pt")
-        chart = {"data": {"path": str(tmp_path / "narrow.pt")}}
+def test_a_weight_mismatch_fails_in_the_first_job_naming_the_key(tmp_path):
+    chart = {"weights": _weights(tmp_path, **{"0.weight": torch.zeros(5, 64)})}
     run = snakemake(tmp_path, "chart", "--configfile", str(write_config(tmp_path, **chart)))
     assert run.returncode != 0
     log = (tmp_path / "results" / "logs" / "chart_minimum" / "job.log").read_text()
-    assert key in log, log[-3000:]
+    assert "chart.weights: do not match the model" in log, log[-3000:]
     assert not (tmp_path / "results" / "chart" / "langevin").exists()  # nothing sampled
+
+
+@pytest.mark.parametrize("case, key", [
+    ("non_finite", "chart.weights: the loss at the given weights is nan"),
+    ("shape", "chart.data: "),
+    ("sampling", "chart.sampling: unknown settings"),
+    ("memory", "chart.chains: "),
+])
+def test_the_first_job_refuses_before_sampling_naming_the_key(tmp_path, case, key):
+    """The first job's library call (``minimum_job``) on what only running the model can check."""
+    from thermoscape.studies.chart.jobs import ChartConfigError, minimum_job
+
+    chart = yaml.safe_load(write_config(tmp_path).read_text())["chart"] | {"weights": None}
+    if case == "non_finite":
+        chart["weights"] = _weights(tmp_path, **{"2.bias": torch.full((10,), float("nan"))})
+    elif case == "shape":
+        torch.save({"x": torch.zeros(6, 7), "y": torch.zeros(6, dtype=torch.int64)}, tmp_path / "narrow.pt")
+        chart["data"] = {"path": str(tmp_path / "narrow.pt")}
+    elif case == "sampling":
+        chart["sampling"] = {"noise_blok": 4}
+    else:
+        chart["memory_available"] = 1000.0
+    with pytest.raises(ChartConfigError, match=re.escape(key)):
+        minimum_job(chart, "cpu", tmp_path / "minimum.pt", tmp_path / "refine.parquet")
+    assert not (tmp_path / "minimum.pt").exists()
