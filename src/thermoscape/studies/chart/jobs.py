@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from thermoscape.core.jobs import ProgressLog
 from thermoscape.core.io import load_tensors, read_table, save_tensors, write_table
 from thermoscape.core.seeds import derive_seed
 from thermoscape.nets.module_landscape import ModelInputError, ModuleLandscape
@@ -114,7 +115,7 @@ def minimum_job(chart: Mapping[str, Any], device: torch.device | str, minimum: s
     theta = land.flat_parameters()
     table = pd.DataFrame({"step": [], "loss": [], "grad_norm": []})
     if refine is not None:
-        descent = refine_minimum(land, theta, refine)
+        descent = refine_minimum(land, theta, refine, progress=ProgressLog(refine.max_steps, "refinement"))
         theta, table = descent.theta, descent.curve
     value = loss_at(land, theta)
     if not math.isfinite(value):
@@ -131,7 +132,8 @@ def langevin_job(chart: Mapping[str, Any], device: torch.device | str, minimum: 
     sampling, _, _ = settings(chart)
     land = landscape(chart, device)
     theta = load_tensors(minimum, device)["theta"].to(device)
-    records = sample_temperature(land, theta, temperature, sampling, chart.get("seed", 0), workdir)
+    progress = ProgressLog(sampling.schedule(temperature).n_steps, f"T = {temperature:g} Langevin")
+    records = sample_temperature(land, theta, temperature, sampling, chart.get("seed", 0), workdir, progress)
     for name in RECORDS:
         write_table(records[name], outputs[name])
 
