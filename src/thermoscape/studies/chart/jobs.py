@@ -142,7 +142,8 @@ def analysis_job(chart: Mapping[str, Any], minimum: str | Path, records: Mapping
                  outputs: Mapping[str, str | Path]) -> pd.DataFrame:
     """The primary study's statistics on every temperature's chains: ``runs`` (per chain and slice),
     ``curves`` (chi_L), ``summary`` (every slice; the columns of ``tables/fluctuations.parquet``) and ``table``
-    (one row per temperature; the fits of ``temperature_table.attrs`` as constant columns ``fit_*``)."""
+    (one row per temperature; ``temperature_table.attrs`` as constant columns: ``c_h_fit``, ``length_squared``,
+    ``fit_temperatures``, ``fit_equilibrated_only``)."""
     _, analysis, _ = settings(chart)
     loss = chart.get("loss", "cross_entropy")
     loss_minimum = float(load_tensors(minimum)["loss"])
@@ -156,8 +157,7 @@ def analysis_job(chart: Mapping[str, Any], minimum: str | Path, records: Mapping
     all_runs = pd.concat(runs, ignore_index=True)
     summary = summarise(all_runs, analysis)
     table = temperature_table(summary)
-    fits = {f"fit_{name}": value for name, value in table.attrs.items()}
-    table = table.assign(**fits)
+    table = table.assign(**table.attrs)  # c_h_fit, length_squared, fit_temperatures, fit_equilibrated_only
     table.attrs = {}
     _log.info("charted:\n%s", table[["temperature", "n_c", "n_c_error", "c_h", "beta_T", "length", "tau_half",
                                      "equilibrated"]].to_string(index=False))

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from thermoscape.plotting import require_columns, save_figure
+from thermoscape.plotting import plain_log_ticks, require_columns, save_figure
 
 COLUMNS = ("temperature", "n_c", "n_c_error", "c_h", "c_h_error", "beta_T", "beta_T_error", "tau_half",
            "tau_half_error", "length", "length_error", "alpha", "phi", "phi_error", "equilibrated")
@@ -38,8 +38,8 @@ def chart_figure(table: pd.DataFrame, pdf: str | Path, png: str | Path, title: s
     _points(a, T, table["n_c"], table["n_c_error"], done, "C0", "$N_c = 2\\alpha$")
     a.set_ylabel("$N_c$ (stiff directions)")
     _points(b, T, table["c_h"], table["c_h_error"], done, "C1", "$C_h = \\mu_L / T$")
-    if "fit_c_h_fit" in table and np.isfinite(table["fit_c_h_fit"].iloc[0]):
-        b.axhline(table["fit_c_h_fit"].iloc[0], color="k", ls="--", lw=1, label="fit $\\mu_L = C_h T$")
+    if "c_h_fit" in table and np.isfinite(table["c_h_fit"].iloc[0]):
+        b.axhline(table["c_h_fit"].iloc[0], color="k", ls="--", lw=1, label="fit $\\mu_L = C_h T$")
     b.set_ylabel("$C_h$ (dimensionless)")
     _points(c, T, table["beta_T"], table["beta_T_error"], done, "C2", "$\\beta T$")
     c.axhline(1.0, color="k", ls=":", lw=1, label="quadratic basin")
@@ -49,6 +49,7 @@ def chart_figure(table: pd.DataFrame, pdf: str | Path, png: str | Path, title: s
         level = np.nanmedian(T * table["tau_half"])
         d.plot(T, level / T, color="k", ls="--", lw=1, label="$\\propto 1/T$")
     d.set_yscale("log")
+    plain_log_ticks(d, "y")
     d.set_ylabel("$\\tau_{1/2}$ (time units of Eq. 7)")
     _points(e, T, table["length"], table["length_error"], done, "C4", "$L = \\sqrt{T\\,\\tau_{1/2}}$")
     if table["length"].notna().any():
