@@ -22,6 +22,8 @@ def chart_problems(chart):
     if chart["weights"] is not None and not os.path.isfile(chart["weights"]):
         problems.append(f"chart.weights: no such file {chart['weights']!r}")
     path = chart["data"].get("path")
+    if not chart["data"].get("name") and path is None:
+        problems.append("chart.data: give name (a project reader) or path (a .pt or .parquet tensor file)")
     if path is not None and not os.path.exists(path):
         problems.append(f"chart.data.path: no such file or directory {path!r}")
     if path is not None and not chart["data"].get("name") and not path.endswith((".pt", ".parquet")):
