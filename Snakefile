@@ -29,6 +29,7 @@ include: "workflow/rules/bradley.smk"
 include: "workflow/rules/bradley_figures.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/jules_draws.smk"
+include: "workflow/rules/chart.smk"
 
 
 # the results folder remembers its scale: another scale's config is refused there (common.smk)

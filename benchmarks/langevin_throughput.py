@@ -13,6 +13,10 @@ MLP and its 300 Gaussian points on one thread:
 * ``engine x32``: ``thermoscape.dynamics.langevin.advance`` on ``compiled(mixed_precision(landscape))``, which on an
   x86-64 CPU runs the kernel of ``thermoscape.dynamics.mlp_kernel``: the workflow's default (``precision: mixed``,
   ``compile: true``), float64 state, float32 gradient and normals, loss and distance recorded every step;
+* ``torch.func x32``: the engine's generic path for any ``nn.Module``
+  (``thermoscape.nets.module_landscape.ModuleLandscape``: ``functional_call`` under ``vmap`` over the chains,
+  ``grad_and_value`` of the mean loss), on the same network as a float64 ``nn.Sequential``, eager, float64
+  gradient and noise: what ``thermoscape.chart`` runs on a user's model;
 * ``jax x32`` (only if ``jax`` is installed: ``pip install -e .[bench]``): ``jax.vmap`` over the chains of
   ``jax.value_and_grad`` of the same network's mean cross-entropy, the same update with per-chain
   temperatures and ``jax.random.normal`` noise, ``lax.scan`` over 1,000 steps under ``jax.jit``, float32
@@ -25,6 +29,7 @@ alternate the contenders. The FP32 GEMM peak is measured here too: the best sing
 of square matrices (256 to 2048) over every round. A chain-step of the engine does 1.37 MFLOP of GEMM
 (forward and weight gradient ``2 D sum(in out)`` each, input gradients of the layers after the first).
 
+The line before the last: ``generic_ratio=<torch.func path / naive loop, median rounds>``.
 Last line: ``ratio=<best engine round / best naive round> median_ratio=<ratio of the median rounds>
 jax_ratio=<engine / JAX, median rounds, or nan> peak_fraction=<median engine GEMM FLOP rate / FP32 peak>``.
 """
@@ -44,6 +49,7 @@ from thermoscape.data.tables import gaussian_classification, table_to_tensors
 from thermoscape.dynamics.langevin import Chain, Schedule, advance, compiled, start_state
 from thermoscape.nets.losses import MLPLandscape, mixed_precision
 from thermoscape.dynamics.mlp_kernel import MLPKernel
+from thermoscape.nets.module_landscape import ModuleLandscape
 from thermoscape.nets.mlp import MLPSpec
 
 SPEC = MLPSpec((10, 20, 20, 10, 3))
@@ -76,12 +82,17 @@ def temperatures(n_chains: int) -> list[float]:
     return torch.logspace(-7, -4, n_chains).tolist()
 
 
-def naive_rate(x: torch.Tensor, labels: torch.Tensor, seconds: float) -> float:
+def paper_module() -> nn.Sequential:
+    """The paper's MLP as a float64 ``nn.Sequential`` (PyTorch's default initialisation, seed 0)."""
     torch.manual_seed(0)
     layers = []
     for i, (n_in, n_out) in enumerate(SPEC.layer_sizes()):
         layers += [nn.Linear(n_in, n_out, dtype=torch.float64)] + ([nn.ReLU()] if i < len(SPEC.layer_sizes()) - 1 else [])
-    model = nn.Sequential(*layers)
+    return nn.Sequential(*layers)
+
+
+def naive_rate(x: torch.Tensor, labels: torch.Tensor, seconds: float) -> float:
+    model = paper_module()
     params = list(model.parameters())
     temperature = 1e-5
     scale = (2 * ETA * temperature) ** 0.5
@@ -185,12 +196,14 @@ def main() -> None:
     graph = compiled(mixed_precision(landscape), theta)
     del os.environ["THERMOSCAPE_NO_KERNEL"]
     float64 = compiled(landscape, theta)
+    generic = ModuleLandscape(paper_module(), x, labels)  # the generic path of thermoscape.chart
     chains = f"x{args.chains}"
     contenders = {  # label -> a timed run (chain-steps per CPU-second)
         "naive loop": lambda: naive_rate(x, labels, args.seconds),
         f"float64 {chains}": lambda: engine_rate(float64, theta, args.seconds),
         f"compiled {chains}": lambda: engine_rate(graph, theta, args.seconds),
         f"engine {chains}": lambda: engine_rate(mixed, theta, args.seconds),
+        f"torch.func {chains}": lambda: engine_rate(generic, theta, args.seconds),
     }
     jax_label, jax_note = f"jax {chains}", "JAX is not installed (pip install -e .[bench]): no JAX row, jax_ratio=nan"
     if args.no_jax:
@@ -217,10 +230,13 @@ def main() -> None:
     print(jax_note)
     print("chain-steps per CPU-second: best round, median round, GEMM GFLOP/s of the median (all rounds)")
     for label, rates in rounds.items():
-        print(f"{label:<13}: {best[label]:8.0f} {median[label]:8.0f} {median[label] * flops / 1e9:6.2f}  ("
+        print(f"{label:<15}: {best[label]:8.0f} {median[label]:8.0f} {median[label] * flops / 1e9:6.2f}  ("
               + ", ".join(f"{r:.0f}" for r in rates) + ")")
     print(f"FP32 GEMM peak, 1 thread (best square mm of 256-2048, every round): {peak:.1f} GFLOP/s "
           f"(rounds: {', '.join(f'{p:.1f}' for p in peaks)})")
+    func_label = f"torch.func {chains}"
+    print(f"generic_ratio={median[func_label] / median['naive loop']:.2f} (the torch.func path against the naive "
+          f"loop, median rounds; {median[func_label] / median[engine]:.3f} of the engine)")
     jax_ratio = median[engine] / median[jax_label] if jax_label in median else float("nan")
     print(f"ratio={best[engine] / best['naive loop']:.2f} median_ratio={median[engine] / median['naive loop']:.2f} "
           f"jax_ratio={jax_ratio:.2f} peak_fraction={median[engine] * flops / 1e9 / peak:.3f}")

@@ -43,7 +43,7 @@ def library_files() -> list[Path]:
 
 
 def test_every_study_has_a_package_and_the_layout_has_its_roles():
-    assert STUDIES == ["bradley", "fengtu", "fort", "jules", "taxonomy"]
+    assert STUDIES == ["bradley", "chart", "fengtu", "fort", "jules", "taxonomy"]
     for role in ("core", "data", "nets", "dynamics", "measure", "claims", "studies"):
         assert (PACKAGE / role / "__init__.py").exists(), role
     assert not [p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "plotting.py")]

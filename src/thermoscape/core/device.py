@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,22 @@ def select_device(preference: str = "auto") -> torch.device:
     if preference == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' was requested but no CUDA device is available")
     return torch.device(preference)
+
+
+def available_memory(device: torch.device | str) -> int:
+    """Bytes that can still be allocated on ``device``: free memory of a CUDA device (``mem_get_info``), else
+    the host's ``MemAvailable`` (``/proc/meminfo``; the free physical pages where that file does not exist)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
 def configure_threads(threads: int) -> None:

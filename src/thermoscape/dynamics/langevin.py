@@ -108,6 +108,24 @@ class EngineState:
     stop_reason: str = ""  # "length" (n_steps, or min_steps of a fixed run), "stop rule", "max length", "diverged"
 
 
+def engine_bytes(n_chains: int, n_params: int, n_samples: int, schedule: Schedule,
+                 state_dtype: torch.dtype = torch.float64, noise_dtype: torch.dtype | None = None) -> dict[str, float]:
+    """Memory the engine itself holds for a batch, by part (bytes), excluding the landscape's own work:
+
+    ``state``: ``theta``, ``theta_start``, the next ``theta`` and the gradient, ``(K, N)`` each; ``noise``: one
+    block of ``noise_block`` standard normals per chain and parameter (``_draw_noise``); ``records``: a chunk's
+    loss and distance series and its per-sample snapshots (``K x D`` each).
+    """
+    size = torch.finfo(state_dtype).bits // 8
+    noise_size = torch.finfo(noise_dtype or state_dtype).bits // 8
+    chunk = min(schedule.chunk_steps, schedule.n_steps)
+    return {
+        "state": 4.0 * n_chains * n_params * size,
+        "noise": float(n_chains) * schedule.noise_block * n_params * noise_size,
+        "records": n_chains * 8.0 * (2 * chunk / schedule.record_every + n_samples * chunk / schedule.snapshot_every),
+    }
+
+
 def start_state(theta0: Tensor, chains: list[Chain]) -> EngineState:
     generators = [torch.Generator(device=theta0.device).manual_seed(c.seed) for c in chains]
     return EngineState(theta0.clone(), theta0.clone(), 0, generators, [None] * len(chains))

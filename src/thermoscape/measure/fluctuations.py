@@ -202,6 +202,54 @@ def replica_diagnostics(
     return pd.DataFrame(rows, columns=["slice", "rhat", "ess_bulk"])
 
 
+def run_statistics(
+    status: pd.DataFrame,
+    trajectory: pd.DataFrame,
+    samples: pd.DataFrame,
+    slices: list[tuple[str, float, float]],
+    equilibration_factor: float = 100.0,
+    drift_sigma: float = 3.0,
+    bootstrap: Bootstrap = Bootstrap(),
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The fluctuation analysis of one Langevin job (Jules et al., Eqs. 2-4, 8): per run and slice
+    :func:`slice_statistics` (phi from the per-sample snapshots, Eq. 8), ``chi_L`` curves
+    (:func:`slice_autocorrelations`) and, across the runs of each time step, :func:`replica_diagnostics`.
+
+    ``status`` has one row per run: ``chain`` (its rows in ``trajectory``: ``chain, step, t, loss``, and in
+    ``samples``: ``chain, t, sample, loss``), ``temperature``, ``eta``, ``time_step``, ``replica``,
+    ``diverged``. A diverged run keeps only its slice rows. Each run's bootstrap draws from
+    ``default_rng([seed, chain])``. Returns the per-run table (the input of :func:`aggregate_runs`) and the
+    autocorrelation curves (``slice, lag, chi, temperature, eta, replica``).
+    """
+    tables, curves, series = [], [], {}
+    for run in status.itertuples():
+        run_info = {"temperature": run.temperature, "eta": run.eta, "time_step": run.time_step,
+                    "replica": run.replica, "diverged": run.diverged}
+        if run.diverged:
+            tables.append(pd.DataFrame([{"slice": name, "t_start": a, "t_end": b} for name, a, b in slices]))
+        else:
+            traj = trajectory[trajectory["chain"] == run.chain].sort_values("step")
+            t, loss = traj["t"].to_numpy(), traj["loss"].to_numpy()
+            series.setdefault(run.time_step, []).append((t, loss))
+            snaps = samples[samples["chain"] == run.chain].pivot(index="t", columns="sample", values="loss")
+            curves.append(slice_autocorrelations(t, loss, slices)
+                          .assign(temperature=run.temperature, eta=run.eta, replica=run.replica))
+            tables.append(
+                slice_statistics(
+                    t, loss, snaps.index.to_numpy(), stats.sparsity(snaps.to_numpy()), run.temperature, slices,
+                    equilibration_factor, drift_sigma, bootstrap, np.random.default_rng([seed, run.chain]),
+                )
+            )
+        tables[-1] = tables[-1].assign(**run_info)
+    runs = pd.concat(tables, ignore_index=True)
+    diagnostics = pd.concat([replica_diagnostics(chains, slices).assign(time_step=time_step)
+                             for time_step, chains in series.items()]
+                            or [pd.DataFrame(columns=["slice", "time_step"])])
+    runs = runs.merge(diagnostics, on=["slice", "time_step"], how="left")
+    return runs, pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+
+
 SUMMARY_COLUMNS = ("mu", "sigma", "alpha", "beta_T", "n_c", "tau_half", "phi")
 EQUILIBRATION_RULES = ("per_run", "all_runs")
 

@@ -177,8 +177,12 @@ class MixedPrecision:
         return self.exact.initial_parameters(generator)
 
 
-def mixed_precision(landscape: MLPLandscape | QuadraticLandscape) -> MixedPrecision:
-    """``landscape`` with its Langevin gradient in float32 (see ``MixedPrecision``)."""
+def mixed_precision(landscape: Landscape) -> MixedPrecision:
+    """``landscape`` with its Langevin gradient in float32 (see ``MixedPrecision``): the MLP, the quadratic, or
+    any landscape with a ``with_dtype(dtype)`` copy (``module_landscape.ModuleLandscape``)."""
+    with_dtype = getattr(landscape, "with_dtype", None)
+    if with_dtype is not None:
+        return MixedPrecision(landscape, with_dtype(torch.float32))
     if isinstance(landscape, MLPLandscape):
         return MixedPrecision(landscape, dataclasses.replace(landscape, x=landscape.x.to(torch.float32)))
     if isinstance(landscape, QuadraticLandscape):
