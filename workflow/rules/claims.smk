@@ -15,6 +15,11 @@ STUDY_CLAIMS = {
     "fort": rules.fort_claims.output[0],
     "bradley": rules.bradley_claims.output[0],
 }
+# the App. D figures that `all` builds (taxonomy.appendix_in_all, issue 26): their claims tables too
+STUDY_CLAIMS |= {
+    f"taxonomy_{figure}": f"{TX}/tables/{TAXONOMY_APPENDIX[figure]}/claims.parquet"
+    for figure in TAXONOMY["appendix_in_all"]
+}
 # the figures each claim line links to (the figures of every study's target)
 SCOREBOARD_FIGURES = list(
     dict.fromkeys(
