@@ -90,7 +90,10 @@ def taxonomy_ablation_inputs(wildcards):
 def taxonomy_appendix_outputs(figure):
     """An App. D figure's diagram and claims table (issue 26)."""
     experiment = TAXONOMY_APPENDIX[figure]
-    return [f"{RESULTS}/figures/taxonomy/{experiment}_diagram.png", f"{TX}/tables/{experiment}/claims.parquet"]
+    return [
+        f"{RESULTS}/figures/taxonomy/{experiment}_diagram.png",
+        f"{TX}/tables/{experiment}/claims.parquet",
+    ]
 
 
 def taxonomy_appendix_claim_inputs(experiment):

@@ -476,13 +476,14 @@ SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
 def _svhn_part(directory: Path, part: str, labels_only: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
     """(images ``(n, 3, 32, 32)`` uint8 or None, labels 0-9) of one SVHN ``.mat`` file; SVHN labels digit 0 as 10."""
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     path = _find(directory, SVHN_FILES[part], ("",))
     try:
         mat = loadmat(path, variable_names=["y"] if labels_only else ["X", "y"])
         labels = np.asarray(mat["y"]).reshape(-1).astype(np.int64)
         images = None if labels_only else np.asarray(mat["X"])
-    except (ValueError, TypeError, KeyError, OSError, NotImplementedError) as error:
+    except (MatReadError, ValueError, TypeError, KeyError, OSError, NotImplementedError) as error:
         raise ValueError(f"{path}: not a readable SVHN .mat file with X and y ({error})") from error
     if labels.size and (labels.min() < 1 or labels.max() > 10):
         raise ValueError(f"{path}: labels outside 1-10")
