@@ -32,10 +32,14 @@ def taxonomy_data_source(wildcards):
     and only when taxonomy jobs are needed (a paper-scale config without CIFAR-10 still runs Jules et al.)."""
     key, data = taxonomy_data_block(wildcards.source)
     if data["name"] in USER_SUPPLIED and not data.get("path"):
-        files = {"cifar10": "data_batch_1..5, test_batch", "cifar100": "train, test"}
+        files = {
+            "cifar10": "CIFAR-10 python batches (data_batch_1..5, test_batch)",
+            "cifar100": "CIFAR-100 python batches (train, test)",
+            "svhn": "SVHN files (train_32x32.mat, test_32x32.mat)",
+        }
         raise WorkflowError(
-            f"{key}.path: {data['name']} needs the directory of the user-supplied "
-            f"{files.get(data['name'], 'train_32x32.mat, test_32x32.mat')}; nothing is downloaded"
+            f"{key}.path: {data['name']} needs the directory of the user-supplied {files[data['name']]}; "
+            "nothing is downloaded"
         )
     path = data.get("path") or (FASHION_MNIST_DIR if data["name"] == "idx" else None)
     if path and not Path(path).is_dir():
