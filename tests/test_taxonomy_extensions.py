@@ -180,7 +180,7 @@ def test_label_noise_target_dry_run_plans_its_figure(tmp_path):
     from test_workflow import SMOKE, planned_jobs
     jobs = planned_jobs(tmp_path, "taxonomy_label_noise", "--configfile", str(SMOKE))
     assert ("taxonomy_figure", "figure=label_noise") in jobs
-    assert {w for rule, w in jobs if rule == "taxonomy_labels"} == {"noise=0.0", "noise=0.1", "noise=0.4"}
+    assert {w for rule, w in jobs if rule == "taxonomy_labels"} == {f"source=data, noise={n}" for n in ("0.0", "0.1", "0.4")}
 
 
 def phase_iv_cells(cka_slope: float) -> pd.DataFrame:

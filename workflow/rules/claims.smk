@@ -18,6 +18,11 @@ STUDY_CLAIMS = {
 # Yang et al.'s machine-translation claims (Figs. 18-19) only when asked for: they need the Transformer runs
 if TRANSLATION["scoreboard"]:
     STUDY_CLAIMS["taxonomy_translation"] = rules.taxonomy_translation_claims.output.table
+# the App. D figures that `all` builds (taxonomy.appendix_in_all, issue 26): their claims tables too
+STUDY_CLAIMS |= {
+    f"taxonomy_{figure}": f"{TX}/tables/{TAXONOMY_APPENDIX[figure]}/claims.parquet"
+    for figure in TAXONOMY["appendix_in_all"]
+}
 # the figures each claim line links to (the figures of every study's target)
 SCOREBOARD_FIGURES = list(
     dict.fromkeys(

@@ -1,9 +1,10 @@
 """Yang et al. taxonomy: dataset -> labels -> SGD replicas per cell -> metrics and curve per cell ->
 experiment tables with phases -> phase diagrams and claims."""
 
-from thermoscape.data.readers import FASHION_MNIST_DIR, dataset_params, subset_options, training_set_size
+from thermoscape.data.readers import FASHION_MNIST_DIR, USER_SUPPLIED, dataset_params, subset_options
+from thermoscape.data.readers import training_set_size
 from thermoscape.core.grids import Cell, experiment_grid
-from thermoscape.core.grids import CELL_PATTERN
+from thermoscape.core.grids import CELL_PATTERN, DATA_KEY
 
 
 include: "taxonomy_common.smk"
@@ -18,13 +19,26 @@ _TAXONOMY_DEFAULTS = {
     "label_noise": 0.0,
     **{k: TAXONOMY["training"][k] for k in ("batch_size", "lr", "weight_decay", "schedule")},
 }
-_TAXONOMY_N_TRAIN = training_set_size(
-    TAXONOMY["data"]["name"], TAXONOMY["data"]["path"], **subset_options(TAXONOMY["data"])
-)
+TAXONOMY_DATASETS = TAXONOMY.get("datasets", {})
+_TAXONOMY_N_TRAIN = {key: taxonomy_training_set_size(key) for key in ["", *TAXONOMY_DATASETS]}
+# the config's experiments, and Fig. 23's reference (issue 26): the linear_scaling grid at a constant lr (Fig. 2
+# cells), aggregated for its claims only (no diagram)
+TAXONOMY_EXPERIMENTS = {
+    **TAXONOMY["experiments"],
+    "linear_scaling_reference": {
+        k: v for k, v in TAXONOMY["experiments"]["linear_scaling"].items() if k != "linear_scaling"
+    },
+}
 TAXONOMY_GRIDS = {}
-for _name, _experiment in TAXONOMY["experiments"].items():
+for _name, _experiment in TAXONOMY_EXPERIMENTS.items():
+    _data = _experiment.get("settings", {}).get("data", "")
+    if _data not in _TAXONOMY_N_TRAIN:
+        raise WorkflowError(
+            f"taxonomy.experiments.{_name}.settings.data: {_data!r} is not a key of taxonomy.datasets "
+            f"({', '.join(TAXONOMY_DATASETS) or 'none'})"
+        )
     try:
-        TAXONOMY_GRIDS[_name] = experiment_grid(_experiment, _TAXONOMY_DEFAULTS, _TAXONOMY_N_TRAIN)
+        TAXONOMY_GRIDS[_name] = experiment_grid(_experiment, _TAXONOMY_DEFAULTS, _TAXONOMY_N_TRAIN[_data])
     except ValueError as error:
         raise WorkflowError(f"taxonomy.experiments.{_name}: {error}") from None
 TAXONOMY_CELLS = {name: Cell.from_name(name) for grid in TAXONOMY_GRIDS.values() for name in grid["cell"]}
@@ -36,25 +50,28 @@ TAXONOMY_TRAINING = {k: TAXONOMY[k] for k in ("seed", "model", "replicas", "trai
 
 wildcard_constraints:
     cell=CELL_PATTERN,
+    source=rf"data(/sets/{DATA_KEY})?",
+    u=r"[0-9.e+-]+",
     experiment=r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*",
     noise=r"[0-9.e+-]+",
 
 
-# cells with a learning-rate schedule carry it as a name suffix (_one-decay, issue 26)
+# cells with a learning-rate schedule carry it as a name suffix (_one-decay, issue 26); so do cells on
+# another data set (_data-<key>: its tables under data/sets/<key>) and with pixel noise (_u<u>, Fig. 21)
 rule taxonomy_dataset:
     input:
         taxonomy_data_source,
     output:
-        f"{TX}/data/dataset.parquet",
+        f"{TX}/{{source}}/dataset.parquet",
     log:
-        log_path("taxonomy_dataset"),
+        log_path("taxonomy_dataset", "{source}"),
     conda:
         CONDA_ENV
     threads: 1
     resources:
         **SMALL,
     params:
-        data=dataset_params(TAXONOMY["data"]),
+        data=lambda wc: dataset_params(taxonomy_data_block(wc.source)[1]),
     script:
         "../../scripts/taxonomy/dataset.py"
 
@@ -63,9 +80,9 @@ rule taxonomy_labels:
     input:
         rules.taxonomy_dataset.output[0],
     output:
-        f"{TX}/data/labels_noise{{noise}}.parquet",
+        f"{TX}/{{source}}/labels_noise{{noise}}.parquet",
     log:
-        log_path("taxonomy_labels", "noise{noise}"),
+        log_path("taxonomy_labels", "{source}/noise{noise}"),
     conda:
         CONDA_ENV
     threads: 1
@@ -77,9 +94,28 @@ rule taxonomy_labels:
         "../../scripts/taxonomy/labels.py"
 
 
+# Fig. 21 (App. D.6): U[0, u) on every training pixel (0-255 scale), drawn once and shared by the replicas
+rule taxonomy_pixel_noise:
+    input:
+        rules.taxonomy_dataset.output[0],
+    output:
+        f"{TX}/{{source}}/dataset_u{{u}}.parquet",
+    log:
+        log_path("taxonomy_pixel_noise", "{source}/u{u}"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        seed=TAXONOMY["pixel_noise"]["seed"],
+    script:
+        "../../scripts/taxonomy/pixel_noise.py"
+
+
 rule taxonomy_train:
     input:
-        dataset=rules.taxonomy_dataset.output[0],
+        dataset=taxonomy_cell_dataset,
         labels=taxonomy_labels,
     output:
         models=f"{TX}/cells/{{cell}}/models.pt",
@@ -106,7 +142,7 @@ rule taxonomy_train:
 
 rule taxonomy_measure:
     input:
-        dataset=rules.taxonomy_dataset.output[0],
+        dataset=taxonomy_cell_dataset,
         labels=taxonomy_labels,
         models=rules.taxonomy_train.output.models,
     output:
@@ -158,11 +194,7 @@ rule taxonomy_aggregate:
         **SMALL,
     params:
         grid=lambda wc: TAXONOMY_GRIDS[wc.experiment].to_dict("records"),
-        axes=lambda wc: {
-            role: TAXONOMY["experiments"][wc.experiment][role]["axis"]
-            for role in ("load", "temperature", "panel")
-            if role in TAXONOMY["experiments"][wc.experiment]
-        },
+        axes=lambda wc: taxonomy_axes(wc.experiment),
         phases=TAXONOMY["phases"],
         library=library_version("studies.taxonomy.experiment", "measure.connectivity"),
     script:
@@ -174,7 +206,7 @@ rule taxonomy_aggregate:
 
 rule taxonomy_ablation:
     input:
-        dataset=rules.taxonomy_dataset.output[0],
+        dataset=taxonomy_cell_dataset,
         labels=taxonomy_labels,
         models=rules.taxonomy_train.output.models,
     output:

@@ -3,21 +3,61 @@ resources and file lists. Included at the top of taxonomy.smk; they read the con
 define when they are called, so a rule file holds only constants and rules (snakemake --lint)."""
 
 
+def taxonomy_data_block(source):
+    """(config key, data block) of a data folder: ``data`` is taxonomy.data, ``data/sets/<key>`` is
+    taxonomy.datasets.<key> (Figs. 14, 15: the cells whose ``data`` setting names it)."""
+    if source == "data":
+        return "taxonomy.data", TAXONOMY["data"]
+    key = source.split("/")[-1]
+    return f"taxonomy.datasets.{key}", TAXONOMY_DATASETS[key]
+
+
+def taxonomy_source(cell):
+    """The folder of a cell's data tables (dataset, labels, pixel-noised inputs)."""
+    return f"data/sets/{cell.data}" if cell.data else "data"
+
+
+def taxonomy_training_set_size(key):
+    """Training images of taxonomy.data ("") or taxonomy.datasets.<key>, or None when unknown before
+    loading (CIFAR without a path, a data directory not on this machine: named when a job needs it)."""
+    data = TAXONOMY["data"] if key == "" else TAXONOMY["datasets"][key]
+    try:
+        return training_set_size(data["name"], data.get("path"), **subset_options(data))
+    except FileNotFoundError:
+        return None
+
+
 def taxonomy_data_source(wildcards):
     """The user-supplied data directory, if any, as the dataset's input; checked when the DAG is built,
     and only when taxonomy jobs are needed (a paper-scale config without CIFAR-10 still runs Jules et al.)."""
-    data = TAXONOMY["data"]
-    if data["name"] == "cifar10" and not data["path"]:
+    key, data = taxonomy_data_block(wildcards.source)
+    if data["name"] in USER_SUPPLIED and not data.get("path"):
+        files = {
+            "cifar10": "CIFAR-10 python batches (data_batch_1..5, test_batch)",
+            "cifar100": "CIFAR-100 python batches (train, test)",
+            "svhn": "SVHN files (train_32x32.mat, test_32x32.mat)",
+        }
         raise WorkflowError(
-            "taxonomy.data.path: cifar10 needs the directory of the user-supplied CIFAR-10 "
-            "python batches (data_batch_1..5, test_batch); nothing is downloaded"
+            f"{key}.path: {data['name']} needs the directory of the user-supplied {files[data['name']]}; "
+            "nothing is downloaded"
         )
-    path = data["path"] or (FASHION_MNIST_DIR if data["name"] == "idx" else None)
+    path = data.get("path") or (FASHION_MNIST_DIR if data["name"] == "idx" else None)
+    if path and not Path(path).is_dir():
+        hint = " (apt-get install dataset-fashion-mnist)" if path == FASHION_MNIST_DIR else ""
+        raise WorkflowError(f"{key}.path: data directory not found: {path}{hint}")
     return [path] if path else []
 
 
+def taxonomy_cell_dataset(wildcards):
+    """The data set table a cell trains on: its data set's, with pixel noise if the cell has some."""
+    cell = TAXONOMY_CELLS[wildcards.cell]
+    noise = f"_u{wildcard_number(cell.pixel_noise)}" if cell.pixel_noise else ""
+    return f"{TX}/{taxonomy_source(cell)}/dataset{noise}.parquet"
+
+
 def taxonomy_labels(wildcards):
-    return f"{TX}/data/labels_noise{wildcard_number(TAXONOMY_CELLS[wildcards.cell].label_noise)}.parquet"
+    cell = TAXONOMY_CELLS[wildcards.cell]
+    return f"{TX}/{taxonomy_source(cell)}/labels_noise{wildcard_number(cell.label_noise)}.parquet"
 
 
 def taxonomy_cell_inputs(wildcards):
@@ -30,7 +70,7 @@ def taxonomy_cell_inputs(wildcards):
 
 
 def taxonomy_axes(experiment):
-    spec = TAXONOMY["experiments"][experiment]
+    spec = TAXONOMY_EXPERIMENTS[experiment]
     return {role: spec[role]["axis"] for role in ("load", "temperature", "panel") if role in spec}
 
 
@@ -49,3 +89,20 @@ def taxonomy_ablation_inputs(wildcards):
             f"{TX}/cells/{cell}/ablations.parquet" for cell in TAXONOMY_GRIDS[wildcards.experiment]["cell"]
         ],
     }
+
+
+def taxonomy_appendix_outputs(figure):
+    """An App. D figure's diagram and claims table (issue 26)."""
+    experiment = TAXONOMY_APPENDIX[figure]
+    return [
+        f"{RESULTS}/figures/taxonomy/{experiment}_diagram.png",
+        f"{TX}/tables/{experiment}/claims.parquet",
+    ]
+
+
+def taxonomy_appendix_claim_inputs(experiment):
+    """The cells table of an App. D experiment and, where its claims compare with Fig. 2, the reference's."""
+    inputs = {"cells": f"{TX}/tables/{experiment}/cells.parquet"}
+    if experiment in TAXONOMY_APPENDIX_REFERENCE:
+        inputs["reference"] = f"{TX}/tables/{TAXONOMY_APPENDIX_REFERENCE[experiment]}/cells.parquet"
+    return inputs

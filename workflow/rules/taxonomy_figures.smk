@@ -3,6 +3,7 @@
 
 localrules:
     taxonomy_ablations_figure,
+    taxonomy_appendix_claims,
     taxonomy_aggregate,
     taxonomy_diagram,
     taxonomy_figure,
@@ -20,6 +21,25 @@ TAXONOMY_FIGURES = {
 TAXONOMY_FIGURES["lr_decay"] = ["phase", "lr_decay"]
 # Fig. 8: the fraction of randomized labels as the load (issue 26)
 TAXONOMY_FIGURES["label_noise"] = ["label_noise"]
+# App. D figures (issue 26) -> their experiment: each a target taxonomy_<figure> with the diagram and claims;
+# `taxonomy` (and `all`) build and score only those in taxonomy.appendix_in_all
+TAXONOMY_APPENDIX = {
+    "fig14": "fig14_data",
+    "fig15": "fig15_data",
+    "fig17": "noise_lr",
+    "fig21": "pixel_noise",
+    "fig22": "large_batch",
+    "fig23": "linear_scaling",
+}
+# Fig. 23's claims compare with its grid at a constant lr (Fig. 2 cells, taxonomy.smk); Fig. 22's with the
+# largest batch size of the phase diagram (a row of its own grid)
+TAXONOMY_APPENDIX_REFERENCE = {"linear_scaling": "linear_scaling_reference"}
+TAXONOMY_PHASE_BATCH = (
+    max(TAXONOMY["experiments"]["phase"]["temperature"]["values"])
+    if TAXONOMY["experiments"]["phase"]["temperature"]["axis"] == "batch_size"
+    else TAXONOMY["training"]["batch_size"]
+)
+TAXONOMY_LEFT_OUT = {TAXONOMY_APPENDIX[f] for f in TAXONOMY_APPENDIX if f not in TAXONOMY["appendix_in_all"]}
 
 
 rule taxonomy_diagram:
@@ -100,6 +120,31 @@ rule taxonomy_claims:
         "../../scripts/taxonomy/claims.py"
 
 
+# the claims of one App. D figure's experiment (issue 26), against phase where the paper compares with Fig. 2
+rule taxonomy_appendix_claims:
+    input:
+        unpack(lambda wc: taxonomy_appendix_claim_inputs(wc.experiment)),
+    output:
+        f"{TX}/tables/{{experiment}}/claims.parquet",
+    log:
+        log_path("taxonomy_appendix_claims", "{experiment}"),
+    wildcard_constraints:
+        experiment="|".join(TAXONOMY_APPENDIX.values()),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **SMALL,
+    params:
+        phases=TAXONOMY["phases"],
+        criteria=TAXONOMY["claims"],
+        axes=lambda wc: taxonomy_axes(wc.experiment),
+        reference_batch=TAXONOMY_PHASE_BATCH,
+        library=library_version("studies.taxonomy.experiment", "studies.taxonomy.claims", "claims"),
+    script:
+        "../../scripts/taxonomy/appendix_claims.py"
+
+
 rule taxonomy_phase:
     input:
         rules.taxonomy_diagram.output.png.format(experiment="phase"),
@@ -168,6 +213,38 @@ rule taxonomy_label_noise:
         f"{RESULTS}/figures/taxonomy/label_noise.png",
 
 
+# App. D (issue 26): Figs. 14, 15 (other data sets), 17 (noisy labels, lr as temperature), 21 (pixel noise as
+# the load), 22 (large batches), 23 (linear scaling rule): the experiment's diagram and claims
+rule taxonomy_fig14:
+    input:
+        taxonomy_appendix_outputs("fig14"),
+
+
+rule taxonomy_fig15:
+    input:
+        taxonomy_appendix_outputs("fig15"),
+
+
+rule taxonomy_fig17:
+    input:
+        taxonomy_appendix_outputs("fig17"),
+
+
+rule taxonomy_fig21:
+    input:
+        taxonomy_appendix_outputs("fig21"),
+
+
+rule taxonomy_fig22:
+    input:
+        taxonomy_appendix_outputs("fig22"),
+
+
+rule taxonomy_fig23:
+    input:
+        taxonomy_appendix_outputs("fig23"),
+
+
 rule taxonomy:
     input:
         rules.taxonomy_lr_decay.input,
@@ -178,5 +255,9 @@ rule taxonomy:
         rules.taxonomy_curves.input,
         rules.taxonomy_temperature_axes.input,
         rules.taxonomy_data_amount.input,
-        expand(f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png", experiment=TAXONOMY["experiments"]),
+        expand(
+            f"{RESULTS}/figures/taxonomy/{{experiment}}_diagram.png",
+            experiment=[e for e in TAXONOMY["experiments"] if e not in TAXONOMY_LEFT_OUT],
+        ),
         rules.taxonomy_claims.output,
+        [taxonomy_appendix_outputs(figure) for figure in TAXONOMY["appendix_in_all"]],

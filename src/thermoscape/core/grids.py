@@ -128,36 +128,46 @@ class Cell:
     subset: float = 1.0  # fraction of the training set: its first samples (brief 2.3)
     label_noise: float = 0.0  # fraction of training labels changed
     schedule: str = "constant"  # learning-rate schedule: constant, one_decay (Fig. 3, brief 2.2), inverse_sqrt (Fig. 19)
+    pixel_noise: float = 0.0  # u of Fig. 21: U[0, u) added to every training pixel, 0-255 scale (App. D.6)
+    data: str = ""  # a key of taxonomy.datasets (Figs. 14, 15); "": the study's taxonomy.data
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}")
+        if self.data and not re.fullmatch(DATA_KEY, self.data):
+            raise ValueError(f"data set key {self.data!r} must be letters and digits")
 
     @property
     def name(self) -> str:
         """A file-name-safe, round-trip exact name: ``w16_b32_lr0.05_wd0.0005_s1.0_n0.0``, with
-        ``_one-decay`` appended for a non-constant schedule (constant cells keep their names)."""
+        ``_one-decay`` appended for a non-constant schedule, ``_u20.0`` for pixel noise and ``_data-mnist5k``
+        for another data set (cells without them keep their names)."""
         schedule = "" if self.schedule == "constant" else "_" + self.schedule.replace("_", "-")
+        pixels = f"_u{float(self.pixel_noise)!r}" if self.pixel_noise else ""
+        data = f"_data-{self.data}" if self.data else ""
         return (f"w{self.width}_b{self.batch_size}_lr{float(self.lr)!r}_wd{float(self.weight_decay)!r}"
-                f"_s{float(self.subset)!r}_n{float(self.label_noise)!r}{schedule}")
+                f"_s{float(self.subset)!r}_n{float(self.label_noise)!r}{schedule}{pixels}{data}")
 
     @classmethod
     def from_name(cls, name: str) -> Cell:
-        match = re.fullmatch(r"w(\d+)_b(\d+)_lr([^_]+)_wd([^_]+)_s([^_]+)_n([^_]+)(?:_([a-z-]+))?", name)
+        schedules = "|".join(s.replace("_", "-") for s in SCHEDULES if s != "constant")
+        match = re.fullmatch(rf"w(\d+)_b(\d+)_lr([^_]+)_wd([^_]+)_s([^_]+)_n([^_]+)(?:_({schedules}))?"
+                             rf"(?:_u([^_]+))?(?:_data-({DATA_KEY}))?", name)
         if match is None:
             raise ValueError(f"not a taxonomy cell name: {name!r}")
-        width, batch, lr, wd, subset, noise, schedule = match.groups()
+        width, batch, lr, wd, subset, noise, schedule, pixels, data = match.groups()
         return cls(int(width), int(batch), float(lr), float(wd), float(subset), float(noise),
-                   (schedule or "constant").replace("-", "_"))
+                   (schedule or "constant").replace("-", "_"), float(pixels or 0.0), data or "")
 
 
 AXES = {f.name: f.type for f in fields(Cell)}
-_CASTS = {"width": int, "batch_size": int, "schedule": str}
+_CASTS = {"width": int, "batch_size": int, "schedule": str, "data": str}
 # learning-rate schedules of a cell (the same names as thermoscape.dynamics.sgd.SCHEDULES; grids stays torch-free),
 # and inverse_sqrt, the Transformer cells' (studies.taxonomy.translation.SCHEDULES; Fig. 19)
 SCHEDULES = ("constant", "one_decay", "inverse_sqrt")
+DATA_KEY = "[A-Za-z0-9]+"  # a key of taxonomy.datasets, as it appears in cell names and file paths
 # regex of a cell name, for the rules' wildcard constraints
-CELL_PATTERN = r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+(_[a-z-]+)?"
+CELL_PATTERN = r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+(_[A-Za-z0-9.+-]+)*"
 
 
 def experiment_grid(experiment: Mapping[str, Any], defaults: Mapping[str, Any],
@@ -167,11 +177,17 @@ def experiment_grid(experiment: Mapping[str, Any], defaults: Mapping[str, Any],
 
     ``experiment`` has ``load`` and ``temperature`` (and optionally ``panel``), each ``{axis, values}``
     with ``axis`` a ``Cell`` field, and ``settings`` overriding ``defaults`` for the fixed fields.
+    ``linear_scaling`` (a batch size B0) sets every cell's learning rate to ``lr * batch_size / B0``, the
+    linear scaling rule of Yang et al.'s Fig. 23 (App. D.7.2: lr 0.05 k at batch size 128 k; Goyal et al.),
+    rounded to 12 significant digits so that names stay short and equal values share cells.
     ``n_train`` (the training-set size, when known before loading) rejects cells whose data fraction
     holds fewer samples than one batch.
     """
     base = {**defaults, **experiment.get("settings", {})}
     axes = [(role, experiment[role]) for role in ("load", "temperature", "panel") if role in experiment]
+    scaling = experiment.get("linear_scaling")
+    if scaling and "lr" in [axis["axis"] for _, axis in axes]:
+        raise ValueError("linear_scaling sets the learning rate from the batch size: lr cannot be an axis")
     rows = []
     for values in np.array(np.meshgrid(*[a["values"] for _, a in axes], indexing="ij")).reshape(len(axes), -1).T:
         setting = dict(base)
@@ -179,6 +195,8 @@ def experiment_grid(experiment: Mapping[str, Any], defaults: Mapping[str, Any],
         for (role, axis), value in zip(axes, values):
             setting[axis["axis"]] = _CASTS.get(axis["axis"], float)(value)
             coordinates[role] = float(value)
+        if scaling:
+            setting["lr"] = float(f"{float(setting['lr']) * int(setting['batch_size']) / float(scaling):.12g}")
         cell = Cell(**{name: _CASTS.get(name, float)(setting[name]) for name in AXES if name in setting})
         _check_cell(cell, n_train)
         rows.append({"cell": cell.name, **coordinates, **asdict(cell)})
@@ -191,6 +209,8 @@ def _check_cell(cell: Cell, n_train: int | None) -> None:
         problems.append("subset must lie in (0, 1]")
     if not 0 <= cell.label_noise < 1:
         problems.append("label_noise must lie in [0, 1)")
+    if not 0 <= cell.pixel_noise <= 255:
+        problems.append("pixel_noise must lie in [0, 255] (the 0-255 pixel scale)")
     if n_train is not None and int(n_train * cell.subset) < cell.batch_size:
         problems.append(f"{int(n_train * cell.subset)} training samples are fewer than one batch")
     if cell.weight_decay < 0:

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from thermoscape.core.config import ConfigError
-from thermoscape.data.readers import SUBSET_OPTIONS, SubsetError, data_inventory, subset_sizes
+from thermoscape.data.readers import (
+    FASHION_MNIST_DIR,
+    SUBSET_OPTIONS,
+    USER_SUPPLIED,
+    SubsetError,
+    data_inventory,
+    subset_sizes,
+)
 BUNDLED = ("digits", "mnist5k")
 FORT_NETWORKS = ("mlp", "cnn")  # Fort's networks take the data's class count; Bradley's paper networks have 10
 
@@ -33,6 +40,21 @@ def _study_data(study: str, data: dict) -> list[DataBlock]:
                       {key: data.get(key) for key in SUBSET_OPTIONS}, {key: f"{prefix}.{key}" for key in SUBSET_OPTIONS})]
 
 
+def _taxonomy_datasets(datasets: dict) -> list[DataBlock]:
+    """Yang et al.'s further data sets (``taxonomy.datasets``, Figs. 14, 15), checked like ``taxonomy.data``
+    when their files are on this machine; a user-supplied set without a path or a directory that is not here is
+    named by the rules when a job needs it (a run that does not use it is not refused)."""
+    blocks = []
+    for key, data in datasets.items():
+        path = data.get("path") or (FASHION_MNIST_DIR if data["name"] in ("idx", "fashion_mnist") else None)
+        if (data["name"] in USER_SUPPLIED and not path) or (path and not Path(path).is_dir()):
+            continue
+        prefix = f"taxonomy.datasets.{key}"
+        blocks.append(DataBlock(data["name"], data.get("path"), f"{prefix}.path",
+                                {k: data.get(k) for k in SUBSET_OPTIONS}, {k: f"{prefix}.{k}" for k in SUBSET_OPTIONS}))
+    return blocks
+
+
 def _network_data(networks_key: str, sizes_key: str, dataset: str, paths: dict, sizes: dict,
                   classes: list | None, classes_key: str) -> list[DataBlock]:
     """Fort's and Bradley's data (``thermoscape.studies.fort.experiment.load_data``): the first ``n_train``/``n_test`` images of
@@ -54,6 +76,7 @@ def _data_blocks(config: dict) -> list[DataBlock]:
     for study in ("taxonomy", "fengtu"):
         if study in config:
             blocks += _study_data(study, config[study]["data"])
+    blocks += _taxonomy_datasets(config.get("taxonomy", {}).get("datasets", {}))
     if "fort" in config:
         networks = config["fort"]["networks"]
         sizes = {key: networks[key] for key in ("n_train", "n_test")}

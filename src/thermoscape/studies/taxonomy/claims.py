@@ -30,6 +30,10 @@ class Criteria:
     noise_sigmas: float = 2.0  # Fig. 13: a gain peak counts only if it stands this many standard errors above
     #                            the median gain (else the gain curve is flat within its noise: undetermined)
     rank_agreement: float = 0.8  # Figs. 9-11: "insensitive"/"robust": Spearman with the reference diagram >= this
+    large_batch_hessian: float = 2.0  # Fig. 22: "much larger": lambda_max at the largest batch over the phase grid's
+    #                                   largest batch exceeds this factor (geometric mean over widths)
+    flat_ratio: float = 0.5  # Fig. 23: "much more slowly" / "almost does not change" along batch size: the
+    #                          spread with the linear scaling rule is below this fraction of the constant-lr one
 
 
 def _rank_fraction(values: pd.Series, value: float) -> float:
@@ -362,3 +366,195 @@ def ablation_claims(table: pd.DataFrame, criteria: Criteria, experiment: str = "
                     "; ".join(f"{s}: {r:.2f}" for s, (_, r) in rho.items()), experiment, study="taxonomy",
                     fit_range=span, outside_regime="" if determined else "fewer than two finite noise magnitudes"))
     return rows
+
+
+# --- App. D figures (issue 26): Figs. 14, 15, 17, 21, 22, 23 ----------------------------------------------
+
+
+def zero_loss_claim(cells: pd.DataFrame, experiment: str = "noise_lr",
+                    temperature_axis: str = "temperature") -> dict[str, Any]:
+    """Figs. 4 and 17 (App. D.3; brief 4.3 E3): "the optimal test accuracy for a column slice on the left part
+    could be achieved in Phase I instead of Phase III": in at least one width column through Phase III, the best
+    test accuracy is in a Phase I/II cell. Its regime: some column holds both a Phase III and a Phase I/II cell.
+    The detail gives each such column's margin (best I/II minus best III) with its replica standard error."""
+    found, columns = [], []
+    for width, column in cells[np.isfinite(cells["test_accuracy"])].groupby("width"):
+        rough, flat = column[column["phase"].isin(["I", "II"])], column[column["phase"] == "III"]
+        if rough.empty or flat.empty:
+            continue
+        best_rough, best_flat = (part.loc[part["test_accuracy"].idxmax()] for part in (rough, flat))
+        margin = float(best_rough["test_accuracy"] - best_flat["test_accuracy"])
+        se = float(np.hypot(*[b.get("test_accuracy_std", np.nan) / np.sqrt(b.get("n_replicas", np.nan))
+                              for b in (best_rough, best_flat)]))
+        columns.append(f"width {width:g}: {margin:+.2f} +- {se:.2f} pp (I/II at {best_rough['temperature']:g}, "
+                       f"III at {best_flat['temperature']:g})")
+        if margin > 0:
+            found.append(width)
+    return row("zero loss hurts", "width columns through Phase III whose best test accuracy is in Phase I/II",
+               "the optimal test accuracy for a column slice could be achieved in Phase I instead of Phase III "
+               "(App. D.3, Figs. 4, 17)", "at least one column", len(found), np.nan, len(columns),
+               bool(found) if columns else None, "; ".join(columns), experiment, study="taxonomy",
+               fit_range=_cells_range(cells, temperature_axis),
+               outside_regime="" if columns else "no width column holds both a Phase III and a Phase I/II cell")
+
+
+def pixel_noise_claims(cells: pd.DataFrame, rules: PhaseRules, experiment: str = "pixel_noise",
+                       temperature_axis: str = "batch_size") -> list[dict[str, Any]]:
+    """Fig. 21 (App. D.6; load = additive pixel noise u, temperature = batch size):
+
+    * "mode connectivity remains close to zero even for a large amount of additive noise": over the rows
+      (temperatures) that are well connected without noise (|mc| <= tol at the smallest u), the median |mc|
+      at the largest u is <= tol (uncertainty: standard error over those rows);
+    * "CKA still captures the degradation of data quality": at the bottom of the diagram (the colder half of
+      the rows: batch size >= its median, or lr / wd <= theirs), CKA falls with u, median Spearman(u, CKA) < 0
+      (no uncertainty: a rank correlation over a few rows, as for Fig. 8)."""
+    from scipy.stats import spearmanr
+
+    from thermoscape.claims import standard_error
+
+    tol = rules.connected_tolerance
+    cells = cells[np.isfinite(cells["test_accuracy"])]
+    span = (f"{len(cells)} cells: pixel_noise {_span(cells['pixel_noise'])}, {temperature_axis} "
+            f"{_span(cells['temperature'])}, width {_span(cells['width'])}") if len(cells) else "no cell"
+    low, high = cells["pixel_noise"].min(), cells["pixel_noise"].max()
+    rows_mc = {}
+    for temperature, line in cells.groupby("temperature"):
+        clean, noisy = line[line["pixel_noise"] == low]["mc"], line[line["pixel_noise"] == high]["mc"]
+        if len(clean) and len(noisy) and abs(clean.iloc[0]) <= tol and high > low:
+            rows_mc[temperature] = float(noisy.iloc[0])
+    median = float(np.median(np.abs(list(rows_mc.values())))) if rows_mc else np.nan
+    rows = [row("mc flat in pixel noise", f"median |mc| at u = {high:g} over the rows connected at u = {low:g} (pp)",
+                "mode connectivity remains close to zero even for a large amount of additive noise (Fig. 21c)",
+                f"median |mc| <= {tol:g}", median, standard_error(np.abs(list(rows_mc.values()))), len(rows_mc),
+                bool(median <= tol) if rows_mc else None,
+                "mc at the largest u per row: " + ", ".join(f"{t:g}: {m:+.2f}" for t, m in rows_mc.items()),
+                experiment, study="taxonomy", fit_range=span,
+                outside_regime="" if rows_mc else f"no row is well connected (|mc| <= {tol:g}) without noise")]
+    temperatures = cells["temperature"]
+    cold = cells[temperatures >= temperatures.median()] if temperature_axis == "batch_size" else \
+        cells[temperatures <= temperatures.median()]
+    rhos = {t: float(spearmanr(line["pixel_noise"], line["cka"]).statistic)
+            for t, line in cold.groupby("temperature") if line["pixel_noise"].nunique() > 1 and line["cka"].nunique() > 1}
+    median = float(np.median(list(rhos.values()))) if rhos else np.nan
+    rows.append(row("cka falls with pixel noise", "median over the colder rows of Spearman(u, CKA)",
+                    "CKA still captures the degradation of data quality: more noise, lower CKA at the bottom of the "
+                    "diagram (Fig. 21d)", "median correlation < 0", median, np.nan,
+                    len(cold), bool(median < 0) if rhos else None,
+                    "; ".join(f"{t:g}: {r:+.2f}" for t, r in rhos.items()) + "; CKA by u (median over these rows) "
+                    + ", ".join(f"{u:g}: {c:.3f}" for u, c in cold.groupby("pixel_noise")["cka"].median().items()),
+                    experiment, study="taxonomy", fit_range=_cells_range(cold, temperature_axis),
+                    outside_regime="" if rhos else "no cold row with two noise magnitudes"))
+    return rows
+
+
+def large_batch_claim(cells: pd.DataFrame, reference_batch: float, criteria: Criteria,
+                      experiment: str = "large_batch") -> dict[str, Any]:
+    """Fig. 22 (App. D.7.1): with the maximum batch size increased, "the Hessian becomes much larger than in
+    Figure 2": per width, ln of the top eigenvalue at the largest batch size over the one at
+    ``reference_batch``, the largest batch size of the constant-lr diagram (Fig. 2; its cells are in this
+    grid too); the mean over widths (uncertainty: its standard error over widths) exceeds
+    ln(``criteria.large_batch_hessian``). Undetermined when the grid has no row at ``reference_batch`` or none
+    beyond it."""
+    from thermoscape.claims import standard_error
+
+    largest = cells["batch_size"].max()
+    top = cells[cells["batch_size"] == largest].set_index("width")["hessian_top"]
+    ref = cells[cells["batch_size"] == reference_batch].set_index("width")["hessian_top"]
+    widths = sorted(set(top.index) & set(ref.index))
+    ratios = np.log(top.reindex(widths).to_numpy() / ref.reindex(widths).to_numpy())
+    keep = np.isfinite(ratios)
+    widths, ratios = np.asarray(widths)[keep], ratios[keep]
+    determined = largest > reference_batch and len(ratios) > 0
+    mean = float(ratios.mean()) if len(ratios) else np.nan
+    threshold = float(np.log(criteria.large_batch_hessian))
+    regime = "" if determined else (f"no row beyond the phase grid's largest batch size {reference_batch:g}"
+                                    if largest <= reference_batch else f"no row at batch size {reference_batch:g}")
+    return row("hessian at large batch", f"mean over widths of ln(lambda_max at B {largest:g} / at B "
+               f"{reference_batch:g})",
+               "the Hessian becomes much larger than in Figure 2 when trained with a large batch size (Fig. 22)",
+               f"mean > ln({criteria.large_batch_hessian:g}) = {threshold:.2f}", mean, standard_error(ratios),
+               len(ratios), bool(mean > threshold) if determined else None,
+               "ratio per width " + ", ".join(f"{w:g}: {r:.2f}" for w, r in zip(widths, np.exp(ratios))),
+               experiment, study="taxonomy",
+               fit_range=f"widths {', '.join(f'{w:g}' for w in widths)}; B {largest:g} against the phase grid's "
+                         f"largest B {reference_batch:g}",
+               outside_regime=regime)
+
+
+def _spread_along_temperature(cells: pd.DataFrame, metric: str, widths, temperatures) -> np.ndarray:
+    """Per width, max - min over the temperature rows of a metric (ln for the Hessian)."""
+    part = cells[cells["width"].isin(widths) & cells["temperature"].isin(temperatures)]
+    values = np.log(part[metric]) if metric.startswith("hessian") else part[metric]
+    grouped = values.groupby(part["width"])
+    return (grouped.max() - grouped.min()).reindex(widths).to_numpy(dtype=float)
+
+
+def linear_scaling_claims(cells: pd.DataFrame, reference: pd.DataFrame, criteria: Criteria,
+                          experiment: str = "linear_scaling", seed: int = 0) -> list[dict[str, Any]]:
+    """Fig. 23 (App. D.7.2; lr = 0.05 k at batch size 128 k) against Fig. 2 (``reference``, constant lr), on the
+    widths and batch sizes both share: "the test accuracy changes much more slowly with batch size" and "the
+    mode connectivity and Hessian almost do not change at all along the Y-axis". Per metric, the mean over
+    widths of its spread along batch size (max - min; ln of the top Hessian eigenvalue) with linear scaling
+    over the same without; holds below ``criteria.flat_ratio``. Uncertainty: bootstrap over the widths (2000
+    resamples, seeded)."""
+    widths = sorted(set(cells["width"]) & set(reference["width"]))
+    temperatures = sorted(set(cells["temperature"]) & set(reference["temperature"]))
+    span = (f"{len(widths)} widths {', '.join(f'{w:g}' for w in widths)} x batch sizes "
+            f"{', '.join(f'{t:g}' for t in temperatures)} (cells in both diagrams)")
+    rows = []
+    for metric, paper in (("test_accuracy", "with the linear scaling rule the test accuracy changes much more slowly "
+                                            "with batch size (Fig. 23a vs Fig. 2a)"),
+                          ("mc", "with the linear scaling rule mode connectivity almost does not change along the "
+                                 "batch-size axis (Fig. 23)"),
+                          ("hessian_top", "with the linear scaling rule the Hessian almost does not change along "
+                                          "the batch-size axis (Fig. 23)")):
+        scaled = _spread_along_temperature(cells, metric, widths, temperatures)
+        constant = _spread_along_temperature(reference, metric, widths, temperatures)
+        keep = np.isfinite(scaled) & np.isfinite(constant)
+        scaled, constant = scaled[keep], constant[keep]
+        determined = len(temperatures) > 1 and len(scaled) > 0 and constant.sum() > 0
+        ratio = float(scaled.sum() / constant.sum()) if determined else np.nan
+        uncertainty = np.nan
+        if determined and len(scaled) > 1:
+            draws = np.random.default_rng(seed).integers(0, len(scaled), size=(2000, len(scaled)))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                boot = scaled[draws].sum(1) / constant[draws].sum(1)
+            uncertainty = float(np.nanstd(boot[np.isfinite(boot)]))
+        label = {"test_accuracy": "test accuracy (pp)", "mc": "mc (pp)", "hessian_top": "ln lambda_max"}[metric]
+        rows.append(row(f"linear scaling flattens {metric.replace('_', ' ')}",
+                        f"mean spread of {label} along batch size, linear scaling / constant lr", paper,
+                        f"ratio < {criteria.flat_ratio:g}", ratio, uncertainty, int(keep.sum()),
+                        bool(ratio < criteria.flat_ratio) if determined else None,
+                        "spread per width (linear scaling / constant lr) " + ", ".join(
+                            f"{w:g}: {s:.2f} / {c:.2f}" for w, s, c in zip(np.asarray(widths)[keep], scaled, constant)),
+                        experiment, study="taxonomy", fit_range=span,
+                        outside_regime="" if determined else "fewer than two shared batch sizes or no spread "
+                                                             "without scaling"))
+    return rows
+
+
+def appendix_claims(experiment: str, cells: pd.DataFrame, rules: PhaseRules, criteria: Criteria,
+                    temperature_axis: str = "batch_size", reference: pd.DataFrame | None = None,
+                    reference_batch: float = np.nan) -> list[dict[str, Any]]:
+    """The claims of one App. D experiment (issue 26), by the paper's statements about its figure:
+
+    * ``fig14_data``, ``fig15_data`` (Figs. 14, 15, other data sets: "the same conclusion", "quite similar to
+      Figure 2") and ``large_batch`` (Fig. 22: "a similar trend to Figure 2"): the Fig. 2 claims of
+      :func:`taxonomy_claims`; Fig. 22 also :func:`large_batch_claim` against ``reference_batch``, the largest
+      batch size of the constant-lr diagram;
+    * ``noise_lr`` (Fig. 17, "almost identical to Figure 4"): double descent and :func:`zero_loss_claim`;
+    * ``pixel_noise`` (Fig. 21): :func:`pixel_noise_claims`;
+    * ``linear_scaling`` (Fig. 23): :func:`linear_scaling_claims` against ``reference``."""
+    if experiment in ("fig14_data", "fig15_data", "large_batch"):
+        rows = taxonomy_claims(cells, rules, criteria, temperature_axis, experiment)
+        if experiment == "large_batch":
+            rows.append(large_batch_claim(cells, reference_batch, criteria, experiment))
+        return rows
+    if experiment == "noise_lr":
+        return [double_descent_claim(cells, criteria, experiment, rules),
+                zero_loss_claim(cells, experiment, temperature_axis)]
+    if experiment == "pixel_noise":
+        return pixel_noise_claims(cells, rules, experiment, temperature_axis)
+    if experiment == "linear_scaling":
+        return linear_scaling_claims(cells, reference, criteria, experiment)
+    raise ValueError(f"no App. D claims for experiment {experiment!r}")

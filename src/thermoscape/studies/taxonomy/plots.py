@@ -67,10 +67,11 @@ AXIS_LABELS = {
     "weight_decay": "Weight decay",
     "subset": "Fraction of training data",
     "label_noise": "Fraction of randomized labels",
+    "pixel_noise": "Pixel noise u (0-255 scale)",
 }
 AXIS_SYMBOLS = {"width": "w", "batch_size": "B", "lr": "lr", "weight_decay": "wd", "subset": "fraction",
-                "label_noise": "noise"}
-LINEAR_AXES = ("subset", "label_noise")
+                "label_noise": "noise", "pixel_noise": "u"}
+LINEAR_AXES = ("subset", "label_noise", "pixel_noise")
 INVERTED_AXES = ("batch_size",)  # inverse temperatures: small values go at the top
 MISSING_COLOR = "0.85"  # NaN / absent cells
 DIVERGED_HATCH = "xxxx"
