@@ -281,10 +281,11 @@ def test_bad_appendix_config_fails_naming_the_key(tmp_path, override, target, na
 @pytest.mark.workflow
 def test_fig21_target_builds_its_diagram_and_claims(tmp_path):
     """One cheap real run at smoke scale: the pixel-noise data set, 2 cells, the diagram and the claims."""
+    from conftest import smoke_results
     from test_workflow import SMOKE, assert_figures_written, snakemake
 
     snakemake(tmp_path, "taxonomy_fig21", "--configfile", str(SMOKE))
-    results = tmp_path / "results"
+    results = smoke_results(tmp_path)
     assert_figures_written(results, "taxonomy", ["pixel_noise_diagram"])
     cells = pd.read_parquet(results / "taxonomy" / "tables" / "pixel_noise" / "cells.parquet")
     assert cells["pixel_noise"].tolist() == [0.0, 40.0] and np.isfinite(cells["mc"]).all()
