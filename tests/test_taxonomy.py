@@ -167,6 +167,23 @@ def test_train_replicas_is_reproducible_and_records_the_protocol(data, tmp_path)
     assert history.groupby("replica")["epoch"].max().max() <= 3
 
 
+def test_train_replicas_resumes_a_finished_cell_without_training(data, tmp_path, monkeypatch):
+    """The cell job re-runs when only a measurement setting changes; its training must then come from the
+    finished checkpoint, bitwise, without one more SGD step."""
+    study = {"seed": 3, "replicas": 2, "model": {"name": "mlp", "depth": 1},
+             "training": {"min_epochs": 2, "max_epochs": 3}}
+    cell = Cell(5, 16, 0.05, 5e-4)
+    stored, history = train_replicas(cell, data, study, tmp_path)
+    steps = []
+    step = torch.optim.SGD.step
+    monkeypatch.setattr(torch.optim.SGD, "step", lambda self, *a, **k: steps.append(1) or step(self, *a, **k))
+    again, again_history = train_replicas(cell, data, study, tmp_path)
+    assert steps == []
+    for first, second in zip(stored["states"], again["states"]):
+        assert all(torch.equal(first[k], second[k]) for k in first)
+    pd.testing.assert_frame_equal(history, again_history)
+
+
 def synthetic_cells() -> pd.DataFrame:
     """A 3 x 3 width x batch-size diagram with the paper's layout: barriers at small width (I; III once
     the training set is fitted), under-trained ends at the smallest batch (II), connected elsewhere (IV)."""

@@ -241,7 +241,7 @@ def test_appendix_targets_dry_run_plan_their_cells_and_stay_out_of_all(tmp_path)
 
     targets = [f"taxonomy_{f}" for f in FIGURES if f != "fig15" or Path(FASHION_MNIST_DIR).is_dir()]
     jobs = planned_jobs(tmp_path, *targets, "--configfile", str(SMOKE))
-    trained = {w.removeprefix("cell=") for rule, w in jobs if rule == "taxonomy_train"}
+    trained = {w.removeprefix("cell=") for rule, w in jobs if rule == "taxonomy_cell"}
     assert "w32_b128_lr0.05_wd0.0005_s1.0_n0.0_u40.0" in trained  # Fig. 21
     assert "w32_b32_lr0.0125_wd0.0005_s1.0_n0.0" in trained  # Fig. 23: lr 0.05 x 32 / 128
     assert "w4_b128_lr0.05_wd0.0005_s1.0_n0.0_data-mnist5k" in trained  # Fig. 14

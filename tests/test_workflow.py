@@ -215,15 +215,17 @@ def test_taxonomy_builds_its_figures_tables_and_claims_sharing_cells(default_run
     assert set(claims["verdict"]) <= {"holds", "fails", "undetermined"}
 
 
-def test_taxonomy_measurement_setting_reruns_measurements_not_training(default_run, tmp_path):
+def test_taxonomy_measurement_setting_reruns_only_the_cells_and_what_reads_them(default_run, tmp_path):
+    """A cell job trains and measures; its training then resumes from the finished checkpoint (tested in
+    test_taxonomy.py), so only the measurements cost time."""
     override = yaml.safe_load(SMOKE.read_text())
     override["taxonomy"]["curve"]["epochs"] = 4
     changed = write_override(tmp_path / "curve.yaml", override)
     jobs = planned_jobs(default_run, "--configfile", str(SMOKE), str(changed))
-    assert {rule for rule, _ in jobs} == {"taxonomy_measure", "taxonomy_aggregate", "taxonomy_diagram",
+    assert {rule for rule, _ in jobs} == {"taxonomy_cell", "taxonomy_aggregate", "taxonomy_diagram",
                                           "taxonomy_figure", "taxonomy_claims", "claims", "all", "taxonomy_ablation",
                                           "taxonomy_ablation_table", "taxonomy_ablations_figure"}
-    assert sum(rule == "taxonomy_measure" for rule, _ in jobs) == 11
+    assert sum(rule == "taxonomy_cell" for rule, _ in jobs) == 11
 
 
 def test_taxonomy_added_width_trains_only_its_cells(default_run, tmp_path):
@@ -231,7 +233,7 @@ def test_taxonomy_added_width_trains_only_its_cells(default_run, tmp_path):
     override["taxonomy"]["experiments"]["phase"]["load"]["values"] = [4, 32, 64]
     changed = write_override(tmp_path / "width.yaml", override)
     jobs = planned_jobs(default_run, "--configfile", str(SMOKE), str(changed))
-    trained = sorted(cell for rule, cell in jobs if rule == "taxonomy_train")
+    trained = sorted(cell for rule, cell in jobs if rule == "taxonomy_cell")
     assert trained == ["cell=w64_b128_lr0.05_wd0.0005_s1.0_n0.0", "cell=w64_b32_lr0.05_wd0.0005_s1.0_n0.0"]
     assert sorted(w for rule, w in jobs if rule == "taxonomy_aggregate") == ["experiment=phase"]
 
@@ -413,12 +415,12 @@ def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run,
     # the Hessian of Jules et al. Fig. 3, the taxonomy's Hessian metrics, Fort & Ganguli's lambda_max, Lanczos
     # and Hutchinson, and what reads them
     assert {rule for rule, _ in jobs} == {"jules_hessian", "jules_fig3", "jules_claims", "claims", "all",
-                                          "taxonomy_measure", "taxonomy_aggregate", "taxonomy_diagram",
+                                          "taxonomy_cell", "taxonomy_aggregate", "taxonomy_diagram",
                                           "taxonomy_figure", "taxonomy_claims", "taxonomy_ablation_table",
                                           "taxonomy_ablations_figure", "fort_train", "fort_hessian",
                                           "fort_radius", "fort_figure", "fort_claims", "bradley_line",
                                           "bradley_table", "bradley_figure", "bradley_claims"}
-    assert sum(rule == "taxonomy_measure" for rule, _ in jobs) == len(taxonomy_cells(smoke_run))
+    assert sum(rule == "taxonomy_cell" for rule, _ in jobs) == len(taxonomy_cells(smoke_run))
 
 
 def test_rerun_gives_bitwise_identical_tables(smoke_run):

@@ -15,8 +15,7 @@ HEAVY = {"taxonomy_ablation", "bradley_dataset", "bradley_langevin_check", "brad
          "bradley_stage1", "bradley_stage2", "bradley_resampled", "fengtu_cifar_dataset", "fengtu_train",
          "fengtu_langevin", "fengtu_pca", "fengtu_flatness", "fengtu_minibatch", "fengtu_temperature", "fengtu_task1",
          "fengtu_task2", "fort_train", "fort_hessian", "fort_radius", "jules_init", "jules_train", "jules_refine",
-         "jules_langevin", "jules_fluctuations", "jules_hessian", "jules_free_diffusion", "taxonomy_train",
-         "taxonomy_measure"}
+         "jules_langevin", "jules_fluctuations", "jules_hessian", "jules_free_diffusion", "taxonomy_cell"}
 
 
 def rule_blocks():

@@ -113,61 +113,42 @@ rule taxonomy_pixel_noise:
         "../../scripts/taxonomy/pixel_noise.py"
 
 
-rule taxonomy_train:
+# one job per cell trains its replicas and measures them: the two halves cost seconds each, as much as a job's
+# start-up (import torch, read the data), so one job halves the start-ups of the grid (issue 22). A change of a
+# measurement setting re-runs the job, and its training resumes from the finished checkpoint in scratch/.
+rule taxonomy_cell:
     input:
         dataset=taxonomy_cell_dataset,
         labels=taxonomy_labels,
     output:
         models=f"{TX}/cells/{{cell}}/models.pt",
         training=f"{TX}/cells/{{cell}}/training.parquet",
-    log:
-        log_path("taxonomy_train", "{cell}"),
-    benchmark:
-        benchmark_path("taxonomy_train", "{cell}")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **TAXONOMY_GPU,
-        mem_mb=scaled(3000),
-        runtime=scaled(120),
-    params:
-        study=TAXONOMY_TRAINING,
-        workdir=lambda wc: f"{TX}/scratch/{wc.cell}",
-        device=DEVICE,
-        library=library_version("dynamics.sgd", "dynamics.train", "nets.networks", *NETS_LIBRARY),
-    script:
-        "../../scripts/taxonomy/train.py"
-
-
-rule taxonomy_measure:
-    input:
-        dataset=taxonomy_cell_dataset,
-        labels=taxonomy_labels,
-        models=rules.taxonomy_train.output.models,
-    output:
         replicas=f"{TX}/cells/{{cell}}/replicas.parquet",
         pairs=f"{TX}/cells/{{cell}}/pairs.parquet",
         curve=f"{TX}/cells/{{cell}}/curve.parquet",
         bend=f"{TX}/cells/{{cell}}/curve.pt",
     log:
-        log_path("taxonomy_measure", "{cell}"),
+        log_path("taxonomy_cell", "{cell}"),
     benchmark:
-        benchmark_path("taxonomy_measure", "{cell}")
+        benchmark_path("taxonomy_cell", "{cell}")
     conda:
         CONDA_ENV
     threads: 1
     resources:
         **TAXONOMY_GPU,
         mem_mb=scaled(3000),
-        runtime=scaled(120),
+        runtime=scaled(240),
     params:
+        study=TAXONOMY_TRAINING,
+        workdir=lambda wc: f"{TX}/scratch/{wc.cell}",
         hessian=TAXONOMY["hessian"],
         cka=TAXONOMY["cka"],
         curve=TAXONOMY["curve"],
         seed=TAXONOMY["seed"],
         device=DEVICE,
         library=library_version(
+            "dynamics.sgd",
+            "dynamics.train",
             "studies.taxonomy.experiment",
             "measure.curvature",
             "measure.similarity",
@@ -176,7 +157,7 @@ rule taxonomy_measure:
             *NETS_LIBRARY,
         ),
     script:
-        "../../scripts/taxonomy/measure.py"
+        "../../scripts/taxonomy/cell.py"
 
 
 rule taxonomy_aggregate:
@@ -208,7 +189,7 @@ rule taxonomy_ablation:
     input:
         dataset=taxonomy_cell_dataset,
         labels=taxonomy_labels,
-        models=rules.taxonomy_train.output.models,
+        models=rules.taxonomy_cell.output.models,
     output:
         f"{TX}/cells/{{cell}}/ablations.parquet",
     log:
