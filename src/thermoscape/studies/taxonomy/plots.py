@@ -550,6 +550,21 @@ ABLATION_ROWS = {"cka_alpha": ("cka", "Fig. 9 (CKA, mixup alpha)"),
                  "curves": ("mc", "Fig. 11 (mc, curves)")}
 
 
+def _ablation_colorbar(fig: plt.Figure, mesh: QuadMesh, row_axes, used: int, label: str) -> None:
+    """One row's colour bar. A colour bar attached to some of a row's axes takes its width from their columns
+    only, so constrained layout shifts those columns against the other rows (an empty gap column); hence a
+    full row gets its bar on the whole row, and a shorter row draws it inside its first unused slot, beside
+    its last panel, and hides the slots after it (no detached bar across blank panels)."""
+    if used == len(row_axes):
+        fig.colorbar(mesh, ax=list(row_axes), label=label, pad=0.01)
+        return
+    slot = row_axes[used]
+    slot.axis("off")
+    fig.colorbar(mesh, cax=slot.inset_axes((0.0, 0.0, 0.06, 1.0)), label=label)
+    for ax in row_axes[used + 1:]:
+        ax.set_visible(False)
+
+
 def ablations_figure(table: pd.DataFrame, load_axis: str = "width", temperature_axis: str = "batch_size",
                      title: str = "") -> plt.Figure:
     """Figs. 9-11 analogue: one row per ablation (CKA with mixup alpha, CKA on pixel-noised inputs, mc of
@@ -583,9 +598,7 @@ def ablations_figure(table: pd.DataFrame, load_axis: str = "width", temperature_
             ax.set_title(f"{label}:\nreference" if k == 0 else f"{setting}\n(rho {rho:.2f})", fontsize=9)
             if k:
                 ax.set_ylabel("")
-        for ax in row_axes[len(panels):]:
-            ax.set_visible(False)
-        fig.colorbar(mesh, ax=list(row_axes), label=METRICS[metric]["label"], pad=0.01)  # whole row: aligned columns
+        _ablation_colorbar(fig, mesh, row_axes, len(panels), METRICS[metric]["label"])
     fig.suptitle(title or "Metric ablations (rho: Spearman correlation with the reference diagram)")
     return fig
 
