@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from thermoscape.claims import HOLDS
-from thermoscape.core.grids import CELL_PATTERN, Cell, experiment_grid
+from thermoscape.core.grids import CELL_PATTERN, TAXONOMY_APPENDIX, Cell, experiment_grid
 from thermoscape.data.noise import add_pixel_noise
 from thermoscape.data.readers import FASHION_MNIST_DIR, Split, load_split, training_set_size
 from thermoscape.studies.taxonomy.claims import (
@@ -29,7 +29,7 @@ from thermoscape.studies.taxonomy.experiment import PhaseRules, label_phases
 
 DEFAULTS = {"width": 64, "batch_size": 128, "lr": 0.05, "weight_decay": 5e-4, "subset": 1.0, "label_noise": 0.0,
             "schedule": "constant"}
-FIGURES = ("fig14", "fig15", "fig17", "fig21", "fig22", "fig23")
+FIGURES = tuple(TAXONOMY_APPENDIX)
 
 
 def test_pixel_noise_and_data_set_are_cell_settings_with_their_own_names():
@@ -233,6 +233,16 @@ def test_appendix_claims_dispatch_by_experiment():
     assert names["noise_lr"] == ["double descent", "zero loss hurts"] and len(names["linear_scaling"]) == 3
     with pytest.raises(ValueError, match="no App. D claims"):
         appendix_claims("phase", cells, PhaseRules(), Criteria())
+
+
+def test_appendix_figure_list_is_one_list_with_the_schema_enum_and_the_config_experiments():
+    from conftest import ROOT
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    taxonomy = schema["properties"]["taxonomy"]["properties"]
+    assert taxonomy["appendix_in_all"]["items"]["enum"] == list(TAXONOMY_APPENDIX)
+    for name in ("config", "smoke", "paper"):
+        experiments = yaml.safe_load((ROOT / "config" / f"{name}.yaml").read_text())["taxonomy"]["experiments"]
+        assert set(TAXONOMY_APPENDIX.values()) <= set(experiments), name
 
 
 @pytest.mark.workflow

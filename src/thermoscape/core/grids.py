@@ -165,6 +165,17 @@ _CASTS = {"width": int, "batch_size": int, "schedule": str, "data": str}
 # learning-rate schedules of a cell (the same names as thermoscape.dynamics.sgd.SCHEDULES; grids stays torch-free),
 # and inverse_sqrt, the Transformer cells' (studies.taxonomy.translation.SCHEDULES; Fig. 19)
 SCHEDULES = ("constant", "one_decay", "inverse_sqrt")
+# App. D figures (issue 26) -> the experiment (a key of taxonomy.experiments) each draws: each is a target
+# taxonomy_<figure> with that experiment's diagram and claims, outside `all` unless in taxonomy.appendix_in_all
+# (the schema's enum of that key lists the same figures; tests check)
+TAXONOMY_APPENDIX = {
+    "fig14": "fig14_data",
+    "fig15": "fig15_data",
+    "fig17": "noise_lr",
+    "fig21": "pixel_noise",
+    "fig22": "large_batch",
+    "fig23": "linear_scaling",
+}
 DATA_KEY = "[A-Za-z0-9]+"  # a key of taxonomy.datasets, as it appears in cell names and file paths
 # regex of a cell name, for the rules' wildcard constraints
 CELL_PATTERN = r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+(_[A-Za-z0-9.+-]+)*"
