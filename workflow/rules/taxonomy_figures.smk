@@ -207,7 +207,7 @@ rule taxonomy_label_noise:
         f"{RESULTS}/figures/taxonomy/label_noise.png",
 
 
-# App. D (issue 26): Figs. 14, 15 (other data sets), 17 (noisy labels, lr as temperature), 21 (pixel noise as
+# App. D (issue 26): Figs. 14, 15 (other data sets), 16 (VGG11), 17 (noisy labels, lr as temperature), 21 (pixel noise as
 # the load), 22 (large batches), 23 (linear scaling rule): the experiment's diagram and claims
 rule taxonomy_fig14:
     input:
@@ -217,6 +217,11 @@ rule taxonomy_fig14:
 rule taxonomy_fig15:
     input:
         taxonomy_appendix_outputs("fig15"),
+
+
+rule taxonomy_fig16:
+    input:
+        taxonomy_appendix_outputs("fig16"),
 
 
 rule taxonomy_fig17:
