@@ -47,6 +47,8 @@ METRICS: dict[str, dict] = {
     "l2": {"title": "Model distance (L2)", "label": r"$\Vert\theta - \theta'\Vert_2$", "cmap": "viridis_r",
            "log": False, "paper_range": (0.0, 100.0)},
 }
+# the seven panels of an image-classification diagram (Fig. 2); the translation metrics below are not among them
+IMAGE_METRICS = tuple(METRICS)
 # machine translation (Figs. 18-19): BLEU of greedy translations and mc on the training loss
 METRICS |= {
     "test_bleu": {"title": "Test BLEU (final model)", "label": "test BLEU", "cmap": "viridis", "log": False,
@@ -285,7 +287,7 @@ def _phase_panels(axes, cells, metrics, load_axis, temperature_axis) -> None:
 
 
 def phase_diagram(cells: pd.DataFrame, load_axis: str = "width", temperature_axis: str = "batch_size",
-                  metrics: Sequence[str] = tuple(METRICS), title: str = "") -> plt.Figure:
+                  metrics: Sequence[str] = IMAGE_METRICS, title: str = "") -> plt.Figure:
     """Figs. 2-4 / 14-17 / 20-23 analogue: one phase-diagram panel per metric (x = load, y = temperature)."""
     fig, axes = _panel_grid(len(metrics))
     _phase_panels(axes, cells, metrics, load_axis, temperature_axis)
@@ -297,7 +299,7 @@ def phase_diagram(cells: pd.DataFrame, load_axis: str = "width", temperature_axi
     return fig
 
 
-def noise_figure(cells: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS), load_axis: str = "width",
+def noise_figure(cells: pd.DataFrame, metrics: Sequence[str] = IMAGE_METRICS, load_axis: str = "width",
                  temperature_axis: str = "batch_size", title: str = "") -> plt.Figure:
     """Fig. 4 analogue (10 % noisy labels): the phase-diagram panels plus test accuracy versus load, one
     line per temperature, with an open circle at the first load where training accuracy >= 99 %
