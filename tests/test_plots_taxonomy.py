@@ -207,3 +207,11 @@ def test_noise_figure_line_panel_marks_interpolation_threshold():
     # train_accuracy = 88 + 4 i reaches 99 first at the last width, for every batch size
     assert len(open_circles) == len(BATCHES)
     assert {line.get_xdata()[0] for line in open_circles} == {WIDTHS[3]}
+
+
+def test_default_diagram_has_the_seven_image_panels_only():
+    """The translation metrics (BLEU, mc on the loss) joined METRICS and once left four empty grey panels on every
+    image-classification diagram (e.g. fig16_vgg_diagram.png)."""
+    fig = tx.phase_diagram(make_cells())
+    assert [ax.get_title() for ax, _ in meshes(fig)] == [tx.METRICS[m]["title"] for m in tx.IMAGE_METRICS]
+    assert len(tx.IMAGE_METRICS) == 7 and "test_bleu" not in tx.IMAGE_METRICS

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from thermoscape.claims import HOLDS
-from thermoscape.core.grids import CELL_PATTERN, Cell, experiment_grid
+from thermoscape.core.grids import CELL_PATTERN, TAXONOMY_APPENDIX, Cell, experiment_grid
 from thermoscape.data.noise import add_pixel_noise
 from thermoscape.data.readers import FASHION_MNIST_DIR, Split, load_split, training_set_size
 from thermoscape.studies.taxonomy.claims import (
@@ -29,7 +29,7 @@ from thermoscape.studies.taxonomy.experiment import PhaseRules, label_phases
 
 DEFAULTS = {"width": 64, "batch_size": 128, "lr": 0.05, "weight_decay": 5e-4, "subset": 1.0, "label_noise": 0.0,
             "schedule": "constant"}
-FIGURES = ("fig14", "fig15", "fig17", "fig21", "fig22", "fig23")
+FIGURES = tuple(TAXONOMY_APPENDIX)
 
 
 def test_pixel_noise_and_data_set_are_cell_settings_with_their_own_names():
@@ -48,6 +48,52 @@ def test_pixel_noise_and_data_set_are_cell_settings_with_their_own_names():
     with pytest.raises(ValueError, match="pixel_noise must lie in"):
         experiment_grid({"load": {"axis": "pixel_noise", "values": [300]},
                          "temperature": {"axis": "batch_size", "values": [32]}}, DEFAULTS)
+
+
+def test_vgg11_k_has_the_papers_stage_widths_and_takes_flat_fashion_images():
+    """Fig. 16's VGG11-k (App. D.2: stage widths {k, 2k, 4k, 4k, 8k, 8k, 8k, 8k}): the parameter count from the
+    stage list (conv 3x3 with bias + BatchNorm per stage, one linear layer on 8k features), the standard VGG11 at
+    k = 64, and 28x28 one-channel images, flat as the IDX reader stores them, reach a 1x1 map."""
+    import torch
+
+    from thermoscape.nets import build
+
+    def expected(k, c_in, n_classes=10):
+        total = 0
+        for c_out in (k * m for m in (1, 2, 4, 4, 8, 8, 8, 8)):
+            total += c_in * c_out * 9 + c_out + 2 * c_out
+            c_in = c_out
+        return total + 8 * k * n_classes + n_classes
+
+    standard = build({"name": "vgg11", "width": 64}, 0)
+    assert sum(p.numel() for p in standard.parameters()) == expected(64, 3) == 9_231_114
+    small = build({"name": "vgg11", "width": 2, "in_channels": 1}, 0).eval()
+    assert sum(p.numel() for p in small.parameters()) == expected(2, 1)
+    flat = torch.rand(3, 784)
+    assert small.features(flat.view(3, 1, 28, 28)).shape == (3, 16, 1, 1)
+    assert torch.equal(small(flat), small(flat.view(3, 1, 28, 28)))
+    with pytest.raises(ValueError, match="square images"):
+        small(torch.rand(2, 780))
+
+
+def test_model_is_a_cell_setting_and_trains_its_network():
+    from thermoscape.data.readers import Split
+    from thermoscape.studies.taxonomy.experiment import cell_data, train_replicas
+
+    cell = Cell(2, 16, 0.05, 5e-4, data="fashion", model="vgg11")
+    assert cell.name == "w2_b16_lr0.05_wd0.0005_s1.0_n0.0_data-fashion_model-vgg11"
+    assert Cell.from_name(cell.name) == cell and re.fullmatch(CELL_PATTERN, cell.name)
+    assert Cell(2, 16, 0.05, 5e-4).name == "w2_b16_lr0.05_wd0.0005_s1.0_n0.0"  # names without it unchanged
+    rng = np.random.default_rng(0)
+    split = Split(rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32), rng.random((8, 784), dtype=np.float32),
+                  rng.integers(0, 10, 8), 10)
+    data = cell_data(split, pd.DataFrame({"label": split.y_train}), cell)
+    training = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 16, "schedule": "constant",
+                "min_epochs": 1, "max_epochs": 2, "patience": 5, "tol": 1e-4}
+    stored, history = train_replicas(cell, data, {"seed": 0, "model": {"name": "vgg11"}, "replicas": 2,
+                                                  "training": training})
+    assert stored["arch"] == {"name": "vgg11", "width": 2, "n_classes": 10, "in_channels": 1}
+    assert len(stored["states"]) == 2 and history.groupby("replica")["epoch"].size().tolist() == [2, 2]
 
 
 def test_linear_scaling_sets_the_learning_rate_from_the_batch_size():
@@ -235,16 +281,28 @@ def test_appendix_claims_dispatch_by_experiment():
         appendix_claims("phase", cells, PhaseRules(), Criteria())
 
 
+def test_appendix_figure_list_is_one_list_with_the_schema_enum_and_the_config_experiments():
+    from conftest import ROOT
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    taxonomy = schema["properties"]["taxonomy"]["properties"]
+    assert taxonomy["appendix_in_all"]["items"]["enum"] == list(TAXONOMY_APPENDIX)
+    for name in ("config", "smoke", "paper"):
+        experiments = yaml.safe_load((ROOT / "config" / f"{name}.yaml").read_text())["taxonomy"]["experiments"]
+        assert set(TAXONOMY_APPENDIX.values()) <= set(experiments), name
+
+
 @pytest.mark.workflow
 def test_appendix_targets_dry_run_plan_their_cells_and_stay_out_of_all(tmp_path):
     from test_workflow import SMOKE, planned_jobs, write_override
 
-    targets = [f"taxonomy_{f}" for f in FIGURES if f != "fig15" or Path(FASHION_MNIST_DIR).is_dir()]
+    targets = [f"taxonomy_{f}" for f in FIGURES if f not in ("fig15", "fig16") or Path(FASHION_MNIST_DIR).is_dir()]
     jobs = planned_jobs(tmp_path, *targets, "--configfile", str(SMOKE))
     trained = {w.removeprefix("cell=") for rule, w in jobs if rule == "taxonomy_cell"}
     assert "w32_b128_lr0.05_wd0.0005_s1.0_n0.0_u40.0" in trained  # Fig. 21
     assert "w32_b32_lr0.0125_wd0.0005_s1.0_n0.0" in trained  # Fig. 23: lr 0.05 x 32 / 128
     assert "w4_b128_lr0.05_wd0.0005_s1.0_n0.0_data-mnist5k" in trained  # Fig. 14
+    if Path(FASHION_MNIST_DIR).is_dir():
+        assert "w2_b128_lr0.05_wd0.0005_s1.0_n0.0_data-fashion_model-vgg11" in trained  # Fig. 16
     assert ("taxonomy_pixel_noise", "source=data, u=40.0") in jobs
     assert ("taxonomy_dataset", "source=data/sets/mnist5k") in jobs
     claims = {w for rule, w in jobs if rule == "taxonomy_appendix_claims"}
@@ -267,8 +325,10 @@ def test_appendix_targets_dry_run_plan_their_cells_and_stay_out_of_all(tmp_path)
         ({"experiments": {"fig14_data": {"settings": {"data": "svhn"}}}}, "taxonomy_fig14",
          "taxonomy.experiments.fig14_data.settings.data: 'svhn' is not a key of taxonomy.datasets"),
         ({"datasets": {"mnist5k": {"name": "cifar100"}}}, "taxonomy_fig14", "taxonomy.datasets.mnist5k.path: cifar100"),
+        ({"experiments": {"fig16_vgg": {"settings": {"model": "vgg16"}}}}, "taxonomy_fig16",
+         "taxonomy.experiments.fig16_vgg.settings.model: 'vgg16' is not a key of taxonomy.models"),
     ],
-    ids=["unknown-key", "cifar100-path"],
+    ids=["unknown-key", "cifar100-path", "unknown-model"],
 )
 def test_bad_appendix_config_fails_naming_the_key(tmp_path, override, target, named):
     from test_workflow import SMOKE, snakemake, write_override

@@ -329,3 +329,30 @@ def test_new_figures_have_labelled_axes(tmp_path):
     fig = plots.ablations_figure(table)
     titles = [ax.get_title() for ax in fig.axes]
     assert any("alpha 16" in t and "rho 1.00" in t for t in titles) and any("Fig. 11" in t for t in titles)
+
+
+def test_ablations_figure_columns_align_and_a_short_row_keeps_its_colour_bar_beside_it():
+    """A row with fewer settings (Fig. 11: 3 curves vs 5 alphas) once shifted the other rows' columns (its
+    colour bar took width from its own columns only: an empty gap column) and then left a bar detached
+    across blank slots; every column must start at the same x in every row, the short row's bar beside it."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from thermoscape.studies.taxonomy import plots
+    table = ablation_synthetic(0.0, 1.0).assign(phase="IV-B")
+    fig = plots.ablations_figure(table)
+    fig.canvas.draw()
+    panels = [ax for ax in fig.axes if ax.get_visible()
+              and any(str(c.get_gid()).startswith("taxonomy:") for c in ax.collections)]
+    rows = {}
+    for ax in panels:
+        rows.setdefault(round(ax.get_position().y0, 3), []).append(ax.get_position())
+    rows = [sorted(r, key=lambda p: p.x0) for _, r in sorted(rows.items(), reverse=True)]
+    assert [len(r) for r in rows] == [3, 3, 2]  # reference + 2, 2, 1 settings
+    for column in range(2):
+        assert np.ptp([r[column].x0 for r in rows]) < 1e-3 and np.ptp([r[column].x1 for r in rows]) < 1e-3
+    last = rows[2][-1]
+    every = fig.axes + [child for ax in fig.axes for child in ax.child_axes]  # the short row's bar is an inset
+    bars = [ax.get_position() for ax in every if ax.get_visible() and hasattr(ax, "_colorbar")]
+    short_bar = [b for b in bars if abs(b.y0 - last.y0) < 0.05]
+    assert len(bars) == 3 and len(short_bar) == 1
+    assert last.x1 < short_bar[0].x0 < rows[0][2].x1  # in the free slot beside the row's last panel

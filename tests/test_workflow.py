@@ -18,6 +18,8 @@ import yaml
 from conftest import ROOT, SMOKE, SMOKE_RESULTS, smoke_results
 from test_scoreboard import assert_summaries_on_first_screen, find_chromium
 
+from thermoscape.core.grids import TAXONOMY_APPENDIX
+
 pytestmark = pytest.mark.workflow
 
 
@@ -188,7 +190,7 @@ def test_taxonomy_builds_its_figures_tables_and_claims_sharing_cells(default_run
     assert_figures_written(results, "taxonomy", TAXONOMY_FIGURES)
     smoke = yaml.safe_load(SMOKE.read_text())["taxonomy"]
     # the App. D experiments (taxonomy_fig14 ... taxonomy_fig23) are built by their own targets, not by `all`
-    appendix = {"fig14_data", "fig15_data", "noise_lr", "pixel_noise", "large_batch", "linear_scaling"}
+    appendix = set(TAXONOMY_APPENDIX.values())
     for name, experiment in smoke["experiments"].items():
         if name in appendix:
             assert not (results / "taxonomy" / "tables" / name).exists(), name

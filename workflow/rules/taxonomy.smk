@@ -20,6 +20,7 @@ _TAXONOMY_DEFAULTS = {
     **{k: TAXONOMY["training"][k] for k in ("batch_size", "lr", "weight_decay", "schedule")},
 }
 TAXONOMY_DATASETS = TAXONOMY.get("datasets", {})
+TAXONOMY_MODELS = TAXONOMY.get("models", {})
 _TAXONOMY_N_TRAIN = {key: taxonomy_training_set_size(key) for key in ["", *TAXONOMY_DATASETS]}
 # the config's experiments, and Fig. 23's reference (issue 26): the linear_scaling grid at a constant lr (Fig. 2
 # cells), aggregated for its claims only (no diagram)
@@ -37,6 +38,12 @@ for _name, _experiment in TAXONOMY_EXPERIMENTS.items():
             f"taxonomy.experiments.{_name}.settings.data: {_data!r} is not a key of taxonomy.datasets "
             f"({', '.join(TAXONOMY_DATASETS) or 'none'})"
         )
+    _model = _experiment.get("settings", {}).get("model", "")
+    if _model and _model not in TAXONOMY_MODELS:
+        raise WorkflowError(
+            f"taxonomy.experiments.{_name}.settings.model: {_model!r} is not a key of taxonomy.models "
+            f"({', '.join(TAXONOMY_MODELS) or 'none'})"
+        )
     try:
         TAXONOMY_GRIDS[_name] = experiment_grid(_experiment, _TAXONOMY_DEFAULTS, _TAXONOMY_N_TRAIN[_data])
     except ValueError as error:
@@ -44,7 +51,8 @@ for _name, _experiment in TAXONOMY_EXPERIMENTS.items():
 TAXONOMY_CELLS = {name: Cell.from_name(name) for grid in TAXONOMY_GRIDS.values() for name in grid["cell"]}
 # ResNets are GPU work: ask the cluster for a GPU unless the config pins the CPU
 TAXONOMY_GPU = GPU or ({"gpu": 1} if DEVICE == "auto" and TAXONOMY["model"]["name"] == "resnet18" else {})
-# what a trained model depends on besides its cell: a param, so a change retrains
+# what a trained model depends on besides its cell: a param, so a change retrains (a cell with a model setting
+# trains taxonomy.models.<key> instead of taxonomy.model: taxonomy_training_study)
 TAXONOMY_TRAINING = {k: TAXONOMY[k] for k in ("seed", "model", "replicas", "training")}
 
 
@@ -139,7 +147,7 @@ rule taxonomy_cell:
         mem_mb=scaled(3000),
         runtime=scaled(240),
     params:
-        study=TAXONOMY_TRAINING,
+        study=taxonomy_training_study,
         workdir=lambda wc: f"{TX}/scratch/{wc.cell}",
         hessian=TAXONOMY["hessian"],
         cka=TAXONOMY["cka"],

@@ -55,6 +55,15 @@ def taxonomy_cell_dataset(wildcards):
     return f"{TX}/{taxonomy_source(cell)}/dataset{noise}.parquet"
 
 
+def taxonomy_training_study(wildcards):
+    """The training params of a cell: taxonomy.model, or the taxonomy.models entry its model setting names
+    (Fig. 16), so cells without one keep their params (no rerun)."""
+    cell = TAXONOMY_CELLS[wildcards.cell]
+    if not cell.model:
+        return TAXONOMY_TRAINING
+    return {**TAXONOMY_TRAINING, "model": TAXONOMY_MODELS[cell.model]}
+
+
 def taxonomy_labels(wildcards):
     cell = TAXONOMY_CELLS[wildcards.cell]
     return f"{TX}/{taxonomy_source(cell)}/labels_noise{wildcard_number(cell.label_noise)}.parquet"

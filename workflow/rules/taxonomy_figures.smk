@@ -1,5 +1,9 @@
 """Yang et al.: phase diagrams (Figs. 2, 4, 5/20, 6/7, 12) and the claims table from the experiment tables."""
 
+# App. D figures (issue 26) -> their experiment; `taxonomy` (and `all`) build and score only those in
+# taxonomy.appendix_in_all
+from thermoscape.core.grids import TAXONOMY_APPENDIX
+
 
 localrules:
     taxonomy_ablations_figure,
@@ -21,16 +25,6 @@ TAXONOMY_FIGURES = {
 TAXONOMY_FIGURES["lr_decay"] = ["phase", "lr_decay"]
 # Fig. 8: the fraction of randomized labels as the load (issue 26)
 TAXONOMY_FIGURES["label_noise"] = ["label_noise"]
-# App. D figures (issue 26) -> their experiment: each a target taxonomy_<figure> with the diagram and claims;
-# `taxonomy` (and `all`) build and score only those in taxonomy.appendix_in_all
-TAXONOMY_APPENDIX = {
-    "fig14": "fig14_data",
-    "fig15": "fig15_data",
-    "fig17": "noise_lr",
-    "fig21": "pixel_noise",
-    "fig22": "large_batch",
-    "fig23": "linear_scaling",
-}
 # Fig. 23's claims compare with its grid at a constant lr (Fig. 2 cells, taxonomy.smk); Fig. 22's with the
 # largest batch size of the phase diagram (a row of its own grid)
 TAXONOMY_APPENDIX_REFERENCE = {"linear_scaling": "linear_scaling_reference"}
@@ -213,7 +207,7 @@ rule taxonomy_label_noise:
         f"{RESULTS}/figures/taxonomy/label_noise.png",
 
 
-# App. D (issue 26): Figs. 14, 15 (other data sets), 17 (noisy labels, lr as temperature), 21 (pixel noise as
+# App. D (issue 26): Figs. 14, 15 (other data sets), 16 (VGG11), 17 (noisy labels, lr as temperature), 21 (pixel noise as
 # the load), 22 (large batches), 23 (linear scaling rule): the experiment's diagram and claims
 rule taxonomy_fig14:
     input:
@@ -223,6 +217,11 @@ rule taxonomy_fig14:
 rule taxonomy_fig15:
     input:
         taxonomy_appendix_outputs("fig15"),
+
+
+rule taxonomy_fig16:
+    input:
+        taxonomy_appendix_outputs("fig16"),
 
 
 rule taxonomy_fig17:

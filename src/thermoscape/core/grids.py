@@ -130,41 +130,57 @@ class Cell:
     schedule: str = "constant"  # learning-rate schedule: constant, one_decay (Fig. 3, brief 2.2), inverse_sqrt (Fig. 19)
     pixel_noise: float = 0.0  # u of Fig. 21: U[0, u) added to every training pixel, 0-255 scale (App. D.6)
     data: str = ""  # a key of taxonomy.datasets (Figs. 14, 15); "": the study's taxonomy.data
+    model: str = ""  # a key of taxonomy.models (Fig. 16: VGG11); "": the study's taxonomy.model
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}")
         if self.data and not re.fullmatch(DATA_KEY, self.data):
             raise ValueError(f"data set key {self.data!r} must be letters and digits")
+        if self.model and not re.fullmatch(DATA_KEY, self.model):
+            raise ValueError(f"model key {self.model!r} must be letters and digits")
 
     @property
     def name(self) -> str:
         """A file-name-safe, round-trip exact name: ``w16_b32_lr0.05_wd0.0005_s1.0_n0.0``, with
-        ``_one-decay`` appended for a non-constant schedule, ``_u20.0`` for pixel noise and ``_data-mnist5k``
-        for another data set (cells without them keep their names)."""
+        ``_one-decay`` appended for a non-constant schedule, ``_u20.0`` for pixel noise, ``_data-mnist5k``
+        for another data set and ``_model-vgg11`` for another network (cells without them keep their names)."""
         schedule = "" if self.schedule == "constant" else "_" + self.schedule.replace("_", "-")
         pixels = f"_u{float(self.pixel_noise)!r}" if self.pixel_noise else ""
         data = f"_data-{self.data}" if self.data else ""
+        model = f"_model-{self.model}" if self.model else ""
         return (f"w{self.width}_b{self.batch_size}_lr{float(self.lr)!r}_wd{float(self.weight_decay)!r}"
-                f"_s{float(self.subset)!r}_n{float(self.label_noise)!r}{schedule}{pixels}{data}")
+                f"_s{float(self.subset)!r}_n{float(self.label_noise)!r}{schedule}{pixels}{data}{model}")
 
     @classmethod
     def from_name(cls, name: str) -> Cell:
         schedules = "|".join(s.replace("_", "-") for s in SCHEDULES if s != "constant")
         match = re.fullmatch(rf"w(\d+)_b(\d+)_lr([^_]+)_wd([^_]+)_s([^_]+)_n([^_]+)(?:_({schedules}))?"
-                             rf"(?:_u([^_]+))?(?:_data-({DATA_KEY}))?", name)
+                             rf"(?:_u([^_]+))?(?:_data-({DATA_KEY}))?(?:_model-({DATA_KEY}))?", name)
         if match is None:
             raise ValueError(f"not a taxonomy cell name: {name!r}")
-        width, batch, lr, wd, subset, noise, schedule, pixels, data = match.groups()
+        width, batch, lr, wd, subset, noise, schedule, pixels, data, model = match.groups()
         return cls(int(width), int(batch), float(lr), float(wd), float(subset), float(noise),
-                   (schedule or "constant").replace("-", "_"), float(pixels or 0.0), data or "")
+                   (schedule or "constant").replace("-", "_"), float(pixels or 0.0), data or "", model or "")
 
 
 AXES = {f.name: f.type for f in fields(Cell)}
-_CASTS = {"width": int, "batch_size": int, "schedule": str, "data": str}
+_CASTS = {"width": int, "batch_size": int, "schedule": str, "data": str, "model": str}
 # learning-rate schedules of a cell (the same names as thermoscape.dynamics.sgd.SCHEDULES; grids stays torch-free),
 # and inverse_sqrt, the Transformer cells' (studies.taxonomy.translation.SCHEDULES; Fig. 19)
 SCHEDULES = ("constant", "one_decay", "inverse_sqrt")
+# App. D figures (issue 26) -> the experiment (a key of taxonomy.experiments) each draws: each is a target
+# taxonomy_<figure> with that experiment's diagram and claims, outside `all` unless in taxonomy.appendix_in_all
+# (the schema's enum of that key lists the same figures; tests check)
+TAXONOMY_APPENDIX = {
+    "fig14": "fig14_data",
+    "fig15": "fig15_data",
+    "fig16": "fig16_vgg",
+    "fig17": "noise_lr",
+    "fig21": "pixel_noise",
+    "fig22": "large_batch",
+    "fig23": "linear_scaling",
+}
 DATA_KEY = "[A-Za-z0-9]+"  # a key of taxonomy.datasets, as it appears in cell names and file paths
 # regex of a cell name, for the rules' wildcard constraints
 CELL_PATTERN = r"w\d+_b\d+_lr[^_/]+_wd[^_/]+_s[^_/]+_n[^_/]+(_[A-Za-z0-9.+-]+)*"

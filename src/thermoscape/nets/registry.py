@@ -14,6 +14,7 @@ resnet18     width, in_channels=3, n_classes=10                     Yang et al.'
 resnet10     n_classes=10, in_channels=3                            Bradley et al.'s Resnet10 (no BN)
 vgg16        n_classes=10, in_channels=3                            Bradley et al.'s VGG16 (Haiku, no BN)
 vgg9         n_classes=10, in_channels=3                            Li et al.'s VGG9 (BN), Bradley et al.
+vgg11        width, in_channels=3, n_classes=10                     Yang et al.'s VGG11-k (BN; Fig. 16)
 lenet        variant ("mnist" or "cifar")                           Feng & Tu's LeNets
 transformer  width, source_vocab, target_vocab, source_len,         Yang et al.'s translation Transformer
              target_len, layers=1, heads=2, ff_multiplier=2         (App. D.4; width = embedding dimension)
@@ -45,6 +46,7 @@ _ARCHITECTURES: dict[str, Factory] = {
     "resnet10": resnet.ResNet10,
     "vgg16": vgg.VGG16,
     "vgg9": vgg.VGG9,
+    "vgg11": vgg.VGG11,
     "lenet": lenet.LeNet,
     "transformer": transformer.Seq2SeqTransformer,
 }

@@ -539,13 +539,14 @@ def appendix_claims(experiment: str, cells: pd.DataFrame, rules: PhaseRules, cri
     """The claims of one App. D experiment (issue 26), by the paper's statements about its figure:
 
     * ``fig14_data``, ``fig15_data`` (Figs. 14, 15, other data sets: "the same conclusion", "quite similar to
-      Figure 2") and ``large_batch`` (Fig. 22: "a similar trend to Figure 2"): the Fig. 2 claims of
+      Figure 2"), ``fig16_vgg`` (Fig. 16, VGG11: App. D "all experiments support our main conclusions") and
+      ``large_batch`` (Fig. 22: "a similar trend to Figure 2"): the Fig. 2 claims of
       :func:`taxonomy_claims`; Fig. 22 also :func:`large_batch_claim` against ``reference_batch``, the largest
       batch size of the constant-lr diagram;
     * ``noise_lr`` (Fig. 17, "almost identical to Figure 4"): double descent and :func:`zero_loss_claim`;
     * ``pixel_noise`` (Fig. 21): :func:`pixel_noise_claims`;
     * ``linear_scaling`` (Fig. 23): :func:`linear_scaling_claims` against ``reference``."""
-    if experiment in ("fig14_data", "fig15_data", "large_batch"):
+    if experiment in ("fig14_data", "fig15_data", "fig16_vgg", "large_batch"):
         rows = taxonomy_claims(cells, rules, criteria, temperature_axis, experiment)
         if experiment == "large_batch":
             rows.append(large_batch_claim(cells, reference_batch, criteria, experiment))

@@ -91,12 +91,14 @@ def cell_data(split: Split, labels: pd.DataFrame, cell: Cell, device: torch.devi
 
 
 def architecture(model: Mapping[str, Any], width: int, data: CellData) -> dict[str, Any]:
-    """The ``nets.build`` spec of the config's model at ``width`` for ``data``."""
+    """The ``nets.build`` spec of the config's model at ``width`` for ``data``: an MLP takes the flattened
+    features, a convolutional network the channels of image data, or one channel for flat square images
+    (Fashion-MNIST for the VGG11 of Fig. 16)."""
     arch = {**model, "width": int(width), "n_classes": int(data.n_classes)}
     if arch["name"] == "mlp":
         arch["in_features"] = int(data.x_train[0].numel())
     else:
-        arch["in_channels"] = int(data.x_train.shape[1])
+        arch["in_channels"] = int(data.x_train.shape[1]) if data.x_train.ndim == 4 else 1
     return arch
 
 

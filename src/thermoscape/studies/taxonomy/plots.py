@@ -47,6 +47,8 @@ METRICS: dict[str, dict] = {
     "l2": {"title": "Model distance (L2)", "label": r"$\Vert\theta - \theta'\Vert_2$", "cmap": "viridis_r",
            "log": False, "paper_range": (0.0, 100.0)},
 }
+# the seven panels of an image-classification diagram (Fig. 2); the translation metrics below are not among them
+IMAGE_METRICS = tuple(METRICS)
 # machine translation (Figs. 18-19): BLEU of greedy translations and mc on the training loss
 METRICS |= {
     "test_bleu": {"title": "Test BLEU (final model)", "label": "test BLEU", "cmap": "viridis", "log": False,
@@ -285,7 +287,7 @@ def _phase_panels(axes, cells, metrics, load_axis, temperature_axis) -> None:
 
 
 def phase_diagram(cells: pd.DataFrame, load_axis: str = "width", temperature_axis: str = "batch_size",
-                  metrics: Sequence[str] = tuple(METRICS), title: str = "") -> plt.Figure:
+                  metrics: Sequence[str] = IMAGE_METRICS, title: str = "") -> plt.Figure:
     """Figs. 2-4 / 14-17 / 20-23 analogue: one phase-diagram panel per metric (x = load, y = temperature)."""
     fig, axes = _panel_grid(len(metrics))
     _phase_panels(axes, cells, metrics, load_axis, temperature_axis)
@@ -297,7 +299,7 @@ def phase_diagram(cells: pd.DataFrame, load_axis: str = "width", temperature_axi
     return fig
 
 
-def noise_figure(cells: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS), load_axis: str = "width",
+def noise_figure(cells: pd.DataFrame, metrics: Sequence[str] = IMAGE_METRICS, load_axis: str = "width",
                  temperature_axis: str = "batch_size", title: str = "") -> plt.Figure:
     """Fig. 4 analogue (10 % noisy labels): the phase-diagram panels plus test accuracy versus load, one
     line per temperature, with an open circle at the first load where training accuracy >= 99 %
@@ -550,6 +552,21 @@ ABLATION_ROWS = {"cka_alpha": ("cka", "Fig. 9 (CKA, mixup alpha)"),
                  "curves": ("mc", "Fig. 11 (mc, curves)")}
 
 
+def _ablation_colorbar(fig: plt.Figure, mesh: QuadMesh, row_axes, used: int, label: str) -> None:
+    """One row's colour bar. A colour bar attached to some of a row's axes takes its width from their columns
+    only, so constrained layout shifts those columns against the other rows (an empty gap column); hence a
+    full row gets its bar on the whole row, and a shorter row draws it inside its first unused slot, beside
+    its last panel, and hides the slots after it (no detached bar across blank panels)."""
+    if used == len(row_axes):
+        fig.colorbar(mesh, ax=list(row_axes), label=label, pad=0.01)
+        return
+    slot = row_axes[used]
+    slot.axis("off")
+    fig.colorbar(mesh, cax=slot.inset_axes((0.0, 0.0, 0.06, 1.0)), label=label)
+    for ax in row_axes[used + 1:]:
+        ax.set_visible(False)
+
+
 def ablations_figure(table: pd.DataFrame, load_axis: str = "width", temperature_axis: str = "batch_size",
                      title: str = "") -> plt.Figure:
     """Figs. 9-11 analogue: one row per ablation (CKA with mixup alpha, CKA on pixel-noised inputs, mc of
@@ -583,9 +600,7 @@ def ablations_figure(table: pd.DataFrame, load_axis: str = "width", temperature_
             ax.set_title(f"{label}:\nreference" if k == 0 else f"{setting}\n(rho {rho:.2f})", fontsize=9)
             if k:
                 ax.set_ylabel("")
-        for ax in row_axes[len(panels):]:
-            ax.set_visible(False)
-        fig.colorbar(mesh, ax=list(row_axes), label=METRICS[metric]["label"], pad=0.01)  # whole row: aligned columns
+        _ablation_colorbar(fig, mesh, row_axes, len(panels), METRICS[metric]["label"])
     fig.suptitle(title or "Metric ablations (rho: Spearman correlation with the reference diagram)")
     return fig
 
