@@ -113,6 +113,7 @@ class ModuleLandscape:
     chunk_size: int | None = None
     activations_per_sample: float = field(init=False, default=0.0)
     activations_fixed: float = field(init=False, default=0.0)
+    n_outputs: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         if self.loss_name not in LOSSES:
@@ -243,6 +244,7 @@ class ModuleLandscape:
             raise ModelInputError("x", f"the model maps 2 points to outputs of shape {tuple(first.shape)}; "
                                        "the first dimension must stay the data index")
         check_targets(first, self.y, self.loss_name)
+        self.n_outputs = first[0].numel()
         y2 = self.y[:2]
         try:
             vmap(grad_and_value(lambda t: per_sample_losses(self._outputs(t, x2), y2, self.loss_name).mean()))(
