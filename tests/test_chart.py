@@ -221,3 +221,19 @@ def test_settings_are_checked_before_any_sampling():
     assert "at least 2" in refusal("chains", nn.Linear(4, 2), chains=1)
     assert "leaves nothing" in refusal("burn_in", nn.Linear(4, 2), burn_in=5.0)
     assert "one of cross_entropy, mse" in refusal("loss", nn.Linear(4, 2), loss="hinge")
+
+
+def test_a_model_module_in_the_working_directory_or_a_given_folder_imports(tmp_path, monkeypatch):
+    """``"my_module:build_model"`` next to the user's config or in the working directory (not installed, not on
+    ``sys.path``) imports: those folders go to the front of ``sys.path`` (``inputs.import_callable``)."""
+    from thermoscape.studies.chart import load_model
+
+    monkeypatch.syspath_prepend(str(tmp_path))  # only so that sys.path is restored after the test
+    for name, folder in (("h27c_cwd_module", tmp_path / "cwd"), ("h27c_config_module", tmp_path / "config")):
+        folder.mkdir()
+        (folder / f"{name}.py").write_text("from torch import nn\n\ndef build_model():\n    return nn.Linear(3, 2)\n")
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert load_model("h27c_cwd_module:build_model").in_features == 3
+    assert load_model("h27c_config_module:build_model", search_path=[tmp_path / "config"]).out_features == 2
+    with pytest.raises(ModelInputError, match="cannot import 'h27c_absent'.*looked in"):
+        load_model("h27c_absent:build_model")
