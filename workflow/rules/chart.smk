@@ -29,7 +29,9 @@ CHART_LIBRARY = (
 )
 CHART_ANALYSIS_LIBRARY = library_version("studies.chart.jobs", "studies.chart.analysis") if CHART else ""
 CHART_PLOTS_LIBRARY = library_version("plotting", "studies.chart.plots") if CHART else ""
-CHART_CLAIMS_LIBRARY = library_version("studies.chart.claims", "claims.fluctuations", "claims") if CHART else ""
+CHART_CLAIMS_LIBRARY = (
+    library_version("studies.chart.claims", "claims.fluctuations", "claims") if CHART else ""
+)
 CHART_CLAIMS = f"{CH}/tables/claims.parquet"
 # the chart's own scoreboard page ("your network" alone) and whether the main scoreboard shows it too
 CHART_SCOREBOARD = {"csv": f"{CH}/claims.csv", "html": f"{CH}/claims.html"}
