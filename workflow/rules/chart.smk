@@ -176,7 +176,6 @@ rule chart_scoreboard:
         scale=config["scale"],
         device=DEVICE,
         workflow_dir=WORKFLOW_ROOT,
-        figures=f"{RESULTS}/figures",
         figures_href="../figures",
         library=library_version("claims.scoreboard"),
     script:

@@ -69,7 +69,6 @@ rule claims:
         scale=config["scale"],
         device=DEVICE,
         workflow_dir=WORKFLOW_ROOT,
-        figures=f"{RESULTS}/figures",
         figures_href="figures",
         library=library_version("claims.scoreboard"),
     script:
