@@ -27,9 +27,10 @@ include: "workflow/rules/fort.smk"
 include: "workflow/rules/fort_figures.smk"
 include: "workflow/rules/bradley.smk"
 include: "workflow/rules/bradley_figures.smk"
+# chart.smk before claims.smk: the scoreboard takes the chart section when `chart:` is configured
+include: "workflow/rules/chart.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/jules_draws.smk"
-include: "workflow/rules/chart.smk"
 
 
 # the results folder remembers its scale: another scale's config is refused there (common.smk)

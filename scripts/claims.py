@@ -13,6 +13,7 @@ table = scoreboard.combine([read_table(snakemake.input[study]) for study in para
 table = table.assign(**{column: info[column] for column in scoreboard.PROVENANCE_COLUMNS})
 with atomic_path(snakemake.output.csv) as tmp:
     table.to_csv(tmp, index=False, float_format="%.4g")
-figures = Path(snakemake.output.html).parent / "figures"
+# the figures folder, linked relative to the page (the chart's own page lies one folder down: ../figures)
+figures = Path(snakemake.output.html).parent / params.figures_href
 with atomic_path(snakemake.output.html) as tmp:
-    tmp.write_text(scoreboard.render(table, info, figures))
+    tmp.write_text(scoreboard.render(table, info, figures, params.figures_href))

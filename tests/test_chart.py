@@ -1,6 +1,7 @@
 """``thermoscape.chart``: the primary study's measurements on a user's network, and its refusals of bad input."""
 
 import math
+import re
 import subprocess
 import sys
 
@@ -185,6 +186,34 @@ def test_memory_beyond_the_device_is_refused_with_the_estimate():
     assert "GiB are available on cpu" in message
 
 
+class Widened(nn.Module):
+    """``Linear(4, 2)`` followed by a functional widening (no submodule sees it): ``exp`` saves its
+    ``(points, 2, WIDTH)`` output for the backward pass, ``2 WIDTH`` elements per point."""
+
+    WIDTH = 50_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self.linear(x)[..., None].expand(-1, -1, self.WIDTH) * 1e-3).mean(-1)
+
+
+def test_the_memory_estimate_counts_functional_activations_and_refuses_with_it():
+    """The activations are measured (tensors saved for the backward pass on the probe), so a forward made
+    of ``torch`` functions counts: per chain at least ``2 WIDTH`` float64 elements per point, times 2 (their
+    gradients). 10 points, 64 chains: >= 64 x 10 x 2 x 50,000 x 8 x 2 B = 0.95 GiB, refused on 0.5 GiB."""
+    x, y = linear_data()
+    land = prepare(Widened(), x, y, "cross_entropy", device="cpu")
+    assert 2 * Widened.WIDTH <= land.activations_per_sample < 2.2 * Widened.WIDTH
+    assert land.activations_fixed < 100  # the weights saved by the matmul, not growing with the points
+    expected = 2 * 64 * 10 * 2 * Widened.WIDTH * 8
+    assert 1 <= land.activation_bytes(64) / expected < 1.1
+    message = refusal("chains", Widened(), chains=64, memory_available=2.0**29)
+    assert re.search(r"need about 0\.9\d+ GiB \(.*activations 0\.9\d+", message), message
+
+
 def test_settings_are_checked_before_any_sampling():
     assert "positive, finite temperature" in refusal("temperatures", nn.Linear(4, 2), temperatures=[1e-4, -1.0])
     assert "unknown settings chain" in refusal("sampling", nn.Linear(4, 2), sampling={"chain": 3})
@@ -192,3 +221,19 @@ def test_settings_are_checked_before_any_sampling():
     assert "at least 2" in refusal("chains", nn.Linear(4, 2), chains=1)
     assert "leaves nothing" in refusal("burn_in", nn.Linear(4, 2), burn_in=5.0)
     assert "one of cross_entropy, mse" in refusal("loss", nn.Linear(4, 2), loss="hinge")
+
+
+def test_a_model_module_in_the_working_directory_or_a_given_folder_imports(tmp_path, monkeypatch):
+    """``"my_module:build_model"`` next to the user's config or in the working directory (not installed, not on
+    ``sys.path``) imports: those folders go to the front of ``sys.path`` (``inputs.import_callable``)."""
+    from thermoscape.studies.chart import load_model
+
+    monkeypatch.syspath_prepend(str(tmp_path))  # only so that sys.path is restored after the test
+    for name, folder in (("h27c_cwd_module", tmp_path / "cwd"), ("h27c_config_module", tmp_path / "config")):
+        folder.mkdir()
+        (folder / f"{name}.py").write_text("from torch import nn\n\ndef build_model():\n    return nn.Linear(3, 2)\n")
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert load_model("h27c_cwd_module:build_model").in_features == 3
+    assert load_model("h27c_config_module:build_model", search_path=[tmp_path / "config"]).out_features == 2
+    with pytest.raises(ModelInputError, match="cannot import 'h27c_absent'.*looked in"):
+        load_model("h27c_absent:build_model")

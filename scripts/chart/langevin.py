@@ -6,4 +6,4 @@ from thermoscape.studies.chart.jobs import RECORDS, langevin_job
 device = start_job(snakemake)
 outputs = {name: snakemake.output[name] for name in RECORDS}
 langevin_job(snakemake.params.chart, device, snakemake.input.minimum, float(snakemake.wildcards.temperature),
-             outputs, snakemake.params.workdir)
+             outputs, snakemake.params.workdir, snakemake.params.model_path)

@@ -2,13 +2,23 @@
 functions. Included at the top of chart.smk; they read the constants it defines when they are called."""
 
 import importlib
+import sys
 
 
-def chart_problems(chart):
+def chart_model_path():
+    """The folders `chart.model` is imported from before sys.path: the working directory (where the jobs run)
+    and the folders of the config files, so that a `my_module.py` next to either imports."""
+    folders = [os.getcwd(), *(os.path.dirname(os.path.abspath(f)) for f in workflow.configfiles)]
+    return list(dict.fromkeys(folders))
+
+
+def chart_problems(chart, model_path):
     """What is wrong with `chart:` that can be seen without running a model: the model callable does not
-    import, or a file it names is missing. Each problem names its config key."""
+    import (looked for in `model_path`, then sys.path), or a file it names is missing. Each problem names its
+    config key."""
     problems = []
     module_name, _, attribute = chart["model"].partition(":")
+    sys.path[:0] = [folder for folder in model_path if folder not in sys.path]
     try:
         target = importlib.import_module(module_name)
         for part in attribute.split("."):
@@ -40,7 +50,7 @@ def chart_required(wildcards):
             "config key `chart` is missing: the chart target charts your own network (docs/chart.md); add a "
             "`chart:` section (model, data, temperatures), e.g. --configfile config/examples/chart_digits_mlp.yaml"
         )
-    return [CHART_TABLE, CHART_PNG, CHART_PDF]
+    return [CHART_TABLE, CHART_PNG, CHART_PDF, CHART_CLAIMS, *CHART_SCOREBOARD.values()]
 
 
 def chart_records(wildcards):

@@ -23,6 +23,10 @@ STUDY_CLAIMS |= {
     f"taxonomy_{figure}": f"{TX}/tables/{TAXONOMY_APPENDIX[figure]}/claims.parquet"
     for figure in TAXONOMY["appendix_in_all"]
 }
+# the charted network ("your network", docs/chart.md) when the config has a `chart:` section with
+# chart.scoreboard true: only then, so that the scoreboard of a config without it has no chart job
+if CHART_ON_SCOREBOARD:
+    STUDY_CLAIMS["chart"] = rules.chart_claims.output[0]
 # the figures each claim line links to (the figures of every study's target)
 SCOREBOARD_FIGURES = list(
     dict.fromkeys(
@@ -38,6 +42,7 @@ SCOREBOARD_FIGURES = list(
                 if str(path).endswith(".png")
             ),
             *(rules.taxonomy_translation.input[:2] if TRANSLATION["scoreboard"] else []),
+            *([CHART_PNG] if CHART_ON_SCOREBOARD else []),
         ]
     )
 )
@@ -64,6 +69,7 @@ rule claims:
         scale=config["scale"],
         device=DEVICE,
         workflow_dir=WORKFLOW_ROOT,
+        figures_href="figures",
         library=library_version("claims.scoreboard"),
     script:
         "../../scripts/claims.py"

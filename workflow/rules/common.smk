@@ -112,8 +112,20 @@ def library_version(*modules):
     library code re-run the rules that use it (Snakemake's params trigger), and only those."""
     digest = hashlib.sha256()
     for name in modules:
-        digest.update(Path(importlib.util.find_spec(f"thermoscape.{name}").origin).read_bytes())
+        digest.update(library_file(name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def library_file(name):
+    """The source file of ``thermoscape.<name>``, found without importing it or its parent packages
+    (``importlib.util.find_spec`` of ``thermoscape.nets.x`` would import ``thermoscape.nets``, and with it torch,
+    while the DAG is built)."""
+    package = Path(importlib.util.find_spec("thermoscape").origin).parent
+    path = package.joinpath(*name.split("."))
+    source = path.with_suffix(".py") if path.with_suffix(".py").is_file() else path / "__init__.py"
+    if not source.is_file():
+        raise WorkflowError(f"library_version: no module thermoscape.{name} ({source})")
+    return source
 
 
 def config_files():

@@ -29,6 +29,8 @@ PAPERS = {
     "fengtu": "Feng & Tu, How neural networks find generalizable solutions: self-tuned annealing in deep learning",
     "fort": "Fort & Ganguli, Emergent properties of the local geometry of neural loss landscapes",
     "bradley": "Bradley et al., Shift-Curvature, SGD, and Generalization",
+    # the charted network (docs/chart.md), when the config has a `chart:` section
+    "chart": "Your network, Jules et al.'s claims (a)-(c) of Sec. III B judged on the charted model",
 }
 PROVENANCE_COLUMNS = ["config_hash", "scale", "commit", "date", "device"]
 _VERDICT_CLASS = {HOLDS: "holds", FAILS: "fails", NA: "undetermined"}
@@ -86,6 +88,8 @@ def combine(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
 def figure_of(study: str, claim: str, quantity: str, slice_name: str) -> str | None:
     """The figure (file stem under ``figures/<study>/``) a claim belongs to, or ``None``."""
+    if study == "chart":  # the chart's one-page figure, figures/chart/chart.png
+        return "chart"
     if study == "jules":
         for part, figure in _JULES_QUANTITY_FIGURES.items():
             if part in quantity:
@@ -121,10 +125,10 @@ def _verdict(verdict: str) -> str:
     return f'<span class="verdict {_VERDICT_CLASS.get(verdict, "undetermined")}">{html.escape(verdict)}</span>'
 
 
-def _figure_cell(study: str, figure: str | None, figures_dir: Path | None) -> str:
+def _figure_cell(study: str, figure: str | None, figures_dir: Path | None, figures_href: str = "figures") -> str:
     if figure is None:
         return ""
-    relative = f"figures/{study}/{figure}.png"
+    relative = f"{figures_href}/{study}/{figure}.png"
     if figures_dir is not None and (figures_dir / study / f"{figure}.png").exists():
         return f'<a href="{relative}"><img src="{relative}" alt="{figure}" loading="lazy"></a>'
     return html.escape(figure)
@@ -139,14 +143,14 @@ def _slice_rows(rows: pd.DataFrame) -> str:
             f"{cells}</table>")
 
 
-def _claim_line(line: pd.Series, folded: pd.DataFrame, figures_dir: Path | None) -> str:
+def _claim_line(line: pd.Series, folded: pd.DataFrame, figures_dir: Path | None, figures_href: str) -> str:
     detail = html.escape(str(line["detail"]))
     fit = f"<br><small>fitted over {html.escape(str(line['fit_range']))}</small>" if line.get("fit_range") else ""
     more = ""
     if len(folded):
         more = (f"<details><summary>{len(folded)} other slice(s)</summary>{_slice_rows(folded)}</details>")
     figure = _figure_cell(line["study"], figure_of(line["study"], line["claim"], line["quantity"], line["slice"]),
-                          figures_dir)
+                          figures_dir, figures_href)
     return (f"<tr class='{_VERDICT_CLASS.get(line['verdict'], 'undetermined')}'>"
             f"<td>{_verdict(line['verdict'])}</td>"
             f"<td>{_statement(line)} &middot; slice {html.escape(str(line['slice']))}</small></td>"
@@ -161,18 +165,18 @@ def _statement(line: pd.Series) -> str:
     Jules et al.'s rows name their claim by its letter in Sec. III B and state it in ``paper``; the other
     studies state the claim in ``claim`` and give the paper's figure or value in ``paper``."""
     claim, paper, quantity = (html.escape(str(line[c])) for c in ("claim", "paper", "quantity"))
-    if line["study"] == "jules":
+    if line["study"] in ("jules", "chart"):
         return f"<b>({claim}) {paper}</b><br><small>{quantity}"
     return f"<b>{claim}</b><br><small>{quantity} &middot; paper: {paper}"
 
 
-def _study_section(study: str, rows: pd.DataFrame, figures_dir: Path | None) -> str:
+def _study_section(study: str, rows: pd.DataFrame, figures_dir: Path | None, figures_href: str) -> str:
     lines = []
     for _, group in rows.groupby(["claim", "quantity"], sort=False):
         heads = group[group["headline"].astype(bool)]
         for _, head in heads.iterrows():
             lines.append(_claim_line(head, group[~group["headline"].astype(bool)] if len(heads) == 1 else
-                                     group.iloc[:0], figures_dir))
+                                     group.iloc[:0], figures_dir, figures_href))
     header = ("<tr><th>verdict</th><th>claim (paper's statement)</th><th>measured</th><th>criterion</th>"
               "<th>detail</th><th>figure</th></tr>")
     return (f"<section id='{study}'><h2>{html.escape(PAPERS.get(study, study))}</h2>"
@@ -217,10 +221,13 @@ table.slices{font-size:12px;margin-top:4px} details summary{cursor:pointer;color
 """
 
 
-def render(table: pd.DataFrame, info: Mapping[str, Any], figures_dir: Path | None = None) -> str:
-    """The scoreboard page for a claims table carrying a ``headline`` column (``with_headlines``)."""
+def render(table: pd.DataFrame, info: Mapping[str, Any], figures_dir: Path | None = None,
+           figures_href: str = "figures") -> str:
+    """The scoreboard page for a claims table carrying a ``headline`` column (``with_headlines``); the figures
+    lie in ``figures_dir`` (``<study>/<figure>.png``) and are linked as ``figures_href`` (relative to the page)."""
     counts = summary_counts(table)
-    sections = [_study_section(study, table[table["study"] == study], figures_dir) for study in counts.index]
+    sections = [_study_section(study, table[table["study"] == study], figures_dir, figures_href)
+                for study in counts.index]
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>thermoscape claims</title>"
             f"<style>{_STYLE}</style></head><body><h1>Do the papers' claims hold? thermoscape scoreboard</h1>"
             f"{_provenance_block(info)}{_summary_cards(counts)}"

@@ -47,7 +47,9 @@ from torch.func import functional_call, grad_and_value, vmap
 from thermoscape.nets.losses import cross_entropy_per_sample
 
 LOSSES = ("cross_entropy", "mse")
-ACTIVATION_FACTOR = 3.0  # saved activations, their gradients and temporaries per activation element (estimate)
+# per element saved for the backward pass: the saved tensor itself and, during the backward pass, the gradient
+# flowing through it (the tensors saved are measured on the probe, activation_bytes)
+ACTIVATION_FACTOR = 2.0
 
 _log = logging.getLogger(__name__)
 
@@ -110,6 +112,8 @@ class ModuleLandscape:
     loss_name: str = "cross_entropy"
     chunk_size: int | None = None
     activations_per_sample: float = field(init=False, default=0.0)
+    activations_fixed: float = field(init=False, default=0.0)
+    n_outputs: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         if self.loss_name not in LOSSES:
@@ -138,7 +142,8 @@ class ModuleLandscape:
         names = set(self._names)
         self._fixed = {name: p.detach() for name, p in self.model.named_parameters() if name not in names}
         self._fixed.update(dict(self.model.named_buffers()))
-        self.activations_per_sample = self._probe()
+        self._probe()
+        self.activations_per_sample, self.activations_fixed = self._saved_elements()
 
     @property
     def n_params(self) -> int:
@@ -181,24 +186,42 @@ class ModuleLandscape:
         return ModuleLandscape(model, x, self.y, self.loss_name, self.chunk_size)
 
     def activation_bytes(self, n_chains: int) -> float:
-        """Rough memory of one gradient evaluation for ``n_chains`` chains: the module outputs counted on the
-        probe (per data point) times the data size, ``ACTIVATION_FACTOR`` copies (saved for the backward
-        pass, their gradients, temporaries). Functional operations outside submodules are not counted."""
+        """Memory of one gradient evaluation of ``n_chains`` chains on the whole data set: the elements autograd
+        saves for the backward pass, measured on the probe (``_saved_elements``: every operation, submodules and
+        ``torch.nn.functional`` calls alike, per data point plus a part that does not grow with the data), times
+        the data size, ``n_chains`` (``vmap`` keeps one copy per chain) and ``ACTIVATION_FACTOR`` (their
+        gradients during the backward pass)."""
         itemsize = torch.finfo(self.x.dtype).bits // 8 if self.x.is_floating_point() else 8
-        return ACTIVATION_FACTOR * n_chains * len(self.x) * self.activations_per_sample * itemsize
+        per_chain = len(self.x) * self.activations_per_sample + self.activations_fixed
+        return ACTIVATION_FACTOR * n_chains * per_chain * itemsize
 
-    def _probe(self) -> float:
-        """Forward two points twice in eval mode (the refusal rules of the module docstring); returns the
-        number of activation elements per data point (outputs of every submodule)."""
+    def _saved_elements(self) -> tuple[float, float]:
+        """Elements saved for the backward pass by the loss's gradient, measured with
+        ``torch.autograd.graph.saved_tensors_hooks`` on 2 and 4 points (distinct storages counted once):
+        ``(per data point, fixed)``, the fixed part (weights saved by matmuls, ...) being what does not grow
+        with the points. With fewer than 4 points, the 2-point count over 2 (an upper bound per point)."""
+        def saved(n: int) -> float:
+            storages: dict[tuple[int, int], int] = {}
+
+            def pack(tensor: Tensor) -> Tensor:
+                storages[(tensor.untyped_storage().data_ptr(), tensor.storage_offset())] = tensor.numel()
+                return tensor
+
+            theta = self.flat_parameters().requires_grad_(True)
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+                per_sample_losses(self._outputs(theta, self.x[:n]), self.y[:n], self.loss_name).mean()
+            return float(sum(storages.values()))
+
+        two = saved(2)
+        if len(self.x) < 4:
+            return two / 2.0, 0.0
+        per_point = max((saved(4) - two) / 2.0, 0.0)
+        return per_point, max(two - 2.0 * per_point, 0.0)
+
+    def _probe(self) -> None:
+        """Forward two points twice in eval mode (the refusal rules of the module docstring)."""
         x2 = self.x[:2]
         before = {name: b.detach().clone() for name, b in self.model.named_buffers()}
-        counted: list[int] = []
-
-        def count(_module, _inputs, output) -> None:
-            if isinstance(output, Tensor):
-                counted.append(output.numel())
-
-        hooks = [m.register_forward_hook(count) for m in self.model.modules()]
         theta = self.flat_parameters()
         try:
             with torch.no_grad():
@@ -206,9 +229,6 @@ class ModuleLandscape:
         except Exception as error:  # noqa: BLE001 -- any failure of the user's forward means x does not fit
             raise ModelInputError("x", f"points of shape {tuple(self.x.shape[1:])} do not fit the model: a "
                                        f"forward pass of 2 points failed ({type(error).__name__}: {error})") from error
-        finally:
-            for hook in hooks:
-                hook.remove()
         if not isinstance(first, Tensor):
             raise ModelTypeError("model", f"forward must return one tensor, got {type(first).__name__}")
         with torch.no_grad():
@@ -224,6 +244,7 @@ class ModuleLandscape:
             raise ModelInputError("x", f"the model maps 2 points to outputs of shape {tuple(first.shape)}; "
                                        "the first dimension must stay the data index")
         check_targets(first, self.y, self.loss_name)
+        self.n_outputs = first[0].numel()
         y2 = self.y[:2]
         try:
             vmap(grad_and_value(lambda t: per_sample_losses(self._outputs(t, x2), y2, self.loss_name).mean()))(
@@ -237,4 +258,3 @@ class ModuleLandscape:
                for m in self.model.modules()):
             _log.warning("batch norm without running statistics normalises with the batch's statistics even in "
                          "eval mode: each per-sample loss depends on the whole data set")
-        return sum(counted) / 2.0

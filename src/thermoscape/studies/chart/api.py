@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,11 +71,13 @@ def _settings(kind: type, given: Mapping[str, Any] | None, reserved: tuple[str, 
 
 
 def prepare(model: ModelSource, x: Any, y: Any, loss: str = "cross_entropy", weights: Any = None,
-            device: torch.device | str = "cpu", chunk_size: int | None = None) -> ModuleLandscape:
-    """Step 1: the checked landscape of the user's network (every input error raised here, naming its argument)."""
+            device: torch.device | str = "cpu", chunk_size: int | None = None,
+            search_path: Sequence[str | os.PathLike] = ()) -> ModuleLandscape:
+    """Step 1: the checked landscape of the user's network (every input error raised here, naming its argument;
+    ``search_path``: folders to import a ``"module:callable"`` model from, see ``inputs.import_callable``)."""
     if loss not in LOSSES:
         raise ModelInputError("loss", f"must be one of {', '.join(LOSSES)}, got {loss!r}")
-    module = load_model(model, weights, device=device)
+    module = load_model(model, weights, device=device, search_path=search_path)
     x_t, y_t = as_tensors(x, y, loss, device=device)
     return ModuleLandscape(module, x_t, y_t, loss, chunk_size)
 

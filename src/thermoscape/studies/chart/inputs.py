@@ -11,7 +11,8 @@ import copy
 import importlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,15 +29,23 @@ GIB = 2.0**30
 _log = logging.getLogger(__name__)
 
 
-def import_callable(path: str) -> Any:
-    """The object named by ``"package.module:attribute"`` (``attribute`` may be dotted)."""
+def import_callable(path: str, search_path: Sequence[str | os.PathLike] = ()) -> Any:
+    """The object named by ``"package.module:attribute"`` (``attribute`` may be dotted).
+
+    The module is looked for in ``search_path`` (e.g. the config file's folder), then in the current
+    directory, then on the usual ``sys.path``: those folders are put at the front of ``sys.path`` (and stay
+    there, for the imports the model makes when it runs), so a ``my_module.py`` next to the config or in the
+    working directory imports as ``my_module:build_model``."""
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
         raise ModelInputError("model", f"{path!r} is not of the form 'package.module:callable'")
+    folders = dict.fromkeys(os.path.abspath(folder) for folder in (*search_path, os.getcwd()))
+    sys.path[:0] = [folder for folder in folders if folder not in sys.path]
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as error:
-        raise ModelInputError("model", f"cannot import {module_name!r} ({error})") from error
+        raise ModelInputError("model", f"cannot import {module_name!r} ({error}; looked in {', '.join(folders)} "
+                                       "and on sys.path)") from error
     for part in attribute.split("."):
         try:
             target = getattr(target, part)
@@ -46,15 +55,17 @@ def import_callable(path: str) -> Any:
 
 
 def load_model(model: ModelSource, weights: Mapping[str, Tensor] | str | os.PathLike | None = None,
-               dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> nn.Module:
+               dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu",
+               search_path: Sequence[str | os.PathLike] = ()) -> nn.Module:
     """The user's network as a private float64 copy, with ``weights`` loaded (strictly) if given.
 
     ``model``: an ``nn.Module`` (copied: the caller's object is never changed), a callable returning one
-    (called without arguments), or ``"package.module:callable"``. TorchScript modules are refused:
+    (called without arguments), or ``"package.module:callable"`` (looked for in ``search_path``, the current
+    directory and ``sys.path``: :func:`import_callable`). TorchScript modules are refused:
     ``torch.func.functional_call`` cannot replace their parameters. ``weights``: a state dict or a file
     holding one (``torch.load(weights_only=True)``; a ``{"state_dict": ...}`` wrapper is unpacked).
     """
-    source = import_callable(model) if isinstance(model, str) else model
+    source = import_callable(model, search_path) if isinstance(model, str) else model
     if isinstance(source, nn.Module):
         module = copy.deepcopy(source)
     elif callable(source):

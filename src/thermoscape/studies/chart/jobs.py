@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,18 +97,23 @@ def settings(chart: Mapping[str, Any]) -> tuple[Sampling, Analysis, Refine | Non
                                 _settings(Refine, {k: v for k, v in refine.items() if k != "enabled"}))
 
 
-def landscape(chart: Mapping[str, Any], device: torch.device | str) -> ModuleLandscape:
+def landscape(chart: Mapping[str, Any], device: torch.device | str,
+              model_path: Sequence[str] = ()) -> ModuleLandscape:
+    """The checked landscape of ``chart:``; ``chart.model`` is imported from ``model_path`` (the working
+    directory and the config files' folders, chart.smk), the current directory or ``sys.path``."""
     x, y = load_data(chart["data"])
     return prepare(chart["model"], x, y, chart.get("loss", "cross_entropy"), chart.get("weights"), device,
-                   chart.get("chunk_size"))
+                   chart.get("chunk_size"), model_path)
 
 
 @naming_keys
-def minimum_job(chart: Mapping[str, Any], device: torch.device | str, minimum: str | Path, curve: str | Path) -> None:
+def minimum_job(chart: Mapping[str, Any], device: torch.device | str, minimum: str | Path, curve: str | Path,
+                model_path: Sequence[str] = ()) -> None:
     """Load, check (every input, the memory of the largest temperature's batch) and refine the minimum: ``minimum``
-    (``theta``, ``loss``), ``curve`` (the refinement's loss and gradient norm; empty without refinement)."""
+    (``theta``, ``loss``, the sizes ``n_samples`` and ``n_outputs``), ``curve`` (the refinement's loss and
+    gradient norm; empty without refinement)."""
     sampling, _, refine = settings(chart)
-    land = landscape(chart, device)
+    land = landscape(chart, device, model_path)
     noise_dtype = torch.float32 if sampling.precision == "mixed" else None
     check_memory(land, sampling.chains, sampling.schedule(min(chart["temperatures"])), device,
                  chart.get("memory_available"), noise_dtype=noise_dtype)
@@ -120,17 +125,18 @@ def minimum_job(chart: Mapping[str, Any], device: torch.device | str, minimum: s
     value = loss_at(land, theta)
     if not math.isfinite(value):
         raise ModelInputError("loss", f"is {value} at the minimum: the model's outputs are not finite")
-    save_tensors({"theta": theta.detach().cpu(), "loss": torch.tensor(value)}, minimum)
+    save_tensors({"theta": theta.detach().cpu(), "loss": torch.tensor(value), "n_samples": torch.tensor(len(land.x)),
+                  "n_outputs": torch.tensor(land.n_outputs)}, minimum)
     write_table(table, curve)
 
 
 @naming_keys
 def langevin_job(chart: Mapping[str, Any], device: torch.device | str, minimum: str | Path, temperature: float,
-                 outputs: Mapping[str, str | Path], workdir: str | Path) -> None:
+                 outputs: Mapping[str, str | Path], workdir: str | Path, model_path: Sequence[str] = ()) -> None:
     """One temperature's chains from the minimum (``sample_temperature``, resumable from ``workdir``): the
     ``trajectory``, ``samples`` (per-sample losses) and ``status`` tables."""
     sampling, _, _ = settings(chart)
-    land = landscape(chart, device)
+    land = landscape(chart, device, model_path)
     theta = load_tensors(minimum, device)["theta"].to(device)
     progress = ProgressLog(sampling.schedule(temperature).n_steps, f"T = {temperature:g} Langevin")
     records = sample_temperature(land, theta, temperature, sampling, chart.get("seed", 0), workdir, progress)
@@ -143,10 +149,11 @@ def analysis_job(chart: Mapping[str, Any], minimum: str | Path, records: Mapping
     """The primary study's statistics on every temperature's chains: ``runs`` (per chain and slice),
     ``curves`` (chi_L), ``summary`` (every slice; the columns of ``tables/fluctuations.parquet``) and ``table``
     (one row per temperature; ``temperature_table.attrs`` as constant columns: ``c_h_fit``, ``length_squared``,
-    ``fit_temperatures``, ``fit_equilibrated_only``)."""
+    ``fit_temperatures``, ``fit_equilibrated_only``; and the sizes ``n_params``, ``n_outputs``, ``n_samples``)."""
     _, analysis, _ = settings(chart)
     loss = chart.get("loss", "cross_entropy")
-    loss_minimum = float(load_tensors(minimum)["loss"])
+    point = load_tensors(minimum)
+    loss_minimum = float(point["loss"])
     runs, curves = [], []
     for temperature, paths in sorted(records.items()):
         tables = {name: read_table(paths[name]) for name in RECORDS}
@@ -158,6 +165,9 @@ def analysis_job(chart: Mapping[str, Any], minimum: str | Path, records: Mapping
     summary = summarise(all_runs, analysis)
     table = temperature_table(summary)
     table = table.assign(**table.attrs)  # c_h_fit, length_squared, fit_temperatures, fit_equilibrated_only
+    # the sizes claim (b) compares N_c with: C (outputs), N (parameters), D (points)
+    table = table.assign(n_params=int(point["theta"].numel()), n_outputs=int(point["n_outputs"]),
+                         n_samples=int(point["n_samples"]))
     table.attrs = {}
     _log.info("charted:\n%s", table[["temperature", "n_c", "n_c_error", "c_h", "beta_T", "length", "tau_half",
                                      "equilibrated"]].to_string(index=False))
