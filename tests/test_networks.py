@@ -166,7 +166,7 @@ def test_one_builder_names_every_network():
     from thermoscape.nets import architectures, register
     from thermoscape.nets.small import small_spec
 
-    assert architectures() == ("cnn", "lenet", "mlp", "resnet10", "resnet18", "transformer", "vgg16", "vgg9")
+    assert architectures() == ("cnn", "lenet", "mlp", "resnet10", "resnet18", "transformer", "vgg11", "vgg16", "vgg9")
     # Yang's width x depth form and Fort's widths form are one network: the same draws
     uniform = build(MLP, seed=4)
     listed = build({"name": "mlp", "in_features": 64, "widths": [16, 16, 16], "n_classes": 10}, seed=4)

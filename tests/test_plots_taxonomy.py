@@ -61,7 +61,7 @@ def test_phase_diagram_panels_and_axes():
     cells = make_cells()
     fig = tx.phase_diagram(cells, title="synthetic")
     assert isinstance(fig, Figure)
-    assert sorted(c.get_gid() for _, c in meshes(fig)) == sorted(f"taxonomy:{m}" for m in tx.METRICS)
+    assert sorted(c.get_gid() for _, c in meshes(fig)) == sorted(f"taxonomy:{m}" for m in tx.IMAGE_METRICS)
     assert fig.get_suptitle() == "synthetic"
     for ax, mesh in meshes(fig):
         assert ax.yaxis_inverted() and not ax.xaxis_inverted()  # batch size: small (hot) at the top
@@ -70,7 +70,7 @@ def test_phase_diagram_panels_and_axes():
         assert ax.get_title() == tx.METRICS[mesh.get_gid().split(":")[1]]["title"]
         assert mesh.get_array().shape == (len(BATCHES), len(WIDTHS))
     colorbar_labels = {ax.get_ylabel() for ax in fig.axes if hasattr(ax, "_colorbar")}
-    assert {spec["label"] for spec in tx.METRICS.values()} <= colorbar_labels
+    assert {tx.METRICS[m]["label"] for m in tx.IMAGE_METRICS} <= colorbar_labels
 
 
 def test_save_figure_writes_pdf_and_png(tmp_path):
@@ -199,7 +199,7 @@ def test_data_amount_figure_shares_colour_range_per_row():
 def test_noise_figure_line_panel_marks_interpolation_threshold():
     cells = make_cells(experiment="E3")
     fig = tx.noise_figure(cells)
-    assert len(meshes(fig)) == len(tx.METRICS)
+    assert len(meshes(fig)) == len(tx.IMAGE_METRICS)
     line_ax = next(ax for ax in fig.axes if ax.get_title().startswith("Test accuracy vs width"))
     assert line_ax.get_xscale() == "log" and line_ax.get_legend() is not None
     open_circles = [line for line in line_ax.get_lines() if line.get_marker() == "o"

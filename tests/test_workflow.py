@@ -415,10 +415,12 @@ def test_editing_a_measurement_library_reruns_only_the_rules_using_it(smoke_run,
         source.write("\n# an edit\n")
     jobs = planned_jobs(smoke_run, "--configfile", str(SMOKE), env={"PYTHONPATH": str(tmp_path)})
     # the Hessian of Jules et al. Fig. 3, the taxonomy's Hessian metrics, Fort & Ganguli's lambda_max, Lanczos
-    # and Hutchinson, and what reads them
+    # and Hutchinson, and what reads them; a taxonomy cell job trains (resuming its finished checkpoint) and
+    # measures, so its re-written models are re-measured by the ablations too
     assert {rule for rule, _ in jobs} == {"jules_hessian", "jules_fig3", "jules_claims", "claims", "all",
                                           "taxonomy_cell", "taxonomy_aggregate", "taxonomy_diagram",
-                                          "taxonomy_figure", "taxonomy_claims", "taxonomy_ablation_table",
+                                          "taxonomy_figure", "taxonomy_claims", "taxonomy_ablation",
+                                          "taxonomy_ablation_table",
                                           "taxonomy_ablations_figure", "fort_train", "fort_hessian",
                                           "fort_radius", "fort_figure", "fort_claims", "bradley_line",
                                           "bradley_table", "bradley_figure", "bradley_claims"}
