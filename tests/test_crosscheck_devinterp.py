@@ -16,6 +16,8 @@ llc is the chart's ``C_h = mu_L / T``, ``N_c / 2 = 5`` in the harmonic regime.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -35,27 +37,40 @@ def orthogonal_design() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(q * np.sqrt(N_POINTS / 2)), torch.zeros(N_POINTS, 1, dtype=torch.float64)
 
 
+def sgld_llc(start: Callable[[], nn.Module], loss: Callable[[nn.Module], torch.Tensor], lr: float, nbeta: float,
+             localization: float, chains: int, steps: int, burn_in: int, loss_0: float = 0.0) -> tuple[float, float]:
+    """devinterp's SGLD chains, chain ``c`` from ``start()`` with its noise seeded by ``c``: the llc
+    ``n beta (<L> - L_0)`` after the burn-in, its mean and standard error over the chains."""
+    values = []
+    for chain in range(chains):
+        model = start()
+        optimizer = SGMCMC.sgld(model.parameters(), lr=lr, nbeta=nbeta, localization=localization)
+        generator = torch.Generator().manual_seed(chain)
+        losses = []
+        for _ in range(steps):
+            optimizer.zero_grad()
+            value = loss(model)
+            value.backward()
+            optimizer.step(noise_generator=generator)
+            losses.append(value.item())
+        values.append(nbeta * (np.mean(losses[burn_in:]) - loss_0))
+    return float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(chains))
+
+
 def devinterp_llc(localization: float, chains: int = 4, steps: int = 8000, burn_in: int = 1000,
                   eps_nbeta: float = 0.02) -> tuple[float, float]:
     """devinterp's SGLD from the minimum ``w = 0`` at ``n beta = 1 / T``: the llc's mean and standard error
     over the chains (``llc = n beta (<L> - L_0)`` after the burn-in; ``L_0 = 0``)."""
     x, y = orthogonal_design()
     nbeta = 1.0 / T
-    values = []
-    for chain in range(chains):
+
+    def at_minimum() -> nn.Module:
         model = nn.Linear(N_PARAMS, 1, bias=False).double()
         nn.init.zeros_(model.weight)
-        optimizer = SGMCMC.sgld(model.parameters(), lr=eps_nbeta / nbeta, nbeta=nbeta, localization=localization)
-        generator = torch.Generator().manual_seed(chain)
-        losses = []
-        for _ in range(steps):
-            optimizer.zero_grad()
-            loss = nn.functional.mse_loss(model(x), y)
-            loss.backward()
-            optimizer.step(noise_generator=generator)
-            losses.append(loss.item())
-        values.append(nbeta * np.mean(losses[burn_in:]))
-    return float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(chains))
+        return model
+
+    return sgld_llc(at_minimum, lambda model: nn.functional.mse_loss(model(x), y), eps_nbeta / nbeta, nbeta,
+                    localization, chains, steps, burn_in)
 
 
 def test_devinterp_llc_is_alpha_at_n_beta_one_over_T():
@@ -162,21 +177,14 @@ def test_devinterp_llc_is_the_charts_c_h_on_a_linear_softmax_network():
     loss_0 = nn.functional.cross_entropy(minimum(x), y).item()
     state = {k: v.detach().clone() for k, v in minimum.state_dict().items()}
     steps, burn_in, chains = 3000, 500, 8
-    values = []
-    for chain in range(chains):
+
+    def at_minimum() -> nn.Module:
         model = nn.Linear(SOFTMAX_INPUTS, SOFTMAX_CLASSES).double()
         model.load_state_dict(state)
-        optimizer = SGMCMC.sgld(model.parameters(), lr=2 * SOFTMAX_ETA * T, nbeta=1 / T, localization=0.0)
-        generator = torch.Generator().manual_seed(chain)
-        losses = []
-        for _ in range(steps):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            optimizer.step(noise_generator=generator)
-            losses.append(loss.item())
-        values.append((np.mean(losses[burn_in:]) - loss_0) / T)
-    llc, llc_error = float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(chains))
+        return model
+
+    llc, llc_error = sgld_llc(at_minimum, lambda model: nn.functional.cross_entropy(model(x), y),
+                              2 * SOFTMAX_ETA * T, 1 / T, 0.0, chains, steps, burn_in, loss_0)
     table = chart(nn.Linear(SOFTMAX_INPUTS, SOFTMAX_CLASSES).double(), x, y, temperatures=[T],
                   loss="cross_entropy", weights=state, refine=False, chains=chains, eta=SOFTMAX_ETA,
                   duration=steps * SOFTMAX_ETA, burn_in=burn_in * SOFTMAX_ETA, seed=1, device="cpu",
