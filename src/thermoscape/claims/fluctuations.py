@@ -27,8 +27,8 @@ from thermoscape.measure import stats
 
 @dataclass(frozen=True)
 class FluctuationCriteria:
-    """Tolerances of the fluctuation verdicts (the fields the Jules study's ``Criteria`` shares; config
-    ``jules.claims`` or ``chart.claims``, same defaults)."""
+    """Tolerances of the fluctuation verdicts (config ``chart.claims``; the Jules study's ``Criteria``, config
+    ``jules.claims``, extends them)."""
 
     slope_tolerance: float = 0.2
     ratio_tolerance: float = 0.2

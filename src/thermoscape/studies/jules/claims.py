@@ -23,16 +23,13 @@ row = functools.partial(claims.row, study="jules")
 
 
 @dataclass(frozen=True)
-class Criteria:
-    """Tolerances of the verdicts (config ``jules.claims``)."""
+class Criteria(fluctuations.FluctuationCriteria):
+    """Tolerances of the verdicts (config ``jules.claims``): the fluctuation claims' (shared with the chart)
+    and those of the Hessian and free-diffusion claims."""
 
-    slope_tolerance: float = 0.2
-    ratio_tolerance: float = 0.2
-    spearman_min: float = 0.8
     hessian_top: int = 50
     flat_factor: float = 2.0
     rise_factor: float = 100.0
-    equilibrated_only: bool = True
 
 
 def fluctuation_claims(summary: pd.DataFrame, criteria: Criteria, n_classes: int, n_params: int, n_samples: int,
